@@ -1,0 +1,57 @@
+"""Names of the 3DGS properties and the groups the Splat accessors read.
+
+Example:
+    >>> GROUPS["log_scales"]
+    ('scale_0', 'scale_1', 'scale_2')
+"""
+
+from __future__ import annotations
+
+SH_C0 = 0.28209479177387814
+"""Degree-0 spherical-harmonics constant: colour = 0.5 + SH_C0 * f_dc."""
+
+GROUPS: dict[str, tuple[str, ...]] = {
+    "positions": ("x", "y", "z"),
+    "normals": ("nx", "ny", "nz"),
+    "sh_dc": ("f_dc_0", "f_dc_1", "f_dc_2"),
+    "opacity": ("opacity",),
+    "log_scales": ("scale_0", "scale_1", "scale_2"),
+    "quats": ("rot_0", "rot_1", "rot_2", "rot_3"),
+}
+"""Accessor name -> the stored properties behind it, in order."""
+
+GAUSSIAN_PROPERTIES: tuple[str, ...] = (
+    *GROUPS["positions"], *GROUPS["sh_dc"], "opacity", *GROUPS["log_scales"], *GROUPS["quats"]
+)
+"""Properties every 3DGS file needs; normals and ``f_rest_*`` are optional."""
+
+TRELLIS_PROPERTIES: tuple[str, ...] = (
+    *GROUPS["positions"], *GROUPS["normals"], *GROUPS["sh_dc"], "opacity",
+    *GROUPS["log_scales"], *GROUPS["quats"],
+)
+"""The 17 float32 properties TRELLIS writes, in its order (FACTS.md section 1)."""
+
+SH_REST_COUNTS: dict[int, int] = {0: 0, 1: 9, 2: 24, 3: 45}
+"""Number of ``f_rest_*`` properties for each spherical-harmonics degree."""
+
+
+def f_rest_names(count: int) -> tuple[str, ...]:
+    """The names ``f_rest_0 .. f_rest_{count-1}``.
+
+    Example:
+        >>> f_rest_names(2)
+        ('f_rest_0', 'f_rest_1')
+    """
+    return tuple(f"f_rest_{i}" for i in range(count))
+
+
+def inria_properties(sh_degree: int = 3) -> tuple[str, ...]:
+    """Property order of an INRIA 3DGS file of the given SH degree (62 at degree 3).
+
+    Example:
+        >>> len(inria_properties(3))
+        62
+    """
+    return (*GROUPS["positions"], *GROUPS["normals"], *GROUPS["sh_dc"],
+            *f_rest_names(SH_REST_COUNTS[sh_degree]), "opacity", *GROUPS["log_scales"],
+            *GROUPS["quats"])

@@ -1,0 +1,426 @@
+"""Read and write PLY files of any layout, on top of plyfile's header parser.
+
+A PLY file is split into four byte ranges: the header, the elements stored before
+``vertex`` (rare), the ``vertex`` table, and everything after it (faces, lists,
+trailing bytes).  Only the vertex table is decoded; the other ranges are kept as
+raw bytes so that an unchanged file is written back byte-identical.
+
+Example:
+    >>> layout = read_layout("scene.ply")            # doctest: +SKIP
+    >>> layout.header.format, layout.vertex_count    # doctest: +SKIP
+    ('binary_little_endian', 52709)
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import plyfile
+
+MAX_HEADER_BYTES = 1 << 20
+"""Largest header accepted (1 MiB): a bigger one is surely not a 3DGS file."""
+
+_BYTE_ORDER = {"binary_little_endian": "<", "binary_big_endian": ">", "ascii": "="}
+_FORMAT_OF_ORDER = {"<": "binary_little_endian", ">": "binary_big_endian"}
+_PLY_TYPE_OF_CODE = {"i1": "char", "u1": "uchar", "i2": "short", "u2": "ushort", "i4": "int",
+                     "u4": "uint", "f4": "float", "f8": "double"}
+_END_HEADER = re.compile(rb"(?:^|\r\n|\n|\r)end_header(\r\n|\n|\r)")
+_WRITE_CHUNK_ROWS = 1 << 16
+
+
+class SplatFormatError(ValueError):
+    """A file is not a PLY that splatlab can read; the message names the file.
+
+    Example:
+        >>> str(SplatFormatError("a.ply", "empty file"))
+        'a.ply: empty file'
+    """
+
+    def __init__(self, path: str | os.PathLike, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+@dataclass(frozen=True)
+class PropertySpec:
+    """One property line of a PLY header: name, PLY type and (for lists) the count type."""
+
+    name: str
+    type: str
+    list_count_type: str | None = None
+
+    @property
+    def is_list(self) -> bool:
+        return self.list_count_type is not None
+
+
+@dataclass(frozen=True)
+class ElementSpec:
+    """One element of a PLY header: name, declared count and properties."""
+
+    name: str
+    count: int
+    properties: tuple[PropertySpec, ...]
+
+    def dtype(self, byte_order: str) -> np.dtype | None:
+        """Record dtype of this element, or None when it holds list properties."""
+        if any(p.is_list for p in self.properties):
+            return None
+        return np.dtype([(p.name, byte_order + _numpy_code(p.type)) for p in self.properties])
+
+
+@dataclass(frozen=True)
+class PlyHeader:
+    """A parsed PLY header together with its exact bytes.
+
+    Example:
+        >>> header = parse_header(b"ply\\nformat ascii 1.0\\nelement vertex 0\\n"
+        ...                       b"property float x\\nend_header\\n")
+        >>> header.format, header.vertex.count
+        ('ascii', 0)
+    """
+
+    raw: bytes
+    format: str
+    elements: tuple[ElementSpec, ...]
+    comments: tuple[str, ...]
+    obj_info: tuple[str, ...]
+
+    @property
+    def byte_order(self) -> str:
+        return _BYTE_ORDER[self.format]
+
+    @property
+    def newline(self) -> bytes:
+        return re.match(rb"ply(\r\n|\n|\r)", self.raw).group(1)
+
+    @property
+    def vertex_index(self) -> int:
+        return next(i for i, e in enumerate(self.elements) if e.name == "vertex")
+
+    @property
+    def vertex(self) -> ElementSpec:
+        return self.elements[self.vertex_index]
+
+    def with_comment(self, comment: str, replace_prefix: str) -> PlyHeader:
+        """Return this header with ``comment`` after the format line.
+
+        An earlier comment starting with ``replace_prefix`` is dropped, so repeated
+        saves keep one such line.
+        """
+        nl = self.newline
+        lines = self.raw.split(nl)
+        lines = [ln for ln in lines if not ln.startswith(f"comment {replace_prefix}".encode())]
+        at = next(i for i, ln in enumerate(lines) if ln.startswith(b"format")) + 1
+        lines.insert(at, f"comment {comment}".encode("ascii"))
+        return parse_header(nl.join(lines))
+
+
+@dataclass(frozen=True)
+class PlyLayout:
+    """Where each part of a PLY file lies; produced by :func:`read_layout`."""
+
+    path: Path
+    header: PlyHeader
+    vertex_offset: int
+    vertex_nbytes: int
+    file_size: int
+
+    @property
+    def vertex_count(self) -> int:
+        return self.header.vertex.count
+
+    @property
+    def tail_offset(self) -> int:
+        return self.vertex_offset + self.vertex_nbytes
+
+
+def _numpy_code(ply_type: str) -> str:
+    return plyfile.PlyProperty("_", ply_type).val_dtype
+
+
+def parse_header(raw: bytes, path: str | os.PathLike = "<bytes>") -> PlyHeader:
+    """Parse header bytes (ending with the ``end_header`` line) into a :class:`PlyHeader`.
+
+    Example:
+        >>> parse_header(b"ply\\nformat binary_little_endian 1.0\\nelement vertex 2\\n"
+        ...              b"property float x\\nend_header\\n").vertex.properties[0].name
+        'x'
+    """
+    try:
+        raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise SplatFormatError(path, "header is not ASCII text") from None
+    try:
+        data = plyfile.PlyData._parse_header(io.BytesIO(raw))
+    except plyfile.PlyHeaderParseError as e:
+        raise SplatFormatError(path, f"bad header (line {e.line}): {e.message}") from None
+    except ValueError as e:  # plyfile's duplicate-name and bad-name errors
+        raise SplatFormatError(path, f"bad header: {e}") from None
+    fmt = "ascii" if data.text else _FORMAT_OF_ORDER[data.byte_order]
+    elements = tuple(_element_spec(path, e) for e in data.elements)
+    _check_elements(path, elements)
+    return PlyHeader(raw, fmt, elements, tuple(data.comments), tuple(data.obj_info))
+
+
+def _element_spec(path, element: plyfile.PlyElement) -> ElementSpec:
+    props = []
+    for p in element.properties:
+        if isinstance(p, plyfile.PlyListProperty):
+            props.append(PropertySpec(p.name, _ply_type(p.val_dtype), _ply_type(p.len_dtype)))
+        else:
+            props.append(PropertySpec(p.name, _ply_type(p.val_dtype)))
+    return ElementSpec(element.name, element.count, tuple(props))
+
+
+def _ply_type(code: str) -> str:
+    return _PLY_TYPE_OF_CODE[code]
+
+
+def _check_elements(path, elements: tuple[ElementSpec, ...]) -> None:
+    names = [e.name for e in elements]
+    if "vertex" not in names:
+        raise SplatFormatError(path, "no 'vertex' element in the header")
+    if len(set(names)) != len(names):
+        raise SplatFormatError(path, "an element name appears twice in the header")
+    for e in elements:
+        if e.count < 0:
+            raise SplatFormatError(path, f"element '{e.name}' has a negative count ({e.count})")
+    vertex = elements[names.index("vertex")]
+    listed = [p.name for p in vertex.properties if p.is_list]
+    if listed:
+        raise SplatFormatError(path, f"list property '{listed[0]}' inside 'vertex' is not supported")
+    if not vertex.properties:
+        raise SplatFormatError(path, "element 'vertex' has no properties")
+
+
+def _read_header_bytes(path: Path, size: int) -> bytes:
+    if size == 0:
+        raise SplatFormatError(path, "empty file")
+    with open(path, "rb") as f:
+        head = f.read(MAX_HEADER_BYTES + 2)
+    if not re.match(rb"ply(\r\n|\n|\r)", head):
+        raise SplatFormatError(path, "not a PLY file (does not start with 'ply')")
+    match = _END_HEADER.search(head)
+    if match is None or match.end() > MAX_HEADER_BYTES:
+        if size > MAX_HEADER_BYTES:
+            raise SplatFormatError(path, "header larger than 1 MiB (no 'end_header' found)")
+        raise SplatFormatError(path, "missing 'end_header'")
+    return head[: match.end()]
+
+
+def read_layout(path: str | os.PathLike) -> PlyLayout:
+    """Parse the header of ``path`` and check it against the file size.
+
+    Reads only the header: nothing is allocated from the declared counts, so a
+    header claiming 10**12 vertices fails at once.
+
+    Example:
+        >>> read_layout("scene.ply").vertex_count  # doctest: +SKIP
+        52709
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise SplatFormatError(path, f"cannot open ({e.strerror})") from None
+    if path.is_dir():
+        raise SplatFormatError(path, "is a folder, not a file")
+    raw = _read_header_bytes(path, size)
+    header = parse_header(raw, path)
+    if header.format == "ascii":
+        return PlyLayout(path, header, len(raw), -1, size)
+    offset = len(raw)
+    for element in header.elements[: header.vertex_index]:
+        dtype = element.dtype(header.byte_order)
+        if dtype is None:
+            raise SplatFormatError(
+                path, f"element '{element.name}' with list properties before 'vertex'"
+                " is not supported"
+            )
+        offset += element.count * dtype.itemsize
+    vertex = header.vertex
+    nbytes = vertex.count * vertex.dtype(header.byte_order).itemsize
+    if offset + nbytes > size:
+        raise SplatFormatError(
+            path, f"truncated body: header declares {vertex.count:,} vertices"
+            f" ({offset + nbytes - len(raw):,} bytes) but the body holds {size - len(raw):,} bytes"
+        )
+    layout = PlyLayout(path, header, offset, nbytes, size)
+    _check_tail(layout)
+    return layout
+
+
+def _check_tail(layout: PlyLayout) -> None:
+    """Warn about trailing bytes, refuse a truncated fixed-size element after vertex."""
+    header = layout.header
+    after = header.elements[header.vertex_index + 1:]
+    dtypes = [e.dtype(header.byte_order) for e in after]
+    if any(d is None for d in dtypes):
+        return  # list elements: sizes known only by parsing; kept as raw bytes
+    expected = sum(e.count * d.itemsize for e, d in zip(after, dtypes))
+    available = layout.file_size - layout.tail_offset
+    if available < expected:
+        raise SplatFormatError(
+            layout.path, f"truncated body: elements after 'vertex' need {expected:,} bytes,"
+            f" {available:,} present"
+        )
+    if available > expected:
+        warnings.warn(
+            f"{layout.path}: {available - expected:,} trailing bytes after the declared body"
+            " (kept as they are)", stacklevel=3,
+        )
+
+
+def map_vertices(layout: PlyLayout) -> np.ndarray:
+    """Memory-map the vertex table of a binary PLY (read-only, nothing read yet)."""
+    dtype = layout.header.vertex.dtype(layout.header.byte_order)
+    if layout.vertex_count == 0:
+        return np.zeros(0, dtype)
+    return np.memmap(layout.path, dtype=dtype, mode="r", offset=layout.vertex_offset,
+                     shape=(layout.vertex_count,))
+
+
+def map_bytes(path: Path, start: int, stop: int) -> np.ndarray:
+    """Memory-map a byte range of a file as uint8 (empty array for an empty range)."""
+    if stop <= start:
+        return np.zeros(0, np.uint8)
+    return np.memmap(path, dtype=np.uint8, mode="r", offset=start, shape=(stop - start,))
+
+
+def read_ascii_vertices(layout: PlyLayout) -> tuple[np.ndarray, bytes, bytes]:
+    """Parse the vertex rows of an ASCII PLY.
+
+    Returns the table (native byte order), the exact bytes of the vertex rows, and
+    the bytes after them (other elements), both kept for byte-exact rewriting.
+    """
+    path, header = layout.path, layout.header
+    with open(path, "rb") as f:
+        f.seek(layout.vertex_offset)
+        body = f.read()
+    lines = body.splitlines(keepends=True)
+    before = sum(e.count for e in header.elements[: header.vertex_index])
+    vertex = header.vertex
+    if len(lines) < before + vertex.count:
+        raise SplatFormatError(
+            path, f"truncated body: header declares {vertex.count:,} vertex rows,"
+            f" {max(0, len(lines) - before):,} present"
+        )
+    if before:
+        raise SplatFormatError(path, "ASCII files with elements before 'vertex' are not supported")
+    rows = lines[: vertex.count]
+    dtype = vertex.dtype("=")
+    table = np.zeros(vertex.count, dtype)
+    tokens = [row.split() for row in rows]
+    width = len(vertex.properties)
+    for i, row in enumerate(tokens):
+        if len(row) != width:
+            raise SplatFormatError(
+                path, f"unparsable ASCII row {i} of 'vertex': expected {width} values,"
+                f" found {len(row)}"
+            )
+    if vertex.count:
+        grid = np.array(tokens, dtype=object)
+        for j, prop in enumerate(vertex.properties):
+            table[prop.name] = _parse_ascii_column(path, grid[:, j], dtype[prop.name], prop.name)
+    used = sum(len(r) for r in rows)
+    return table, body[:used], body[used:]
+
+
+def _parse_ascii_column(path, column: np.ndarray, dtype: np.dtype, name: str) -> np.ndarray:
+    text = column.astype(str)
+    try:
+        values = text.astype(np.float64 if dtype.kind == "f" else np.int64)
+    except ValueError:
+        bad = next(i for i, t in enumerate(text) if not _parses(t, dtype))
+        raise SplatFormatError(
+            path, f"unparsable ASCII row {bad} of 'vertex': property '{name}' = {text[bad]!r}"
+        ) from None
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        out = (values < info.min) | (values > info.max)
+        if out.any():
+            bad = int(np.argmax(out))
+            raise SplatFormatError(
+                path, f"ASCII row {bad} of 'vertex': {name} = {text[bad]} does not fit {dtype}"
+            )
+    return values.astype(dtype)
+
+
+def _parses(token: str, dtype: np.dtype) -> bool:
+    try:
+        (float if dtype.kind == "f" else int)(token)
+    except ValueError:
+        return False
+    return True
+
+
+def format_ascii_rows(table: np.ndarray, newline: bytes) -> bytes:
+    """Format a vertex table as ASCII PLY rows (shortest round-trip float text)."""
+    if len(table) == 0:
+        return b""
+    columns = [table[name].astype(str) for name in table.dtype.names]
+    rows = [" ".join(values) for values in zip(*columns)]
+    return (newline.decode().join(rows) + newline.decode()).encode("ascii")
+
+
+def build_header(vertex_types: list[tuple[str, str]], count: int, byte_order: str,
+                 comments: list[str]) -> PlyHeader:
+    """Write a new header for one ``vertex`` element.
+
+    Example:
+        >>> build_header([("x", "float")], 3, "<", ["made by hand"]).vertex.count
+        3
+    """
+    fmt = _FORMAT_OF_ORDER.get(byte_order, "ascii")
+    lines = ["ply", f"format {fmt} 1.0", *(f"comment {c}" for c in comments),
+             f"element vertex {count}", *(f"property {t} {n}" for n, t in vertex_types),
+             "end_header", ""]
+    return parse_header("\n".join(lines).encode("ascii"))
+
+
+def ply_type_of(dtype: np.dtype) -> str:
+    """The PLY type name for a numpy scalar dtype (``float32`` -> ``'float'``)."""
+    return _ply_type(np.dtype(dtype).newbyteorder("=").str[1:])
+
+
+def iter_table_bytes(table: np.ndarray, dtype: np.dtype,
+                     overrides: dict[str, np.ndarray]) -> Iterator[bytes]:
+    """Yield the binary records of ``table`` in ``dtype``, with ``overrides`` columns replaced.
+
+    Works in chunks so that a memory-mapped table is never copied whole.
+    """
+    for start in range(0, len(table), _WRITE_CHUNK_ROWS):
+        stop = start + _WRITE_CHUNK_ROWS
+        chunk = table[start:stop]
+        if overrides or chunk.dtype != dtype:
+            chunk = chunk.astype(dtype)
+            for name, values in overrides.items():
+                chunk[name] = values[start:stop]
+        yield memoryview(np.ascontiguousarray(chunk)).cast("B")
+
+
+def atomic_write(path: Path, parts: Iterator[bytes], overwrite: bool) -> None:
+    """Write ``parts`` to a temporary file beside ``path``, fsync, then rename onto it."""
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path}: exists (pass overwrite=True to replace it)")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            for part in parts:
+                f.write(part)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
