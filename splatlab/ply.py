@@ -32,8 +32,10 @@ _BYTE_ORDER = {"binary_little_endian": "<", "binary_big_endian": ">", "ascii": "
 _FORMAT_OF_ORDER = {"<": "binary_little_endian", ">": "binary_big_endian"}
 _PLY_TYPE_OF_CODE = {"i1": "char", "u1": "uchar", "i2": "short", "u2": "ushort", "i4": "int",
                      "u4": "uint", "f4": "float", "f8": "double"}
+_MAGIC = re.compile(rb"ply(\r\n|\n|\r)")
 _END_HEADER = re.compile(rb"(?:^|\r\n|\n|\r)end_header(\r\n|\n|\r)")
 _WRITE_CHUNK_ROWS = 1 << 16
+_HEADER_BLOCK = 4096
 
 
 class SplatFormatError(ValueError):
@@ -101,7 +103,7 @@ class PlyHeader:
 
     @property
     def newline(self) -> bytes:
-        return re.match(rb"ply(\r\n|\n|\r)", self.raw).group(1)
+        return _MAGIC.match(self.raw).group(1)
 
     @property
     def vertex_index(self) -> int:
@@ -198,7 +200,9 @@ def _check_elements(path, elements: tuple[ElementSpec, ...]) -> None:
     vertex = elements[names.index("vertex")]
     listed = [p.name for p in vertex.properties if p.is_list]
     if listed:
-        raise SplatFormatError(path, f"list property '{listed[0]}' inside 'vertex' is not supported")
+        raise SplatFormatError(
+            path, f"list property '{listed[0]}' inside 'vertex' is not supported"
+        )
     if not vertex.properties:
         raise SplatFormatError(path, "element 'vertex' has no properties")
 
@@ -207,10 +211,17 @@ def _read_header_bytes(path: Path, size: int) -> bytes:
     if size == 0:
         raise SplatFormatError(path, "empty file")
     with open(path, "rb") as f:
-        head = f.read(MAX_HEADER_BYTES + 2)
-    if not re.match(rb"ply(\r\n|\n|\r)", head):
-        raise SplatFormatError(path, "not a PLY file (does not start with 'ply')")
-    match = _END_HEADER.search(head)
+        head = f.read(_HEADER_BLOCK)
+        if not _MAGIC.match(head):
+            raise SplatFormatError(path, "not a PLY file (does not start with 'ply')")
+        match = _END_HEADER.search(head)
+        # read on while no end_header, or while a CR ends the buffer (CRLF split in two)
+        while (match is None or match.end() == len(head)) and len(head) <= MAX_HEADER_BYTES:
+            block = f.read(_HEADER_BLOCK)
+            if not block:
+                break
+            head += block
+            match = _END_HEADER.search(head, max(0, len(head) - len(block) - 16))
     if match is None or match.end() > MAX_HEADER_BYTES:
         if size > MAX_HEADER_BYTES:
             raise SplatFormatError(path, "header larger than 1 MiB (no 'end_header' found)")

@@ -318,7 +318,7 @@ class Splat:
 
     @property
     def alpha(self) -> np.ndarray:
-        """(N,) activated opacity: sigmoid(opacity), or the stored value when declared a probability."""
+        """(N,) activated opacity: sigmoid(opacity); the stored value if declared a probability."""
         stored = self.opacity
         if self._opacity_encoding == "probability":
             return stored
@@ -453,7 +453,8 @@ class Splat:
     def _repr_html_(self) -> str:
         enc = self.encoding if self.is_gaussian else None
         rows = [("source", self._label()), ("gaussians", f"{self.count:,}"),
-                ("format", self._header.format), ("3DGS fields", "yes" if self.is_gaussian else "no"),
+                ("format", self._header.format),
+                ("3DGS fields", "yes" if self.is_gaussian else "no"),
                 ("modified", ", ".join(self.changed_properties) or "no")]
         if enc is not None:
             rows.append(("opacity", f"declared {enc.opacity}, looks {enc.opacity_looks}"))

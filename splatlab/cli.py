@@ -1,0 +1,94 @@
+"""The ``splatlab`` command line: one sub-command a module of :mod:`splatlab.commands`.
+
+Exit status: 0 success, 2 bad input (one line on stderr, no traceback), 1 internal
+error, 3 reserved for "a finding of error severity" (``splatlab diagnose``).
+
+Example:
+    $ splatlab info scene.ply
+    $ python -m splatlab stats scene.ply --csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from . import __version__, commands
+from .ply import SplatFormatError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_FINDINGS = 0, 1, 2, 3
+
+
+class BadInput(Exception):
+    """A problem with what the user gave (a file, an option); printed as one line."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command found in :mod:`splatlab.commands`."""
+    parser = argparse.ArgumentParser(prog="splatlab", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"splatlab {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        importlib.import_module(f"{commands.__name__}.{info.name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    Example:
+        >>> main(["--version"])  # doctest: +SKIP
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.formatwarning = _one_line_warning
+            return args.run(args)
+    except (BadInput, SplatFormatError, FileExistsError) as e:
+        _error(str(e))
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return EXIT_INTERNAL
+    except Exception as e:  # an internal error: one line, traceback on request
+        if os.environ.get("SPLATLAB_DEBUG"):
+            raise
+        _error(f"internal error: {type(e).__name__}: {e} (set SPLATLAB_DEBUG=1 for a traceback)")
+        return EXIT_INTERNAL
+
+
+def for_each_file(paths: Iterable[str | os.PathLike], work: Callable[[Path], None]) -> int:
+    """Call ``work`` on each path; a bad file prints one line and the batch goes on.
+
+    Returns 0 when every file worked, 2 when any was bad input.
+    """
+    status = EXIT_OK
+    for path in paths:
+        try:
+            work(Path(path))
+        except (BadInput, SplatFormatError, FileExistsError) as e:
+            _error(str(e))
+            status = EXIT_BAD_INPUT
+        except OSError as e:
+            _error(f"{path}: {e.strerror or e}")
+            status = EXIT_BAD_INPUT
+    return status
+
+
+def _error(message: str) -> None:
+    print(f"splatlab: {message}", file=sys.stderr)
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"splatlab: warning: {message}\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""``splatlab info FILE...``: layout, counts and encoding of each file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..cli import for_each_file
+from ..io import load
+from ..splat import Splat, SplatFieldError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("info", help="layout, counts and encoding of PLY files")
+    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument("--json", action="store_true", help="one JSON object a line")
+    parser.set_defaults(run=run)
+
+
+def describe(splat: Splat) -> dict:
+    """The facts ``splatlab info`` prints, as a dict.
+
+    Example:
+        >>> describe(splatlab.load("scene.ply"))["gaussians"]  # doctest: +SKIP
+        52709
+    """
+    try:
+        degree: int | str = splat.sh_degree
+    except SplatFieldError as e:
+        degree = f"invalid ({e})"
+    facts = {
+        "file": str(splat.source),
+        "format": splat.header.format,
+        "gaussians": splat.count,
+        "properties": len(splat.properties),
+        "bytes_per_gaussian": splat.table.dtype.itemsize,
+        "is_gaussian": splat.is_gaussian,
+        "sh_degree": degree if splat.is_gaussian else None,
+        "other_elements": {e.name: e.count for e in splat.header.elements if e.name != "vertex"},
+        "comments": list(splat.header.comments),
+    }
+    if splat.is_gaussian:
+        enc = splat.encoding
+        facts["encoding"] = {"opacity": enc.opacity, "opacity_looks": enc.opacity_looks,
+                             "scales": enc.scales, "scales_look": enc.scales_look,
+                             "evidence": enc.evidence}
+    return facts
+
+
+def run(args: argparse.Namespace) -> int:
+    def show(path: Path) -> None:
+        facts = describe(load(path))
+        if args.json:
+            print(json.dumps(facts))
+            return
+        print(f"{facts['file']}: {facts['format']}, {facts['gaussians']:,} gaussians,"
+              f" {facts['properties']} properties ({facts['bytes_per_gaussian']} bytes each)")
+        if not facts["is_gaussian"]:
+            print("  not a 3DGS file (plain point cloud or other data)")
+        else:
+            enc = facts["encoding"]
+            print(f"  SH degree {facts['sh_degree']}; opacity declared {enc['opacity']},"
+                  f" looks {enc['opacity_looks']}; scales declared {enc['scales']},"
+                  f" look {enc['scales_look']}")
+        for name, count in facts["other_elements"].items():
+            print(f"  element {name}: {count:,}")
+    return for_each_file(args.files, show)
