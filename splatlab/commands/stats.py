@@ -1,0 +1,47 @@
+"""``splatlab stats FILE... [--json|--csv]``: per-field statistics of each file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from ..cli import for_each_file
+from ..io import load
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("stats", help="per-field statistics, raw and activated")
+    parser.add_argument("files", nargs="+", metavar="FILE")
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="one JSON object a file, a line each")
+    form.add_argument("--csv", action="store_true", help="one CSV table with a 'file' column")
+    parser.add_argument("--device", default=None, help="torch device for the work (e.g. cuda)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..stats import stats
+
+    first = True
+
+    def show(path: Path) -> None:
+        nonlocal first
+        table = stats(load(path), device=args.device)
+        if args.json:
+            records = json.loads(table.reset_index().to_json(orient="records"))
+            print(json.dumps({"file": str(path), "fields": records}))
+        elif args.csv:
+            table.insert(0, "file", str(path))
+            table.to_csv(sys.stdout, header=first)
+        else:
+            with pd.option_context("display.max_rows", None, "display.width", 200,
+                                   "display.max_columns", None, "display.precision", 5):
+                print(f"== {path} ==")
+                print(table.to_string())
+        first = False
+
+    return for_each_file(args.files, show)
