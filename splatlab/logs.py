@@ -1,6 +1,9 @@
 """Parse miner and generation-worker logs into tidy tables, with honest rates.
 
-Replaces the incident write-up's ``tail | grep | awk`` pipelines.  Two kinds of line are read:
+Replaces the incident write-up's ``tail | grep | awk`` pipelines, which counted each corrupted
+generation twice (both its "detected" and its "FIXED" line match ``/UNIFORM/``), counted the
+repeats of overlapping ``tail`` snapshots, and gave rates without intervals.  Two kinds of line
+are read:
 
 - the opacity fixer's (``ply_fixer``) lines: ``UNIFORM opacity corruption detected: std=0.003``,
   ``UNIFORM opacity FIXED: std 0.003 → 2.047``, ``No opacity corruption detected (354,400
@@ -36,8 +39,8 @@ Example:
     ...     "AvgScore=0.41, ELO=1012, Reward=0.0, Observations=40",
     ...     "No opacity corruption detected (354,400 gaussians)",
     ... ])
-    >>> len(tables.feedback), tables.fixer.loc[0, "gaussians"]
-    (1, 354400.0)
+    >>> len(tables.feedback), tables.fixer["gaussians"].tolist()
+    (1, [354400.0])
 """
 
 from __future__ import annotations
@@ -49,7 +52,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from os import PathLike
-from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
@@ -68,7 +70,7 @@ __all__ = [
     "wilson_interval",
 ]
 
-TimeLike = str | datetime | pd.Timestamp
+TimeLike = str | datetime
 
 _ANSI = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves
@@ -84,7 +86,8 @@ _TIMESTAMP = re.compile(
     r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}\b)?"
 )
 _FEEDBACK = re.compile(
-    r"Feedback from\s*\[?\s*(?:UID\s*[:=#]?\s*)?(?P<uid>\d+)\s*\]?\s*:(?P<body>.*)", re.IGNORECASE
+    r"Feedback from\s*\[?\s*(?:UID\s*[:=#]?\s*)?(?P<uid>\d{1,9})\s*\]?\s*:(?P<body>.*)",
+    re.IGNORECASE,
 )
 _FIELD = re.compile(rf"(?P<key>[A-Za-z_]+)\s*=\s*(?P<value>{_NUM})")
 _FEEDBACK_FIELDS = {
@@ -95,14 +98,15 @@ _FEEDBACK_FIELDS = {
     "observations": "observations",
 }
 
-_FIXER_EVENTS = {"detected", "fixed", "clean"}
 _LINE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.IGNORECASE))
     for kind, pattern in (
-        ("fixed", rf"UNIFORM opacity FIXED:?\s*std\s*[=:]?\s*(?P<std_before>{_NUM})"
-                  rf"\s*(?:-+>|[^\d\s+\-.,]{{1,6}})\s*(?P<std_after>{_NUM})"),
-        ("detected", rf"UNIFORM opacity corruption detected:?\s*std\s*[=:]\s*(?P<std_before>{_NUM})"),
-        ("clean", rf"No opacity corruption detected(?:\s*\(\s*(?P<gaussians>{_NUM})\s*gaussians?)?"),
+        ("fixed", rf"UNIFORM opacity FIXED:?\s*std\s*[=:]?\s*(?P<std_before>{_NUM})\s*"
+                  rf"(?:-+>|[^\d\s+\-.,]{{1,6}})\s*(?P<std_after>{_NUM})"),  # arrow: → -> â†’
+        ("detected", rf"UNIFORM opacity corruption detected:?\s*std\s*[=:]\s*"
+                     rf"(?P<std_before>{_NUM})"),
+        ("clean", rf"No opacity corruption detected"
+                  rf"(?:\s*\(\s*(?P<gaussians>{_NUM})\s*gaussians?)?"),
         ("all_gaussians", rf"All\s+(?P<gaussians>{_NUM})\s+gaussians have nearly identical"),
         ("avg_opacity", rf"avg_opacity:\s*(?P<avg_opacity>{_NUM})\s*,\s*This creates invisible"),
         ("noise", r"Adding Gaussian noise to restore opacity"),
@@ -156,8 +160,8 @@ class LogTables:
     yielded nothing.  ``duplicates``: timed repeats dropped.  ``line`` is 1-based in ``source``.
 
     Example:
-        >>> parse_lines(["UNIFORM opacity FIXED: std 0.003 -> 2.047"]).fixer.loc[0, "std_after"]
-        2.047
+        >>> parse_lines(["UNIFORM opacity FIXED: std 0.003 -> 2.047"]).fixer["std_after"].tolist()
+        [2.047]
     """
 
     feedback: pd.DataFrame
@@ -187,7 +191,9 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tu
     shrink = 1 + z * z / trials
     centre = (p + z * z / (2 * trials)) / shrink
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / shrink
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low = 0.0 if successes == 0 else centre - half  # exact ends, free of rounding error
+    high = 1.0 if successes == trials else centre + half
+    return low, high
 
 
 def parse_time(value: TimeLike) -> pd.Timestamp:
@@ -206,15 +212,17 @@ def parse_time(value: TimeLike) -> pd.Timestamp:
 def parse_lines(lines: Iterable[str], source: str = "<lines>") -> LogTables:
     """Parse log lines (ANSI codes, prefixes and emoji allowed) into :class:`LogTables`.
 
+    A single string is split into lines first.
+
     Example:
         >>> lines = ["0|gen-wor | 2025-11-04T21:01:04: Feedback from [UID 42]: Score=0.71, "
         ...          "AvgScore=0.5, ELO=1204, Reward=1.2e-3, Observations=17"] * 2
         >>> tables = parse_lines(lines)
-        >>> tables.feedback.loc[0, "uid"], tables.duplicates
-        (42, 1)
+        >>> tables.feedback["uid"].tolist(), tables.duplicates
+        ([42], 1)
     """
     collector = _Collector()
-    collector.feed(lines, source)
+    collector.feed(lines.splitlines() if isinstance(lines, str) else lines, source)
     return collector.tables()
 
 
@@ -456,8 +464,8 @@ def format_summary(summary: dict[str, Any]) -> str:
 
     Example:
         >>> print(format_summary(summarize(tables)))  # doctest: +SKIP
-        Validator feedback: 21 events from 6 validators
-          successes (score > 0): 9/21 = 42.9 %, 95 % Wilson CI 24.5-62.6 %
+        Validator feedback: 21 events from 3 validators
+          successes (score > 0): 9/21 = 42.9%, 95% Wilson CI 24.5%-63.5%
         ...
     """
     detected, clean = summary["corruption_detected"], summary["clean"]
@@ -485,7 +493,7 @@ def _rate_text(part: int, whole: int, interval: tuple[float, float]) -> str:
     if not whole:
         return "0/0 (no events)"
     low, high = interval
-    return f"{part}/{whole} = {part / whole:.1%}, 95 % Wilson CI {low:.1%}-{high:.1%}"
+    return f"{part}/{whole} = {part / whole:.1%}, 95% Wilson CI {low:.1%}-{high:.1%}"
 
 
 def _breakdown(title: str, records: list[dict[str, Any]], key: str) -> list[str]:
@@ -511,7 +519,7 @@ def run_logs_command(paths: list[str], since: str | None, as_json: bool) -> tupl
     unreadable file.  The text report includes an hourly breakdown.
 
     Example:
-        >>> text, code = run_logs_command(["miner.log"], "2025-11-04 22:00", False)  # doctest: +SKIP
+        >>> text, code = run_logs_command(["miner.log"], "2025-11-04", False)  # doctest: +SKIP
     """
     if since is not None:
         try:
@@ -521,7 +529,7 @@ def run_logs_command(paths: list[str], since: str | None, as_json: bool) -> tupl
     try:
         tables = parse_files(paths)
     except OSError as error:
-        name = error.filename if error.filename is not None else paths
+        name = error.filename if error.filename is not None else ", ".join(paths)
         return f"splatlab logs: cannot read {name}: {error.strerror or error}", 2
     summary = summarize(tables, since=since, window="1h")
     if as_json:
