@@ -113,6 +113,11 @@ class PlyHeader:
     def vertex(self) -> ElementSpec:
         return self.elements[self.vertex_index]
 
+    def with_vertex_count(self, count: int) -> PlyHeader:
+        """Return this header declaring ``count`` vertices (other lines unchanged)."""
+        pattern = re.compile(rb"^(element[ \t]+vertex[ \t]+)-?\d+", re.MULTILINE)
+        return parse_header(pattern.sub(rb"\g<1>" + str(count).encode(), self.raw, count=1))
+
     def with_comment(self, comment: str, replace_prefix: str) -> PlyHeader:
         """Return this header with ``comment`` after the format line.
 

@@ -146,6 +146,30 @@ class Splat:
                      overrides={**self._overrides, **updates}, opacity=self._opacity_encoding,
                      scales=self._scale_encoding, raw=self._raw)
 
+    def take(self, rows: np.ndarray) -> Splat:
+        """A new Splat of the given rows (indices or a boolean mask), in that order.
+
+        Dtypes, property order, byte order and header comments are kept. Files with
+        other elements (faces index vertices) are refused, since their indices would break.
+
+        Example:
+            >>> Splat.from_arrays({"x": np.arange(4, dtype=np.float32)}).take([3, 1]).column("x")
+            array([3., 1.], dtype=float32)
+        """
+        others = [e.name for e in self._header.elements if e.name != "vertex"]
+        if others:
+            raise ValueError(f"{self._label()}: cannot take rows of a file with other elements"
+                             f" ({', '.join(others)}): their vertex indices would break")
+        rows = np.asarray(rows)
+        table = np.array(self._table[rows])
+        for name, values in self._overrides.items():
+            table[name] = values[rows]
+        table.flags.writeable = False
+        header = self._header.with_vertex_count(len(table)).with_comment(
+            f"rows taken by splatlab {__version__}", "rows taken by splatlab")
+        return Splat(table, header, source=None, opacity=self._opacity_encoding,
+                     scales=self._scale_encoding)
+
     def detached(self) -> Splat:
         """A copy that holds every byte in memory, free of the file it was mapped from."""
         table = np.array(self._table)

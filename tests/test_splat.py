@@ -179,3 +179,25 @@ def test_load_maps_without_reading(tmp_path):
     tracemalloc.stop()
     assert isinstance(s.table, np.memmap) and s.count == n
     assert peak < 1 << 20
+
+
+@pytest.mark.parametrize("byte_order", ["<", ">", "="])
+def test_take_keeps_layout(tmp_path, byte_order):
+    cols = {"x": np.arange(5, dtype=np.float64), "k": np.arange(5, dtype=np.uint8)}
+    s = Splat.from_arrays(cols, byte_order=byte_order).replace(x=np.arange(5) * 2.0)
+    taken = s.take(np.array([True, False, True, False, True]))
+    assert taken.count == 3 and taken.header.vertex.count == 3
+    path = splatlab.save(taken, tmp_path / "t.ply")
+    back = splatlab.load(path)
+    assert back.column("x").tolist() == [0.0, 4.0, 8.0] and back.column("k").tolist() == [0, 2, 4]
+    assert back.table.dtype == taken.table.dtype.newbyteorder(byte_order)
+    assert back.header.format == s.header.format
+
+
+def test_take_refuses_files_with_faces(tmp_path):
+    header = (b"ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\n"
+              b"element face 1\nproperty list uchar int vertex_indices\nend_header\n")
+    path = tmp_path / "f.ply"
+    path.write_bytes(header + b"1\n1 0\n")
+    with pytest.raises(ValueError, match="other elements"):
+        splatlab.load(path).take([0])
