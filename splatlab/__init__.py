@@ -1,18 +1,27 @@
 """splatlab: forensic toolkit for 3D Gaussian Splatting PLY files.
 
+The verbs take a Splat (or a path) and return a value; nothing mutates its input.
+
 Example:
     >>> import splatlab
     >>> splat = splatlab.load("scene.ply")        # doctest: +SKIP
     >>> splatlab.stats(splat)                      # doctest: +SKIP
+    >>> splatlab.gate(splat).passed                # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from . import loadchain, repair  # noqa: E402
+from .diagnose import Report, Thresholds, diagnose  # noqa: E402
+from .diff import diff  # noqa: E402
+from .gate import GateResult, gate  # noqa: E402
 from .io import load, save  # noqa: E402
 from .ply import SplatFormatError  # noqa: E402
 from .splat import Encoding, Splat, SplatFieldError  # noqa: E402
+from .stats import stats  # noqa: E402
 
-__all__ = ["Encoding", "Splat", "SplatFieldError", "SplatFormatError", "load", "save",
-           "__version__"]
+__all__ = ["Encoding", "GateResult", "Report", "Splat", "SplatFieldError", "SplatFormatError",
+           "Thresholds", "__version__", "diagnose", "diff", "gate", "load", "loadchain",
+           "repair", "save", "stats"]

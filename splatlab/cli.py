@@ -21,6 +21,7 @@ from pathlib import Path
 
 from . import __version__, commands
 from .ply import SplatFormatError
+from .splat import SplatFieldError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_FINDINGS = 0, 1, 2, 3
 
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             warnings.simplefilter("default")
             warnings.formatwarning = _one_line_warning
             return args.run(args)
-    except (BadInput, SplatFormatError, FileExistsError) as e:
+    except (BadInput, SplatFormatError, SplatFieldError, FileExistsError) as e:
         _error(str(e))
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -73,7 +74,7 @@ def for_each_file(paths: Iterable[str | os.PathLike], work: Callable[[Path], Non
     for path in paths:
         try:
             work(Path(path))
-        except (BadInput, SplatFormatError, FileExistsError) as e:
+        except (BadInput, SplatFormatError, SplatFieldError, FileExistsError) as e:
             _error(str(e))
             status = EXIT_BAD_INPUT
         except OSError as e:

@@ -426,11 +426,16 @@ def iter_table_bytes(table: np.ndarray, dtype: np.dtype,
 
 
 def atomic_write(path: Path, parts: Iterator[bytes], overwrite: bool) -> None:
-    """Write ``parts`` to a temporary file beside ``path``, fsync, then rename onto it."""
+    """Write ``parts`` to a temporary file beside ``path``, fsync, then rename onto it.
+
+    The new file gets the mode of the file it replaces, else the usual ``0o666 & ~umask``.
+    """
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path}: exists (pass overwrite=True to replace it)")
+    mode = path.stat().st_mode & 0o7777 if path.exists() else default_file_mode()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
             for part in parts:
                 f.write(part)
@@ -440,3 +445,10 @@ def atomic_write(path: Path, parts: Iterator[bytes], overwrite: bool) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def default_file_mode() -> int:
+    """Permissions a new file gets under the current umask (``mkstemp`` alone gives 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask

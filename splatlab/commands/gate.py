@@ -1,0 +1,52 @@
+"""``splatlab gate FILE... [--json] [--intended] [--rules sn17]``: a validator's input gate.
+
+Exit status: 0 every file passes, 3 some file is rejected, 2 a file could not be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..cli import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, for_each_file
+from ..gate import RULES, gate
+from ..io import load
+from ..splat import SplatFieldError
+from .diagnose import bad_input
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("gate", help="judge files as a validator's input gate would",
+                            description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument("--json", action="store_true", help="one JSON result a line")
+    parser.add_argument("--intended", action="store_true",
+                        help="evaluate what the checks that cannot fire as written meant")
+    parser.add_argument("--rules", default="sn17", choices=sorted(RULES),
+                        help="which validator's gate (default sn17)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    rejected = []
+
+    def show(path: Path) -> None:
+        try:
+            result = gate(load(path), rules=args.rules, intended=args.intended)
+        except (SplatFieldError, ValueError) as e:
+            raise bad_input(path, e) from e
+        rejected.append(not result.passed)
+        if args.json:
+            print(result.to_json())
+            return
+        verdict = "PASS" if result.passed else "REJECT (" + ", ".join(result.failed) + ")"
+        print(f"{path}: {verdict} [{result.rules} {result.version}"
+              f"{', intended' if result.intended else ''}]")
+        for c in result.checks:
+            print(f"  {c.name:9s} {c.verdict:23s} measured {c.measured:.6g},"
+                  f" threshold {c.threshold:.6g}  ({c.description})")
+
+    status = for_each_file(args.files, show)
+    if status != EXIT_OK:
+        return EXIT_BAD_INPUT
+    return EXIT_FINDINGS if any(rejected) else EXIT_OK

@@ -1,0 +1,496 @@
+"""Per-field statistics of a Splat: moments, non-finite counts, exact quantiles and mode.
+
+One row a field: every stored property in file order, then derived rows (``alpha``,
+``linear_scale_0..2``, ``scale_max``, ``anisotropy``, ``volume``, ``quat_norm``)
+when the properties behind them exist. The table is read in row chunks; nothing
+the size of the table is ever copied.
+
+Example:
+    >>> import numpy as np, splatlab
+    >>> s = splatlab.Splat.from_arrays({"opacity": np.array([0, 0, 2, np.nan], np.float32)})
+    >>> row = stats(s).loc["opacity"]
+    >>> int(row["count"]), int(row["nan"]), float(row["mean"]), float(row["mode_share"])
+    (4, 1, 0.6666666666666666, 0.5)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .fields import GROUPS
+from .splat import Splat
+
+COLUMNS = ("count", "finite", "nan", "posinf", "neginf", "mean", "std", "min", "max",
+           "p01", "p50", "p99", "mode", "mode_share", "distinct", "quantiles")
+"""Columns of the :func:`stats` table, in order."""
+
+QUANTILE_LEVELS = (0.01, 0.5, 0.99)
+"""Levels of the ``p01``, ``p50`` and ``p99`` columns."""
+
+_MOMENT_ROWS = 8                 # finite, nan, +inf, -inf, mean, M2, min, max
+_MIN_CHUNK, _MAX_CHUNK = 1024, 8192
+_TORCH_CHUNK = 1 << 16
+_SAMPLE = 32                     # a run of 2 * _SAMPLE equal sorted values spans two samples
+_FLOAT32_EXACT = {"f4", "i1", "u1", "i2", "u2"}  # stored types that float32 holds exactly
+
+OrderStats = tuple[float, float, float, float, int, int]
+"""p01, p50, p99, mode, mode count, distinct."""
+_NO_FINITE: OrderStats = (np.nan, np.nan, np.nan, np.nan, 0, 0)
+
+
+def stats(splat: Splat, device: str | None = None, *, quantiles: bool = True) -> pd.DataFrame:
+    """Statistics of every field of ``splat``, one row a field (index ``field``).
+
+    ``count`` is the number of rows; ``finite``/``nan``/``posinf``/``neginf`` count
+    each kind of value. Everything else is over the finite values only: ``mean``,
+    ``std`` (population, ddof=0), ``min``, ``max``, exact quantiles ``p01/p50/p99``
+    (linear interpolation, as ``numpy.quantile``), the most frequent value ``mode``
+    (exact equality; the smallest on ties), ``mode_share`` (its count / ``count``)
+    and ``distinct`` (number of distinct values; 0.0 and -0.0 count as one).
+
+    Moments come from one chunked pass (float64 per chunk, chunks merged pairwise
+    with Chan's formula); quantiles, mode and distinct from a second pass that sorts
+    one column at a time. ``quantiles=False`` skips that pass: those columns are
+    NaN/<NA> and ``quantiles`` reads ``"skipped"``. ``device`` (a torch device
+    string such as ``"cuda"`` or ``"cpu"``) runs the reductions and sorts through
+    torch; the default runs them in numpy, the faster choice on a CPU.
+
+    Derived rows follow the declared encodings, as the Splat accessors do: ``alpha``
+    is ``splat.alpha``, ``linear_scale_k`` a column of ``splat.scales``;
+    ``scale_max``, ``anisotropy`` (max / min) and ``volume`` (product) combine the
+    three linear scales and ``quat_norm`` is the length of (rot_0..rot_3). They are
+    computed in float32 when their inputs are float32, else in float64.
+
+    Example:
+        >>> s = splatlab.load("scene.ply")              # doctest: +SKIP
+        >>> stats(s).loc["opacity", "mode_share"]       # doctest: +SKIP
+        0.4
+    """
+    plan = _Plan.of(splat)
+    backend = _NumpyBackend() if device is None else _TorchBackend(device)
+    moments = backend.moments(plan)
+    if quantiles:
+        order = backend.order_stats(plan, moments)
+    else:
+        order = [(np.nan,) * 5 + (pd.NA,)] * len(plan.fields)
+    return _frame(plan, moments, order, "exact" if quantiles else "skipped")
+
+
+# ---------------------------------------------------------------------------- fields
+@dataclass(frozen=True)
+class _Derived:
+    """A derived row computed in ``dtype`` from the rows named in ``inputs``.
+
+    Either ``fn`` (returns a new array) or ``inplace`` (one input, overwritten by a
+    non-decreasing function, so that a sorted input stays sorted).
+    """
+
+    name: str
+    inputs: tuple[str, ...]
+    dtype: np.dtype
+    fn: Callable[..., np.ndarray] | None = None
+    inplace: Callable[[np.ndarray], object] | None = None
+
+    def __call__(self, *args: np.ndarray) -> np.ndarray:
+        """The row for the given input rows (any dtype or layout; left unchanged)."""
+        if self.fn is not None:
+            return self.fn(*(np.ascontiguousarray(a, self.dtype) for a in args))
+        out = np.array(args[0], self.dtype)
+        self.inplace(out)
+        return out
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What to compute for a splat: its stored fields and derived rows."""
+
+    splat: Splat
+    stored: tuple[str, ...]
+    derived: dict[str, _Derived]
+
+    @classmethod
+    def of(cls, splat: Splat) -> _Plan:
+        stored = tuple(splat.properties)
+        dtypes = {name: splat.table.dtype[name] for name in stored}
+        return cls(splat, stored, {d.name: d for d in _derived_rows(splat, dtypes)})
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.stored + tuple(self.derived)
+
+    @property
+    def count(self) -> int:
+        return self.splat.count
+
+    @property
+    def chunk_rows(self) -> int:
+        """Rows a chunk: about 1/64 of the table (1,024 to 8,192), so buffers stay small."""
+        return int(np.clip(self.count // 64, _MIN_CHUNK, _MAX_CHUNK))
+
+    def blocks(self, rows: int) -> Iterator[np.ndarray]:
+        """(fields, rows) float64 blocks: stored rows, then derived rows.
+
+        Each block reuses one buffer, so use a block before asking for the next.
+        """
+        matrix = self._float32_matrix()
+        width = len(self.stored)
+        buffer = np.empty((len(self.fields), min(rows, self.count)))
+        for start in range(0, self.count, rows):
+            stop = min(start + rows, self.count)
+            block = buffer[:, :stop - start]
+            if matrix is not None:
+                np.copyto(block[:width], matrix[start:stop].T)
+            else:
+                for j, name in enumerate(self.stored):
+                    block[j] = self.splat.column(name)[start:stop]
+            stored, cache = dict(zip(self.stored, block)), {}
+            for j, name in enumerate(self.derived, start=width):
+                block[j] = self._evaluate(name, stored.__getitem__, cache)
+            yield block
+
+    def values(self, field: str) -> np.ndarray:
+        """One field over all rows as a new native array (float32 when that is exact)."""
+        if field in self.stored:
+            return np.array(self.splat.column(field), self.sort_dtype(field))
+        out = np.empty(self.count, self.derived[field].dtype)
+        for start in range(0, self.count, self.chunk_rows):
+            stop = start + self.chunk_rows
+            out[start:stop] = self._evaluate(
+                field, lambda name, a=start, b=stop: self.splat.column(name)[a:b], {})
+        return out
+
+    def sort_dtype(self, field: str) -> np.dtype:
+        """float32 for a stored field that float32 holds exactly, else float64."""
+        dt = self.splat.table.dtype[field]
+        return np.dtype(np.float32 if dt.kind + str(dt.itemsize) in _FLOAT32_EXACT
+                        else np.float64)
+
+    def children(self, field: str) -> list[_Derived]:
+        """Derived rows that are a non-decreasing function of stored ``field`` alone."""
+        return [d for d in self.derived.values() if d.inplace is not None
+                and d.inputs == (field,)]
+
+    def _evaluate(self, name: str, stored: Callable[[str], np.ndarray],
+                  cache: dict[str, np.ndarray]) -> np.ndarray:
+        """Row ``name`` of one chunk; ``stored(name)`` gives the chunk of a stored row."""
+        if name not in cache:
+            spec = self.derived.get(name)
+            if spec is None:
+                cache[name] = stored(name)
+            else:
+                cache[name] = spec(*(self._evaluate(n, stored, cache) for n in spec.inputs))
+        return cache[name]
+
+    def _float32_matrix(self) -> np.ndarray | None:
+        """The table as an (N, F) float32 matrix when that is a view (no copy)."""
+        table = self.splat.table
+        if (self.splat.overrides or table.dtype.itemsize != 4 * len(self.stored)
+                or any(table.dtype[n] != np.float32 for n in self.stored)):
+            return None
+        return self.splat.as_matrix(dtype=np.float32)
+
+
+def _derived_rows(splat: Splat, dtypes: dict[str, np.dtype]) -> list[_Derived]:
+    """The derived rows whose stored properties exist, dependencies first."""
+    def dtype_of(*names: str) -> np.dtype:
+        single = all(dtypes[n].newbyteorder("=") == np.float32 for n in names)
+        return np.dtype(np.float32 if single else np.float64)
+
+    rows: list[_Derived] = []
+    if "opacity" in dtypes:
+        act = _keep if splat.opacity_encoding == "probability" else _sigmoid
+        rows.append(_Derived("alpha", ("opacity",), dtype_of("opacity"), inplace=act))
+    scale_act = _keep if splat.scale_encoding == "linear" else _exp
+    linear = tuple(f"linear_scale_{i}" for i in range(3))
+    rows += [_Derived(lin, (name,), dtype_of(name), inplace=scale_act)
+             for name, lin in zip(GROUPS["log_scales"], linear) if name in dtypes]
+    if all(n in dtypes for n in GROUPS["log_scales"]):
+        dt = dtype_of(*GROUPS["log_scales"])
+        rows += [_Derived("scale_max", linear, dt, fn=_max3),
+                 _Derived("anisotropy", ("scale_max", *linear), dt, fn=_anisotropy),
+                 _Derived("volume", linear, dt, fn=_product3)]
+    if all(n in dtypes for n in GROUPS["quats"]):
+        rows.append(_Derived("quat_norm", GROUPS["quats"], dtype_of(*GROUPS["quats"]),
+                             fn=_norm4))
+    return rows
+
+
+def _keep(x: np.ndarray) -> None:
+    """Identity (a field declared already activated)."""
+
+
+def _sigmoid(x: np.ndarray) -> None:
+    """In place, bit for bit :func:`splatlab.splat.sigmoid`: 1 / (1 + exp(-x))."""
+    with np.errstate(over="ignore"):
+        np.negative(x, out=x)
+        np.exp(x, out=x)
+        np.add(x, 1.0, out=x)
+        np.divide(1.0, x, out=x)
+
+
+def _exp(x: np.ndarray) -> None:
+    with np.errstate(over="ignore"):
+        np.exp(x, out=x)
+
+
+def _max3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    return np.maximum(np.maximum(a, b), c)
+
+
+def _anisotropy(largest: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return largest / np.minimum(np.minimum(a, b), c)
+
+
+def _product3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore", under="ignore"):
+        return a * b * c
+
+
+def _norm4(w: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return np.sqrt(w * w + x * x + y * y + z * z)
+
+
+# ---------------------------------------------------------------------------- moments
+def _merge_pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Merge two stacks of chunk moments (C, 8, K) with Chan et al.'s pairwise formula."""
+    out = a + b                                   # the four counts add up
+    n = out[:, 0]
+    share_b = np.divide(b[:, 0], n, out=np.zeros_like(n), where=n > 0)
+    delta = b[:, 4] - a[:, 4]
+    out[:, 4] = a[:, 4] + delta * share_b
+    out[:, 5] = a[:, 5] + b[:, 5] + delta * delta * a[:, 0] * share_b
+    out[:, 6] = np.minimum(a[:, 6], b[:, 6])
+    out[:, 7] = np.maximum(a[:, 7], b[:, 7])
+    return out
+
+
+def _merge_all(parts: np.ndarray) -> np.ndarray:
+    """Merge (C, 8, K) chunk moments into (8, K), as a balanced tree of pairwise merges."""
+    while len(parts) > 1:
+        even = len(parts) - len(parts) % 2
+        parts = np.concatenate([_merge_pair(parts[0:even:2], parts[1:even:2]), parts[even:]])
+    return parts[0]
+
+
+def _no_rows(width: int) -> np.ndarray:
+    """Moments of zero values: counts 0, mean 0, M2 0, min +inf, max -inf."""
+    out = np.zeros((1, _MOMENT_ROWS, width))
+    out[0, 6], out[0, 7] = np.inf, -np.inf
+    return out
+
+
+def _masked_moments(row: np.ndarray) -> np.ndarray:
+    """(8,) moments of a float64 row that holds NaN or infinities, over its finite values."""
+    finite = row[np.isfinite(row)]
+    mean = finite.mean() if len(finite) else 0.0
+    centred = finite - mean
+    return np.array([len(finite), np.isnan(row).sum(), (row == np.inf).sum(),
+                     (row == -np.inf).sum(), mean, np.dot(centred, centred),
+                     finite.min(initial=np.inf), finite.max(initial=-np.inf)])
+
+
+def _finite_span(moments: np.ndarray, i: int) -> tuple[int, int]:
+    """Where the finite values of field ``i`` lie once sorted (-inf first; +inf, NaN last)."""
+    neginf = int(moments[3, i])
+    return neginf, neginf + int(moments[0, i])
+
+
+# ---------------------------------------------------------------------------- order stats
+def _quantiles(finite) -> tuple[float, float, float]:
+    """``numpy.quantile`` (linear) of a sorted 1-D numpy array or tensor at QUANTILE_LEVELS."""
+    n = len(finite)
+    out = []
+    for q in QUANTILE_LEVELS:
+        h = q * (n - 1)
+        i = int(h)
+        t = h - i
+        a, b = float(finite[i]), float(finite[min(i + 1, n - 1)])
+        out.append(a + (b - a) * t if t < 0.5 else b - (b - a) * (1 - t))
+    return tuple(out)
+
+
+def _has_run(finite: np.ndarray, length: int) -> bool:
+    """True when some value appears ``length`` times in the sorted array."""
+    return bool((finite[length - 1:] == finite[:len(finite) - length + 1]).any())
+
+
+def _mode(finite: np.ndarray) -> tuple[float, int, int]:
+    """Most frequent value (smallest on ties), its count, and the number of distinct values.
+
+    ``finite`` is sorted. Values repeated at least 2 * _SAMPLE times are equal
+    neighbours in every _SAMPLE-th value and are counted by binary search; shorter
+    runs are measured by testing ``finite[i] == finite[i + k - 1]`` for a few ``k``.
+    """
+    n = len(finite)
+    distinct = n - int(np.count_nonzero(finite[1:] == finite[:-1]))
+    if distinct == n:
+        return float(finite[0]), 1, distinct
+    sample = finite[::_SAMPLE]
+    heavy = np.unique(sample[1:][sample[1:] == sample[:-1]])
+    longest = 2
+    if len(heavy):
+        counts = (np.searchsorted(finite, heavy, "right")
+                  - np.searchsorted(finite, heavy, "left"))
+        best = int(counts.argmax())
+        if counts[best] >= 2 * _SAMPLE:
+            return float(heavy[best]), int(counts[best]), distinct
+        longest = max(longest, int(counts[best]))
+    too_long = min(2 * _SAMPLE, n + 1)            # no run this long, else it were heavy
+    while 2 * longest < too_long and _has_run(finite, 2 * longest):
+        longest *= 2
+    too_long = min(too_long, 2 * longest)
+    while too_long - longest > 1:
+        middle = (longest + too_long) // 2
+        longest, too_long = (middle, too_long) if _has_run(finite, middle) else (longest, middle)
+    first = int((finite[longest - 1:] == finite[:n - longest + 1]).argmax())
+    return float(finite[first]), longest, distinct
+
+
+def _one_value(moments: np.ndarray) -> OrderStats:
+    """Order statistics of a field whose finite values all are one value (min == max)."""
+    value = float(moments[6])
+    return value, value, value, value, int(moments[0]), 1
+
+
+def _sorted_stats(values: np.ndarray, span: tuple[int, int]) -> OrderStats:
+    """Order statistics of the finite values ``values[span[0]:span[1]]`` of a sorted array."""
+    finite = values[span[0]:span[1]]
+    if len(finite) == 0:
+        return _NO_FINITE
+    return (*_quantiles(finite), *_mode(finite))
+
+
+class _NumpyBackend:
+    """Reductions and sorts in numpy on the host, one chunk or one column at a time."""
+
+    def moments(self, plan: _Plan) -> np.ndarray:
+        parts = [self._block(block) for block in plan.blocks(plan.chunk_rows)]
+        return _merge_all(np.array(parts) if parts else _no_rows(len(plan.fields)))
+
+    @staticmethod
+    def _block(block: np.ndarray) -> np.ndarray:
+        """(8, K) moments of each row of a float64 (K, r) block (r > 0); overwrites it."""
+        out = np.empty((_MOMENT_ROWS, len(block)))
+        with np.errstate(invalid="ignore", over="ignore"):
+            total = block.sum(axis=1)
+            bad = np.flatnonzero(~np.isfinite(total))    # a finite sum: all values finite
+            masked = [_masked_moments(block[i]) for i in bad]
+            out[0], out[1:4] = block.shape[1], 0
+            out[4] = total / block.shape[1]
+            out[6], out[7] = block.min(axis=1), block.max(axis=1)
+            block -= out[4][:, None]          # two-pass: M2 around the chunk mean
+            out[5] = np.einsum("ij,ij->i", block, block)
+        for i, row in zip(bad, masked):
+            out[:, i] = row
+        return out
+
+    def order_stats(self, plan: _Plan, moments: np.ndarray) -> list[OrderStats]:
+        """Sort each stored column once and derive its monotone children from the sorted copy.
+
+        A field with a single finite value (min == max in ``moments``) is not read again.
+        """
+        spans = {field: _finite_span(moments, i) for i, field in enumerate(plan.fields)}
+        out = {field: _one_value(moments[:, i]) for i, field in enumerate(plan.fields)
+               if moments[0, i] > 0 and moments[6, i] == moments[7, i]}
+        for field in plan.fields:
+            if field not in out:
+                out.update(self._sorted_column(plan, field, spans, moments))
+        return [out[field] for field in plan.fields]
+
+    def _sorted_column(self, plan: _Plan, field: str, spans: dict[str, tuple[int, int]],
+                       moments: np.ndarray) -> dict[str, OrderStats]:
+        """Order statistics of ``field`` and of its monotone children, from one sorted copy."""
+        values = plan.values(field)
+        values.sort()
+        out = {field: _sorted_stats(values, spans[field])}
+        for child in plan.children(field):
+            nan = int(moments[1, plan.fields.index(child.name)])
+            values = self._apply_sorted(child, values, nan)
+            out[child.name] = _sorted_stats(values, spans[child.name])
+        return out
+
+    @staticmethod
+    def _apply_sorted(child: _Derived, values: np.ndarray, nan: int) -> np.ndarray:
+        """``child`` of a sorted column, sorted (in place when the dtypes agree)."""
+        values = values.astype(child.dtype, copy=False)
+        child.inplace(values)
+        kept = values[:len(values) - nan]            # NaN stays last, where sort puts it
+        if (kept[1:] < kept[:-1]).any():
+            values.sort()
+        return values
+
+
+class _TorchBackend:
+    """Reductions and sorts through torch on a device; blocks and columns come from the host."""
+
+    def __init__(self, device: str):
+        import torch
+
+        self.torch = torch
+        self.device = torch.device(device)
+
+    def moments(self, plan: _Plan) -> np.ndarray:
+        parts = [self._block(self.torch.from_numpy(block).to(self.device))
+                 for block in plan.blocks(_TORCH_CHUNK)]
+        return _merge_all(self.torch.stack(parts).cpu().numpy() if parts
+                          else _no_rows(len(plan.fields)))
+
+    def _block(self, block):
+        """(8, K) moments of each row of a float64 (K, r) tensor, over its finite values."""
+        torch = self.torch
+        finite = torch.isfinite(block)
+        n = finite.sum(dim=1)
+        values = torch.where(finite, block, 0.0)
+        mean = values.sum(dim=1) / n.clamp(min=1)
+        centred = torch.where(finite, block - mean[:, None], 0.0)
+        return torch.stack([
+            n.double(), torch.isnan(block).sum(dim=1).double(),
+            (block == torch.inf).sum(dim=1).double(), (block == -torch.inf).sum(dim=1).double(),
+            mean, (centred * centred).sum(dim=1),
+            torch.where(finite, block, torch.inf).amin(dim=1),
+            torch.where(finite, block, -torch.inf).amax(dim=1),
+        ])
+
+    def order_stats(self, plan: _Plan, moments: np.ndarray) -> list[OrderStats]:
+        return [self._column(plan.values(field), _finite_span(moments, i))
+                for i, field in enumerate(plan.fields)]
+
+    def _column(self, values: np.ndarray, span: tuple[int, int]) -> OrderStats:
+        torch = self.torch
+        finite = torch.sort(torch.from_numpy(values).to(self.device)).values[span[0]:span[1]]
+        if len(finite) == 0:
+            return _NO_FINITE
+        runs, counts = torch.unique_consecutive(finite, return_counts=True)
+        best = int(counts.argmax())
+        return (*_quantiles(finite), float(runs[best]), int(counts[best]), len(runs))
+
+
+# ---------------------------------------------------------------------------- table
+def _frame(plan: _Plan, moments: np.ndarray, order: list[tuple], label: str) -> pd.DataFrame:
+    n = moments[0]
+    empty = n == 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        std = np.sqrt(moments[5] / n)
+    p01, p50, p99, mode, mode_count, distinct = (list(column) for column in zip(*order))
+    share = np.array(mode_count, dtype=np.float64) / max(plan.count, 1)
+    frame = pd.DataFrame({
+        "count": np.full(len(plan.fields), plan.count, np.int64),
+        "finite": n.astype(np.int64), "nan": moments[1].astype(np.int64),
+        "posinf": moments[2].astype(np.int64), "neginf": moments[3].astype(np.int64),
+        "mean": np.where(empty, np.nan, moments[4]), "std": np.where(empty, np.nan, std),
+        "min": np.where(empty, np.nan, moments[6]), "max": np.where(empty, np.nan, moments[7]),
+        "p01": p01, "p50": p50, "p99": p99, "mode": mode,
+        "mode_share": np.where(empty, np.nan, share),
+        "distinct": pd.array(distinct, dtype="Int64"), "quantiles": label,
+    }, index=pd.Index(plan.fields, name="field"))
+    frame.attrs.update(source=str(plan.splat.source or "<in memory>"), rows=plan.count)
+    return frame
+
+
+__all__ = ["COLUMNS", "QUANTILE_LEVELS", "stats"]

@@ -1,0 +1,200 @@
+"""Each detector: a positive and a negative case on synthetic data, then the real file."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from _splats import TRELLIS_FLOOR, make_trellis_like, trellis_columns
+
+from splatlab import Splat, load
+from splatlab.diagnose import CODES, Report, Thresholds, diagnose
+from splatlab.loadchain import CLAMP_1E3, LOGIT_1E3, LOGIT_1E4, miner_double_logit
+
+N = 10_240
+RNG = np.random.default_rng(11)
+
+
+@pytest.fixture(scope="module")
+def healthy() -> Report:
+    return diagnose(make_trellis_like(N))
+
+
+def codes(splat: Splat, **kw) -> dict[str, list[str]]:
+    """code -> fields it fired on."""
+    out: dict[str, list[str]] = {}
+    for f in diagnose(splat, **kw):
+        out.setdefault(f.code, []).append(f.field)
+    return out
+
+
+def with_column(name: str, edit) -> Splat:
+    columns = trellis_columns(N)
+    columns[name] = edit(columns[name].copy())
+    return Splat.from_arrays(columns)
+
+
+def test_healthy_synthetic_file_has_only_info(healthy):
+    assert healthy.codes == ["SL602"]  # TRELLIS quaternions are not unit length
+    assert not healthy.has_errors and not healthy.warnings
+
+
+def test_hamburger_is_clean_apart_from_info(hamburger_path):
+    report = diagnose(load(hamburger_path))
+    assert [f.code for f in report] == ["SL702"]  # 52,709 is not a multiple of 32
+    assert report[0].severity == "info"
+
+
+def test_not_a_3dgs_file_gives_one_finding():
+    report = diagnose(Splat.from_arrays({"x": np.zeros(10, np.float32)}))
+    assert [(f.code, f.severity) for f in report] == [("SL001", "error")]
+    assert "opacity" in report[0].message
+
+
+def put(values: np.ndarray, rows: slice, value: float) -> np.ndarray:
+    values[rows] = value
+    return values
+
+
+def test_nonfinite_per_field_and_sign(healthy):
+    s = make_trellis_like(N)
+    scale0, opacity, x = (np.array(s.column(n)) for n in ("scale_0", "opacity", "x"))
+    s = s.replace(scale_0=put(scale0, slice(0, 3), np.nan), opacity=put(opacity, slice(0, 5),
+                  np.inf), x=put(x, slice(0, 2), -np.inf))
+    found = {(f.code, f.field): f for f in diagnose(s)}
+    assert found["SL101", "scale_0"].affected == 3 and found["SL101", "scale_0"].severity == "error"
+    assert found["SL102", "opacity"].severity == "warning"  # a saturated logit
+    assert found["SL103", "x"].affected == 2
+    assert not {"SL101", "SL102", "SL103"} & set(healthy.codes)
+
+
+def test_write_up_uniform_opacity_rule():
+    found = codes(with_column("opacity", lambda o: RNG.normal(0.0, 0.5, N)))
+    assert "SL201" in found and "SL202" not in found
+    assert "SL201" not in codes(with_column("opacity", lambda o: RNG.normal(0.0, 1.5, N)))
+
+
+@pytest.mark.parametrize("std", [0.001, 0.006])  # the write-up's corrupt scale std
+def test_negligible_spread_catches_the_write_ups_scale_collapse(std):
+    found = codes(with_column("scale_0", lambda s: RNG.normal(TRELLIS_FLOOR, std, N)))
+    assert found["SL202"] == ["scale_0"]
+
+
+def test_negligible_spread_negative(healthy):
+    assert "SL202" not in healthy.codes
+    # The write-up's healthy scale std 0.7 and a partial file's 0.723 are not flagged.
+    assert "SL202" not in codes(with_column("scale_0", lambda s: RNG.normal(-5, 0.7, N)))
+
+
+def test_spike_in_a_field():
+    found = codes(with_column("f_dc_0", lambda v: put(v, slice(0, N // 10), 0.25)))
+    assert found["SL301"] == ["f_dc_0"]
+    assert "SL301" not in codes(with_column("f_dc_0", lambda v: put(v, slice(0, N // 50), 0.25)))
+
+
+def test_double_logit_signatures():
+    healthy = make_trellis_like(N)
+    assert "SL302" in codes(miner_double_logit(healthy))
+    old = codes(miner_double_logit(healthy, clamp=CLAMP_1E3))
+    assert "SL303" in old and "SL302" not in old
+    assert "SL301" not in old  # the spike is reported as the signature, not twice
+    assert not {"SL302", "SL303"} & set(codes(healthy))
+
+
+def test_signature_is_exact_not_approximate():
+    near_miss = with_column("opacity", lambda o: put(o, slice(0, N // 5), -9.2103))
+    found = codes(near_miss)
+    assert "SL302" not in found and "SL301" in found
+
+
+def test_invisible_shares():
+    assert "SL402" in codes(make_trellis_like(N, opacity=LOGIT_1E4))
+    mostly_faint = codes(with_column("opacity", lambda o: RNG.normal(-6.0, 1.0, N)))
+    assert "SL401" in mostly_faint and "SL402" not in mostly_faint
+    assert not {"SL401", "SL402"} & set(codes(make_trellis_like(N)))
+
+
+def test_older_clamp_value_counts_as_invisible():
+    """float32 sigmoid(logit(1e-3)) is 0.00099999981 < 1e-3: the gate's rule catches it."""
+    assert "SL402" in codes(make_trellis_like(N, opacity=LOGIT_1E3))
+
+
+def test_collapsed_scales_at_the_trellis_floor():
+    found = diagnose(with_column("scale_1", lambda v: put(v, slice(0, N // 3), TRELLIS_FLOOR)))
+    (f,) = found.filter(code="SL501")
+    assert f.field == "scale_1" and f.evidence["at_trellis_floor"] == 1.0
+    # Far below the TRELLIS floor but spread out: legitimate for other generators.
+    assert "SL501" not in codes(with_column("scale_1", lambda v: RNG.normal(-12, 1.0, N)))
+
+
+def test_huge_scales():
+    found = codes(with_column("scale_2", lambda v: put(v, slice(0, N // 100), np.log(2.0))))
+    assert found["SL502"] == ["scale"]
+    assert "SL502" not in codes(make_trellis_like(N))
+
+
+def test_quaternions():
+    q = make_trellis_like(N).quats.copy()
+    q[:10] = 0
+    assert "SL601" in codes(make_trellis_like(N).replace(quats=q))
+    identity = make_trellis_like(N, rot_0=2.0, rot_1=0.0, rot_2=0.0, rot_3=0.0)
+    assert "SL603" in codes(identity)
+    unit = make_trellis_like(N).quats_normalized
+    found = codes(make_trellis_like(N).replace(quats=unit))
+    assert not {"SL601", "SL602", "SL603"} & set(found)
+
+
+def test_counts():
+    assert "SL701" in codes(make_trellis_like(6000))
+    assert "SL702" in codes(make_trellis_like(7001))
+    assert not {"SL701", "SL702"} & set(codes(make_trellis_like(7008)))
+    assert "SL701" not in codes(make_trellis_like(6000), min_count=5000)
+
+
+def test_duplicate_rows():
+    columns = trellis_columns(N)
+    for values in columns.values():
+        values[-5:] = values[:5]
+    found = diagnose(Splat.from_arrays(columns)).filter(code="SL801")
+    assert found[0].affected == 5
+    assert "SL801" not in codes(make_trellis_like(N))
+
+
+def test_extreme_extent_and_outliers():
+    big = make_trellis_like(N)
+    assert "SL802" in codes(big.replace(positions=big.positions * 1e5))
+    found = codes(with_column("x", lambda v: put(v, slice(0, 3), 100.0)))
+    assert found["SL803"] == ["x"] and "SL802" not in found
+    assert not {"SL802", "SL803"} & set(codes(big))
+
+
+def test_encoding_mismatches():
+    s = make_trellis_like(N)
+    assert "SL901" in codes(s.replace(opacity=RNG.uniform(0, 1, N)))
+    assert "SL902" in codes(s.replace(log_scales=np.exp(s.log_scales)))
+    columns = trellis_columns(N)
+    columns.update({f"f_rest_{i}": np.zeros(N, np.float32) for i in range(5)})
+    assert "SL903" in codes(Splat.from_arrays(columns))
+    assert not {"SL901", "SL902", "SL903"} & set(codes(s))
+
+
+def test_report_api():
+    report = diagnose(make_trellis_like(N, opacity=LOGIT_1E4))
+    assert report.has_errors and all(f.severity == "error" for f in report.errors)
+    assert [f.severity for f in report] == sorted((f.severity for f in report),
+                                                  key=["error", "warning", "info"].index)
+    assert report.filter(code="SL30").codes == ["SL302"]
+    assert report.filter(severity="info").codes == ["SL602"]
+    frame = report.to_frame()
+    assert list(frame["code"]) == [f.code for f in report]
+    data = json.loads(report.to_json())
+    assert data["has_errors"] and data["findings"][0]["code"] == report[0].code
+    assert "SL302" in report._repr_html_() and "SL302" in repr(report)
+    assert set(CODES) >= set(report.codes)
+
+
+def test_thresholds_are_documented_parameters():
+    assert Thresholds().opacity_std == 1.0 and Thresholds().min_count == 7000
+    with pytest.raises(TypeError):
+        diagnose(make_trellis_like(64), no_such_threshold=1)

@@ -1,0 +1,92 @@
+"""The sn17 input gate, check by check, as written and as intended."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from _splats import make_trellis_like
+
+from splatlab import Splat, load
+from splatlab.gate import CANNOT_FIRE, RULES, gate
+from splatlab.loadchain import LOGIT_1E3, LOGIT_1E4
+
+N = 10_240
+
+
+def verdicts(result) -> dict[str, str]:
+    return {c.name: c.verdict for c in result.checks}
+
+
+def test_hamburger_passes_as_written_and_as_intended(hamburger_path):
+    s = load(hamburger_path)
+    written = gate(s)
+    assert written.passed
+    assert verdicts(written) == {"count": "pass", "centroid": CANNOT_FIRE, "opacity": "pass",
+                                 "rotation": "pass", "scales": CANNOT_FIRE}
+    assert gate(s, intended=True).passed
+
+
+def test_count():
+    assert gate(make_trellis_like(6999)).failed == ["count"]
+    assert gate(make_trellis_like(7000)).passed
+
+
+def test_opacity_share_is_strictly_above_80_percent():
+    opacity = np.full(N, 5.0, np.float32)
+    opacity[: int(0.8 * N)] = LOGIT_1E4
+    at_80 = gate(make_trellis_like(N, opacity=opacity))
+    assert at_80.passed and at_80.checks[2].measured == pytest.approx(80.0)
+    opacity[int(0.8 * N)] = LOGIT_1E4
+    assert gate(make_trellis_like(N, opacity=opacity)).failed == ["opacity"]
+
+
+def test_uniform_write_up_field_is_rejected():
+    result = gate(make_trellis_like(N, opacity=LOGIT_1E4))
+    assert result.failed == ["opacity"] and result.checks[2].measured == 100.0
+    # The older clamp's value sits 1 ulp below 1e-3 after float32 sigmoid: rejected too.
+    assert gate(make_trellis_like(N, opacity=LOGIT_1E3)).failed == ["opacity"]
+
+
+def test_rotation_identity_after_normalisation():
+    assert gate(make_trellis_like(N, rot_0=3.0, rot_1=0, rot_2=0, rot_3=0)).failed == ["rotation"]
+    almost = make_trellis_like(N, rot_0=1.0, rot_1=0, rot_2=0, rot_3=0).quats.copy()
+    almost[0, 1] = 0.01
+    assert gate(make_trellis_like(N).replace(quats=almost)).passed
+
+
+def test_centroid_as_written_compares_rows_and_as_intended_columns():
+    ones_column = make_trellis_like(N, x=1.0)
+    assert verdicts(gate(ones_column))["centroid"] == CANNOT_FIRE
+    assert gate(ones_column, intended=True).failed == ["centroid"]
+    # As written, it fires only when one of the first three points is (1, 1, 1).
+    p = make_trellis_like(N).positions.copy()
+    p[1] = 1.0
+    assert gate(make_trellis_like(N).replace(positions=p)).failed == ["centroid"]
+
+
+def test_scale_test_as_written_cannot_fire_and_as_intended_does():
+    tiny = make_trellis_like(N, scale_0=-12.0, scale_1=-12.0, scale_2=-12.0)
+    written = gate(tiny)
+    assert written.passed and verdicts(written)["scales"] == CANNOT_FIRE
+    assert gate(tiny, intended=True).failed == ["scales"]
+    # The written epsilon 0.05 per gaussian would reject ordinary files; 1e-4 does not.
+    assert gate(make_trellis_like(N), intended=True).passed
+
+
+def test_non_3dgs_file_fails_to_load():
+    result = gate(Splat.from_arrays({"x": np.zeros(8000, np.float32)}))
+    assert result.failed == ["load"] and "opacity" in result.checks[0].note
+
+
+def test_result_api_and_registry():
+    result = gate(make_trellis_like(N, opacity=LOGIT_1E4))
+    frame = result.to_frame()
+    assert list(frame.index) == ["count", "centroid", "opacity", "rotation", "scales"]
+    assert set(frame.columns) >= {"measured", "threshold", "verdict"}
+    assert json.loads(result.to_json())["passed"] is False
+    assert "REJECT" in result._repr_html_() and "REJECT" in repr(result)
+    assert "sn17" in RULES
+    with pytest.raises(ValueError, match="unknown gate"):
+        gate(make_trellis_like(64), rules="sn99")
