@@ -33,7 +33,7 @@ from . import __version__
 from .diagnose import near
 from .fields import GROUPS
 from .gate import GateResult, gate
-from .loadchain import CLAMP_1E4, float32_logit
+from .loadchain import CLAMP_1E3, CLAMP_1E4, float32_logit
 from .splat import Splat
 from .stats import stats
 
@@ -459,10 +459,67 @@ def scales(splat: Splat, *, std_threshold: float = 0.01, reference: str | np.nda
                           " distribution", seed=seed, notes=notes)
 
 
+# ----------------------------------------------------------------------------- diagnosis-led
+AUTO_RULES: tuple[tuple[frozenset[str], str, str, dict], ...] = (
+    (frozenset({"SL101", "SL102", "SL103"}), "", "nonfinite", {"mode": "median"}),
+    (frozenset({"SL302"}), "opacity", "undo_double_logit", {"clamp": CLAMP_1E4}),
+    (frozenset({"SL303"}), "opacity", "undo_double_logit", {"clamp": CLAMP_1E3}),
+    (frozenset({"SL201", "SL202", "SL402"}), "opacity", "match_distribution",
+     {"field": "opacity"}),
+    (frozenset({"SL202", "SL501"}), "scale_", "scales", {}),
+)
+"""(error codes, field prefix they must concern, strategy, arguments), in the order
+:func:`auto` tries them."""
+
+
+def plan(splat: Splat, done: tuple[str, ...] = ()) -> tuple[str, dict] | None:
+    """The next repair the diagnosis calls for, skipping strategies in ``done``.
+
+    Only error-level findings count (a saturated ``+inf`` opacity is a warning and
+    stays). Returns ``(strategy, arguments)`` or None when nothing is called for.
+
+    Example:
+        >>> plan(make_trellis_like(10_000, opacity=-9.21024))   # doctest: +SKIP
+        ('undo_double_logit', {'clamp': (0.0001, 0.9999)})
+    """
+    from .diagnose import diagnose
+
+    errors = [(f.code, f.field or "") for f in diagnose(splat).errors]
+    for codes, prefix, strategy, arguments in AUTO_RULES:
+        wanted = any(code in codes and name.startswith(prefix) for code, name in errors)
+        if wanted and strategy not in done:
+            return strategy, dict(arguments)
+    return None
+
+
+def auto(splat: Splat, seed: int = 0) -> tuple[Splat, list[RepairRecord]]:
+    """Repair what the diagnosis finds, one strategy at a time, re-diagnosing after each.
+
+    The order (:data:`AUTO_RULES`): non-finite values, then the miner's double logit
+    (undone exactly where values survived the clamp), then opacity still uniform or
+    invisible (mapped onto the prior by rank), then collapsed scales. Each strategy
+    runs at most once. The write-up's noise fix is never chosen: it leaves a uniform
+    -9.21 field rejected by the gate (see ``tests/test_repair.py``).
+
+    Example:
+        >>> fixed, records = auto(splatlab.load("submitted.ply"))   # doctest: +SKIP
+        >>> [r.strategy for r in records]                           # doctest: +SKIP
+        ['undo_double_logit']
+    """
+    records: list[RepairRecord] = []
+    while (step := plan(splat, tuple(r.strategy for r in records))) is not None:
+        strategy, arguments = step
+        if strategy in ("match_distribution", "scales"):
+            arguments["seed"] = seed
+        splat, record = STRATEGIES[strategy](splat, **arguments)
+        records.append(record)
+    return splat, records
+
+
 STRATEGIES = {"uniform_noise": uniform_noise, "nonfinite": nonfinite,
               "undo_double_logit": undo_double_logit, "match_distribution": match_distribution,
               "scales": scales}
 """Strategies by name (the command line's ``--strategy``)."""
 
-__all__ = ["PRIORS", "RepairRecord", "STRATEGIES", "match_distribution", "nonfinite", "scales",
-           "undo_double_logit", "uniform_noise"]
+__all__ = ["AUTO_RULES", "PRIORS", "RepairRecord", "STRATEGIES", "auto", "match_distribution",
+           "nonfinite", "plan", "scales", "undo_double_logit", "uniform_noise"]

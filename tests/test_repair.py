@@ -250,3 +250,35 @@ def test_record_serialises():
     assert data["stats_before"]["opacity"]["mode_share"] == 1.0
     assert data["stats_after"]["alpha"]["max"] < 1.0 and data["stats_after"]["opacity"]["nan"] == 0
     assert "uniform_noise" in repr(record)
+
+
+def test_auto_leaves_a_healthy_file_alone():
+    splat = make_trellis_like(10_240, seed=5)
+    fixed, records = rp.auto(splat)
+    assert records == [] and fixed is splat
+
+
+def test_auto_undoes_the_miner_chain_and_passes_the_gate():
+    raw = make_trellis_like(10_240, seed=6)
+    # most logits at or below 1e-4 (activated opacity <= 0.5): the H2 story
+    step = np.arange(raw.count) % 10
+    opacity = np.select([step == 0, step == 1], [0.5, 3.0], -2.0).astype(np.float32)
+    submitted = miner_double_logit(raw.replace(opacity=opacity))
+    assert not rp.gate(submitted).passed
+    fixed, records = rp.auto(submitted)
+    assert [r.strategy for r in records] == ["undo_double_logit"]
+    assert rp.gate(fixed).passed
+    # the logits strictly inside the clamp (0.5) came back exactly; clamped ones could not
+    interior = (opacity > 1e-4) & (opacity < 0.9999)
+    np.testing.assert_array_equal(fixed.opacity[interior], opacity[interior])
+
+
+def test_auto_fixes_nan_then_collapsed_scales():
+    splat = make_trellis_like(10_240, seed=7, scale_0=-7.0131, scale_1=-7.0131, scale_2=-7.0131)
+    x = splat.positions[:, 0].copy()
+    x[:5] = np.nan
+    splat = splat.replace(x=x)
+    fixed, records = rp.auto(splat)
+    assert [r.strategy for r in records] == ["nonfinite", "scales"]
+    assert np.isfinite(fixed.positions).all()
+    assert fixed.log_scales.std(axis=0).min() > 0.1
