@@ -261,7 +261,7 @@ def test_auto_leaves_a_healthy_file_alone():
 def test_auto_undoes_the_miner_chain_and_passes_the_gate():
     raw = make_trellis_like(10_240, seed=6)
     # most logits at or below 1e-4 (activated opacity <= 0.5): the H2 story
-    step = np.arange(raw.count) % 10
+    step = np.arange(raw.count) % 20
     opacity = np.select([step == 0, step == 1], [0.5, 3.0], -2.0).astype(np.float32)
     submitted = miner_double_logit(raw.replace(opacity=opacity))
     assert not rp.gate(submitted).passed
