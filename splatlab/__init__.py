@@ -13,15 +13,16 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import loadchain, repair  # noqa: E402
+from . import incident, loadchain, repair, synth  # noqa: E402
 from .diagnose import Report, Thresholds, diagnose  # noqa: E402
 from .diff import diff  # noqa: E402
 from .gate import GateResult, gate  # noqa: E402
 from .io import load, save  # noqa: E402
 from .ply import SplatFormatError  # noqa: E402
+from .scan import scan  # noqa: E402
 from .splat import Encoding, Splat, SplatFieldError  # noqa: E402
 from .stats import stats  # noqa: E402
 
 __all__ = ["Encoding", "GateResult", "Report", "Splat", "SplatFieldError", "SplatFormatError",
-           "Thresholds", "__version__", "diagnose", "diff", "gate", "load", "loadchain",
-           "repair", "save", "stats"]
+           "Thresholds", "__version__", "diagnose", "diff", "gate", "incident", "load",
+           "loadchain", "repair", "save", "scan", "stats", "synth"]
