@@ -160,6 +160,21 @@ def _field_stats(splat: Splat, fields: list[str]) -> dict[str, dict[str, float]]
 
 
 # ----------------------------------------------------------------------------- 1. the write-up
+def add_logit_noise(opacity: torch.Tensor, seed: int, noise_std: float = 2.0) -> torch.Tensor:
+    """The noise fix's arithmetic on a tensor: ``opacity + N(0, noise_std)``, on its device.
+
+    A torch generator seeded with ``seed`` on the tensor's device draws the noise, so
+    the same seed on the same device gives the same result.
+
+    Example:
+        >>> add_logit_noise(torch.zeros(3), seed=0).shape
+        torch.Size([3])
+    """
+    gen = torch.Generator(device=opacity.device).manual_seed(seed)
+    noise = torch.randn(opacity.shape, generator=gen, device=opacity.device, dtype=opacity.dtype)
+    return opacity + noise * noise_std
+
+
 def uniform_noise(splat: Splat, *, std_threshold: float = 1.0, noise_std: float = 2.0,
                   seed: int | None = None, device: str | None = None
                   ) -> tuple[Splat, RepairRecord]:
@@ -190,10 +205,8 @@ def uniform_noise(splat: Splat, *, std_threshold: float = 1.0, noise_std: float 
         noise = np.random.default_rng(seed).standard_normal(splat.count) * noise_std
         new = stored + noise
     else:
-        gen = torch.Generator(device=device).manual_seed(seed)
-        noise_t = torch.randn(splat.count, generator=gen, device=device, dtype=torch.float32)
         base = torch.from_numpy(np.array(splat.opacity, np.float32)).to(device)
-        new = (base + noise_t * noise_std).cpu().numpy()
+        new = add_logit_noise(base, seed, noise_std).cpu().numpy()
     fixed = splat.replace(opacity=new)
     mask = fixed.opacity != splat.opacity
     reason = f"opacity std {std:.4g} < {std_threshold:g}: added N(0, {noise_std:g}) noise"
@@ -521,5 +534,6 @@ STRATEGIES = {"uniform_noise": uniform_noise, "nonfinite": nonfinite,
               "scales": scales}
 """Strategies by name (the command line's ``--strategy``)."""
 
-__all__ = ["AUTO_RULES", "PRIORS", "RepairRecord", "STRATEGIES", "auto", "match_distribution",
-           "nonfinite", "plan", "scales", "undo_double_logit", "uniform_noise"]
+__all__ = ["AUTO_RULES", "PRIORS", "RepairRecord", "STRATEGIES", "add_logit_noise", "auto",
+           "match_distribution", "nonfinite", "plan", "scales", "undo_double_logit",
+           "uniform_noise"]
