@@ -26,8 +26,8 @@ import numpy as np
 import torch
 
 import splatlab
-from splatlab.commands.repair import sha256
 from splatlab.diagnose import diagnose
+from splatlab.export import sha256
 from splatlab.fields import TRELLIS_PROPERTIES
 from splatlab.gate import gate
 from splatlab.loadchain import LOGIT_1E4

@@ -189,3 +189,20 @@ def test_python_dash_m(files):
     result = subprocess.run([sys.executable, "-m", "splatlab", "diagnose", str(files["corrupt"])],
                             capture_output=True, text=True, cwd=Path(__file__).parents[1])
     assert result.returncode == EXIT_FINDINGS and "SL402" in result.stdout
+
+
+def test_repair_auto_many_files_into_a_folder(files, tmp_path, capsys):
+    out = tmp_path / "fixed"
+    code = main(["repair", str(files["chain"]), str(files["healthy"]), "-o", str(out),
+                 "--strategy", "auto"])
+    assert code == EXIT_OK
+    meta = json.loads((out / "chain.ply.repair.json").read_text())
+    assert meta["strategy"] == "auto"
+    assert [step["strategy"] for step in meta["repairs"]] == ["undo_double_logit"]
+    assert meta["gate_after"]["passed"] is True
+    assert meta["output_sha256"] == sha(out / "chain.ply")
+    healthy = json.loads((out / "healthy.ply.repair.json").read_text())
+    assert healthy["repairs"] == [] and healthy["gate_after"] is None
+    # nothing to repair: the export is the input, byte for byte
+    assert sha(out / "healthy.ply") == sha(files["healthy"])
+    assert "nothing to repair" in capsys.readouterr().out
