@@ -24,7 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__
-from .io import save
+from .diff import diff
+from .io import load, save
 from .ply import atomic_write, default_file_mode
 from .repair import RepairRecord
 from .splat import Splat
@@ -124,3 +125,26 @@ def _backup(source: Path, now: datetime, made: list[Path]) -> Path:
         Path(tmp).unlink(missing_ok=True)
     made.append(target)
     return target
+
+
+def verify(source: str | os.PathLike, out: str | os.PathLike,
+           records: RepairRecord | Sequence[RepairRecord]) -> dict:
+    """Reload an export and prove it changed only what its repairs claim.
+
+    Returns ``changed`` (properties that differ from ``source``, by :func:`splatlab.diff`),
+    ``intended`` (fields of the triggered repairs), ``ok`` (changed is within
+    intended), and whether the record's sha256 matches the file on disk.
+
+    Example:
+        >>> verify("in.ply", "out.ply", records)["ok"]   # doctest: +SKIP
+        True
+    """
+    steps = [records] if isinstance(records, RepairRecord) else list(records)
+    before, after = load(source), load(out)
+    changes = diff(before, after)
+    changed = [name for name in before.properties if changes.loc[name, "changed"] > 0]
+    intended = sorted({f for r in steps if r.triggered for f in r.fields})
+    meta = json.loads(sidecar_path(out).read_text())
+    return {"changed": changed, "intended": intended,
+            "ok": set(changed) <= set(intended) and before.properties == after.properties,
+            "sha256_matches": meta["output_sha256"] == sha256(out)}
