@@ -1,0 +1,41 @@
+"""Every notebook runs top to bottom at a small scale and is stored without outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from jupyter_client.kernelspec import KernelSpecManager
+from nbclient import NotebookClient
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+SMALL = 0.02
+EXTRA_SMALL = {"02_noise_fix_on_gpu.ipynb": "VIEWS = 2\nRESOLUTION = 64\nREPEAT = 2"}
+"""Further parameters a notebook needs at CI scale (fewer, smaller renders)."""
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, path.name
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and "SCALE = 1.0" in tagged[0].source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_runs_top_to_bottom(path, tmp_path):
+    assert "python3" in KernelSpecManager().find_kernel_specs()
+    nb = nbformat.read(path, as_version=4)
+    index = next(i for i, c in enumerate(nb.cells)
+                 if "parameters" in c.metadata.get("tags", []))
+    nb.cells.insert(index + 1, nbformat.v4.new_code_cell(
+        f"SCALE = {SMALL}\nOUT = {str(tmp_path / 'out')!r}\n{EXTRA_SMALL.get(path.name, '')}"))
+    client = NotebookClient(nb, kernel_name="python3", timeout=300,
+                            resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error"]
+    assert not errors

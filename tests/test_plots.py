@@ -1,0 +1,170 @@
+"""Tests of the field histograms: real counts, reference lines, binning cache."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from matplotlib.patches import StepPatch
+
+import splatlab
+from splatlab import plots
+from splatlab.loadchain import LOGIT_1E3, LOGIT_1E3_HIGH, LOGIT_1E4, LOGIT_1E4_HIGH
+
+N = 500
+
+
+def make_splat(seed: int = 0, opacity: np.ndarray | None = None) -> splatlab.Splat:
+    rng = np.random.default_rng(seed)
+    cols = {n: rng.normal(0, 1, N).astype(np.float32) for n in ("x", "y", "z")}
+    cols |= {f"f_dc_{i}": rng.normal(0, 1, N).astype(np.float32) for i in range(3)}
+    cols["opacity"] = rng.normal(0, 4, N).astype(np.float32) if opacity is None else opacity
+    cols |= {f"scale_{i}": rng.uniform(-7.0, -2.0, N).astype(np.float32) for i in range(3)}
+    cols |= {f"rot_{i}": rng.normal(0, 1, N).astype(np.float32) for i in range(4)}
+    return splatlab.Splat.from_arrays(cols)
+
+
+def step_patches(fig) -> list[StepPatch]:
+    return [p for p in fig.axes[0].patches if isinstance(p, StepPatch)]
+
+
+def vertical_lines(fig) -> list[float]:
+    return sorted(float(line.get_xdata()[0]) for line in fig.axes[0].lines)
+
+
+def test_counts_sum_to_finite_values() -> None:
+    opacity = np.random.default_rng(1).normal(0, 4, N).astype(np.float32)
+    opacity[:7] = np.inf
+    opacity[7:10] = np.nan
+    splat = make_splat(opacity=opacity)
+    fig = plots.histogram(splat, "opacity", bins=50)
+    [patch] = step_patches(fig)
+    data = patch.get_data()
+    assert int(data.values.sum()) == N - 10
+    assert len(data.edges) == 51
+    assert data.edges[0] == pytest.approx(np.nanmin(opacity[10:]))
+    assert data.edges[-1] == pytest.approx(np.nanmax(opacity[10:]))
+    assert "10 non-finite" in fig.axes[0].get_legend().get_texts()[0].get_text()
+
+
+def test_counts_match_numpy_histogram() -> None:
+    splat = make_splat()
+    [patch] = step_patches(plots.histogram(splat, "x", bins=20))
+    expected, _ = np.histogram(splat.column("x").astype(np.float64), bins=patch.get_data().edges)
+    assert np.array_equal(patch.get_data().values, expected)
+
+
+def test_raw_opacity_has_clamp_bounds() -> None:
+    fig = plots.histogram(make_splat(), "opacity")
+    # the lines sit on the exact float32 values the miner's chain leaves in a file
+    expected = [LOGIT_1E4, LOGIT_1E3, LOGIT_1E3_HIGH, LOGIT_1E4_HIGH]
+    assert vertical_lines(fig) == expected
+    assert expected[1] == pytest.approx(math.log(1e-3) - math.log1p(-1e-3), abs=1e-5)
+    assert vertical_lines(fig)[0] == pytest.approx(-9.2102, abs=1e-4)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert len(legend) == 3 and "double-logit clamp" in legend[1]  # splat, one entry per pair
+    assert fig.axes[0].get_xscale() == "linear"
+
+
+def test_activated_opacity_is_log_x_with_gate_line() -> None:
+    opacity = np.full(N, -30.0, np.float32)
+    opacity[: N // 2] = 2.0
+    opacity[-1] = -np.inf  # sigmoid -> 0: finite, lands in the first bin
+    fig = plots.histogram(make_splat(opacity=opacity), "opacity", raw=False)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    assert vertical_lines(fig) == pytest.approx([1e-3])
+    values = step_patches(fig)[0].get_data().values
+    assert int(values.sum()) == N
+    assert values[0] == N // 2 and values[-1] == N // 2  # sigmoid(-30), sigmoid(-inf) | 0.88
+    assert plots.histogram(make_splat(), "alpha").axes[0].get_xscale() == "log"
+
+
+def test_scale_floor_lines() -> None:
+    splat = make_splat()
+    assert vertical_lines(plots.histogram(splat, "scale_0")) == pytest.approx([math.log(9e-4)])
+    activated = plots.histogram(splat, "scale_max", raw=False)
+    assert vertical_lines(activated) == pytest.approx([9e-4])
+    assert activated.axes[0].get_xscale() == "log"
+    assert vertical_lines(plots.histogram(splat, "linear_scale_1")) == pytest.approx([9e-4])
+    assert vertical_lines(plots.histogram(splat, "x")) == []
+
+
+def test_derived_fields() -> None:
+    splat = make_splat()
+    assert np.array_equal(plots.field_values(splat, "scale_max"),
+                          splat.log_scales.max(axis=1).astype(np.float64))
+    assert np.allclose(plots.field_values(splat, "scale_max", raw=False),
+                       splat.scales.max(axis=1))
+    assert np.allclose(plots.field_values(splat, "linear_scale_2"), splat.scales[:, 2])
+    assert np.allclose(plots.field_values(splat, "anisotropy"),
+                       splat.scales.max(axis=1) / splat.scales.min(axis=1))
+    assert np.allclose(plots.field_values(splat, "volume"), splat.scales.prod(axis=1))
+    assert np.allclose(plots.field_values(splat, "quat_norm"), np.linalg.norm(splat.quats, axis=1))
+    assert np.allclose(plots.field_values(splat, "opacity", raw=False), splat.alpha)
+
+
+def test_several_splats_overlaid_with_labels() -> None:
+    a, b = make_splat(0), make_splat(1)
+    fig = plots.histogram([a, b], "y", labels=["before", "after"], log_count=True)
+    patches = step_patches(fig)
+    assert [p.get_label() for p in patches] == ["before", "after"]
+    assert all(int(p.get_data().values.sum()) == N for p in patches)
+    assert fig.axes[0].get_yscale() == "log"
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert texts == ["before", "after"]
+
+
+def test_binning_is_computed_once_per_splat_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    original = plots._bin_values
+
+    def counting(*args, **kwargs):
+        calls.append(args[1:])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(plots, "_bin_values", counting)
+    splat = make_splat(3)
+    first = plots.histogram(splat, "z", bins=32)
+    second = plots.histogram(splat, "z", bins=32, log_count=True, labels=["again"])
+    assert len(calls) == 1
+    assert np.array_equal(step_patches(first)[0].get_data().values,
+                          step_patches(second)[0].get_data().values)
+    plots.histogram(splat, "z", bins=32, raw=False)  # other (field, raw): binned anew
+    plots.histogram(make_splat(3), "z", bins=32)     # another splat, same values: binned anew
+    assert len(calls) == 3
+
+
+def test_draw_into_given_axes() -> None:
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert plots.histogram(make_splat(), "x", ax=ax) is fig
+    assert len(step_patches(fig)) == 1
+
+
+def test_field_grid_has_one_histogram_per_property() -> None:
+    splat = make_splat()
+    fig = plots.field_grid(splat, raw=False)
+    assert [ax.get_title() for ax in fig.axes] == splat.properties
+    for ax in fig.axes:
+        [patch] = [p for p in ax.patches if isinstance(p, StepPatch)]
+        assert int(patch.get_data().values.sum()) == N
+    opacity_ax = fig.axes[splat.properties.index("opacity")]
+    assert opacity_ax.get_xscale() == "log"
+
+
+def test_render_grid_lays_out_candidates_by_views():
+    import torch
+
+    from splatlab.plots import render_grid
+    from splatlab.render import RenderResult
+
+    red = RenderResult(torch.tensor([1.0, 0.0, 0.0]).expand(4, 5, 3), torch.ones(4, 5))
+    fig = render_grid({"before": [red, red], "after": [red]}, title="t")
+    assert [a.get_title() for a in fig.axes] == ["before, view 0", "before, view 1",
+                                                 "after, view 0"]
+    shown = fig.axes[0].images[0].get_array()
+    assert shown.shape == (4, 5, 3) and shown[0, 0].tolist() == [255, 0, 0]

@@ -1,0 +1,225 @@
+"""splatlab.stats against a float64 numpy reference computed on the same values."""
+
+from __future__ import annotations
+
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import splatlab
+from splatlab import Splat
+from splatlab.fields import TRELLIS_PROPERTIES
+from splatlab.stats import COLUMNS, QUANTILE_LEVELS, stats
+
+HAMBURGER = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "hamburger.ply"
+LOGIT_1E4 = np.float32(-9.2103404)            # logit(1e-4) as float32: the forensic spike
+DERIVED = ["alpha", "linear_scale_0", "linear_scale_1", "linear_scale_2", "scale_max",
+           "anisotropy", "volume", "quat_norm"]
+
+
+def reference(values: np.ndarray) -> dict[str, float]:
+    """The statistics of one field computed the plain way, in float64."""
+    values = np.asarray(values)
+    finite = values[np.isfinite(values)]
+    row = {"count": len(values), "finite": len(finite), "nan": int(np.isnan(values).sum()),
+           "posinf": int((values == np.inf).sum()), "neginf": int((values == -np.inf).sum())}
+    if len(finite) == 0:
+        return {**row, "distinct": 0}
+    f64 = finite.astype(np.float64)
+    uniques, counts = np.unique(finite, return_counts=True)
+    best = counts.argmax()
+    quantiles = np.quantile(f64, QUANTILE_LEVELS)
+    return {**row, "mean": f64.mean(), "std": f64.std(), "min": f64.min(), "max": f64.max(),
+            "p01": quantiles[0], "p50": quantiles[1], "p99": quantiles[2],
+            "mode": float(uniques[best]), "mode_share": counts[best] / len(values),
+            "distinct": len(uniques)}
+
+
+def assert_row(row: pd.Series, expected: dict[str, float], field: str) -> None:
+    for key, want in expected.items():
+        got = row[key]
+        if key in ("mean",):
+            np.testing.assert_allclose(got, want, rtol=1e-9, atol=0, err_msg=f"{field}.{key}")
+        elif key == "std":
+            np.testing.assert_allclose(got, want, rtol=1e-7, atol=0, err_msg=f"{field}.{key}")
+        elif key.startswith("p"):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=0, err_msg=f"{field}.{key}")
+        else:
+            assert got == want, f"{field}.{key}: {got!r} != {want!r}"
+
+
+def derived_values(splat: Splat) -> dict[str, np.ndarray]:
+    """The derived rows the documented way, through the Splat accessors."""
+    s = splat.scales
+    w, x, y, z = splat.quats.T
+    return {"alpha": splat.alpha, **{f"linear_scale_{i}": s[:, i] for i in range(3)},
+            "scale_max": s.max(axis=1), "anisotropy": s.max(axis=1) / s.min(axis=1),
+            "volume": s[:, 0] * s[:, 1] * s[:, 2],
+            "quat_norm": np.sqrt(w * w + x * x + y * y + z * z)}
+
+
+def gaussian_columns(n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """TRELLIS-layout float32 columns with the cases that break naive statistics."""
+    rng = np.random.default_rng(seed)
+    cols = {name: rng.normal(0.0, 1.0, n).astype(np.float32) for name in TRELLIS_PROPERTIES}
+    cols["x"] = (1e4 + rng.normal(0.0, 1e-2, n)).astype(np.float32)        # large offset
+    cols["nx"] = np.zeros(n, np.float32)                                     # constant
+    cols["ny"] = rng.integers(0, 40, n).astype(np.float32)                  # heavy ties
+    cols["nz"] = np.repeat(rng.normal(size=n // 40 + 1), 40)[:n].astype(np.float32)  # runs < 64
+    opacity = rng.normal(-1.0, 3.0, n).astype(np.float32)
+    opacity[: int(0.4 * n)] = LOGIT_1E4                                      # 40 % spike
+    cols["opacity"] = rng.permutation(opacity)
+    f_dc = cols["f_dc_0"]
+    f_dc[rng.random(n) < 0.01] = np.nan
+    f_dc[rng.random(n) < 0.01] = np.inf
+    f_dc[rng.random(n) < 0.01] = -np.inf
+    for i in range(3):
+        cols[f"scale_{i}"] = rng.normal(-5.0, 1.0, n).astype(np.float32)
+    cols["scale_2"][:5] = 200.0                                             # exp overflows
+    return cols
+
+
+@pytest.fixture(scope="module")
+def gaussians() -> Splat:
+    return Splat.from_arrays(gaussian_columns(50_000))
+
+
+@pytest.fixture(scope="module")
+def table(gaussians: Splat) -> pd.DataFrame:
+    return stats(gaussians)
+
+
+def test_layout(table: pd.DataFrame):
+    assert tuple(table.columns) == COLUMNS
+    assert table.index.name == "field"
+    assert list(table.index) == [*TRELLIS_PROPERTIES, *DERIVED]
+    assert set(table["quantiles"]) == {"exact"}
+
+
+def test_stored_fields_match_reference(gaussians: Splat, table: pd.DataFrame):
+    for name in gaussians.properties:
+        assert_row(table.loc[name], reference(gaussians.column(name)), name)
+
+
+def test_derived_fields_match_accessors(gaussians: Splat, table: pd.DataFrame):
+    with np.errstate(over="ignore"):
+        values = derived_values(gaussians)
+    for name, column in values.items():
+        assert_row(table.loc[name], reference(column), name)
+    assert table.loc["linear_scale_2", "posinf"] == 5
+
+
+def test_planted_spike_is_the_exact_mode(table: pd.DataFrame):
+    row = table.loc["opacity"]
+    assert row["mode"] == float(LOGIT_1E4)
+    assert row["mode_share"] == 0.4
+    assert table.loc["alpha", "mode_share"] == 0.4
+
+
+def test_large_offset_keeps_std(gaussians: Splat, table: pd.DataFrame):
+    exact = gaussians.column("x").astype(np.float64).std()
+    assert 5e-3 < exact < 2e-2
+    np.testing.assert_allclose(table.loc["x", "std"], exact, rtol=1e-7)
+
+
+def test_torch_path_matches_numpy(gaussians: Splat, table: pd.DataFrame):
+    small = Splat.from_arrays({name: gaussians.column(name)[:20_000]
+                               for name in gaussians.properties})
+    numpy_table, torch_table = stats(small), stats(small, device="cpu")
+    numbers = [c for c in COLUMNS if c != "quantiles"]
+    pd.testing.assert_frame_equal(torch_table[numbers].astype(float),
+                                  numpy_table[numbers].astype(float), rtol=1e-12, atol=1e-15)
+
+
+def test_moments_only(gaussians: Splat, table: pd.DataFrame):
+    fast = stats(gaussians, quantiles=False)
+    moments = ["count", "finite", "nan", "posinf", "neginf", "mean", "std", "min", "max"]
+    pd.testing.assert_frame_equal(fast[moments], table[moments])
+    assert fast[["p01", "p50", "p99", "mode", "mode_share"]].isna().all().all()
+    assert fast["distinct"].isna().all()
+    assert set(fast["quantiles"]) == {"skipped"}
+
+
+@pytest.mark.parametrize("device", [None, "cpu"])
+def test_zero_rows(device):
+    empty = Splat.from_arrays({name: np.zeros(0, np.float32) for name in TRELLIS_PROPERTIES})
+    out = stats(empty, device=device)
+    assert list(out.index) == [*TRELLIS_PROPERTIES, *DERIVED]
+    assert (out[["count", "finite", "nan", "posinf", "neginf", "distinct"]] == 0).all().all()
+    numbers = ["mean", "std", "min", "max", "p01", "p50", "p99", "mode", "mode_share"]
+    assert out[numbers].isna().all().all()
+
+
+def test_all_nan_field():
+    out = stats(Splat.from_arrays({"v": np.full(10, np.nan, np.float32)}))
+    assert out.loc["v", "nan"] == 10 and out.loc["v", "finite"] == 0
+    assert np.isnan(out.loc["v", "mean"]) and np.isnan(out.loc["v", "mode_share"])
+
+
+def test_big_endian_mixed_types(tmp_path: Path):
+    rng = np.random.default_rng(3)
+    n = 5_000
+    columns = {"x": (1e6 + rng.normal(size=n)).astype(np.float64),
+               "red": rng.integers(0, 256, n).astype(np.uint8),
+               "id": rng.integers(-2**31, 2**31 - 1, n).astype(np.int32),
+               "opacity": rng.normal(size=n).astype(np.float32)}
+    path = splatlab.save(Splat.from_arrays(columns, byte_order=">"), tmp_path / "be.ply")
+    loaded = splatlab.load(path)
+    assert loaded.table.dtype["x"].byteorder == ">"
+    out = stats(loaded)
+    assert list(out.index) == ["x", "red", "id", "opacity", "alpha"]
+    for name, values in columns.items():
+        assert_row(out.loc[name], reference(values), name)
+    assert_row(out.loc["alpha"], reference(loaded.alpha), "alpha")
+
+
+def test_declared_encodings_and_overrides():
+    cols = {"opacity": np.array([0.2, 0.2, 0.9], np.float32),
+            **{f"scale_{i}": np.array([0.1, 0.2, 0.3], np.float32) for i in range(3)}}
+    s = Splat.from_arrays(cols, opacity="probability", scales="linear")
+    out = stats(s)
+    assert list(out.index) == [*cols, "alpha", "linear_scale_0", "linear_scale_1",
+                               "linear_scale_2", "scale_max", "anisotropy", "volume"]
+    pd.testing.assert_series_equal(out.loc["alpha"], out.loc["opacity"], check_names=False)
+    assert out.loc["anisotropy", "max"] == 1.0
+    changed = stats(s.replace(opacity=[0.5, 0.5, 0.5]))
+    assert changed.loc["opacity", "mode_share"] == 1.0 and changed.loc["opacity", "std"] == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.integers(-3, 3).map(float),
+                          st.sampled_from([np.nan, np.inf, -np.inf, -0.0]),
+                          st.floats(-1e3, 1e3, width=32)), max_size=300),
+       st.integers(1, 200))
+def test_any_values_match_reference(values: list[float], repeat: int):
+    column = np.array(values + [1.5] * repeat, np.float32)
+    out = stats(Splat.from_arrays({"v": column}))
+    assert_row(out.loc["v"], reference(column), "v")
+
+
+def test_peak_memory_under_a_tenth_of_the_file(tmp_path: Path):
+    path = splatlab.save(Splat.from_arrays(gaussian_columns(200_000, seed=5)), tmp_path / "t.ply")
+    splat = splatlab.load(path)
+    size = path.stat().st_size
+    for quantiles in (False, True):
+        tracemalloc.start()
+        try:
+            stats(splat, quantiles=quantiles)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak < 0.10 * size, f"quantiles={quantiles}: {peak:,} B of a {size:,} B file"
+
+
+def test_hamburger_fixture():
+    if not HAMBURGER.exists():
+        pytest.skip(f"fixture {HAMBURGER} absent")
+    out = stats(splatlab.load(HAMBURGER))
+    assert (out["count"] == 52_709).all() and (out["finite"] == 52_709).all()
+    assert np.isfinite(out[["mean", "std", "min", "max", "p01", "p50", "p99", "mode"]]).all().all()
+    assert 0 < out.loc["alpha", "min"] < out.loc["alpha", "max"] < 1
