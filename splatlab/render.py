@@ -57,6 +57,7 @@ import torch
 
 from .cameras import Camera, orbit_cameras, validator_rig
 from .fields import SH_C0
+from .render_gsplat import gsplat_available, rasterize_gsplat
 
 if TYPE_CHECKING:
     from .splat import Splat
@@ -563,8 +564,8 @@ def splat_tensors(splat: Splat, device: str | torch.device | None = None, normal
 
 def render(splat: Splat, cameras: Sequence[Camera] | None = None,
            device: str | torch.device | None = None, normalize: bool = True,
-           background: Color = (1.0, 1.0, 1.0), sh_degree: int | None = 0
-           ) -> list[RenderResult]:
+           background: Color = (1.0, 1.0, 1.0), sh_degree: int | None = 0,
+           backend: str = "auto") -> list[RenderResult]:
     """Render a Splat the way the subnet-17 validator does, one result a camera.
 
     Uses the activated fields (``alpha``, ``scales``), :func:`validator_normalize` when
@@ -572,20 +573,33 @@ def render(splat: Splat, cameras: Sequence[Camera] | None = None,
     as the validator clips them. ``sh_degree=0`` colours every gaussian
     ``0.5 + 0.28209479 f_dc`` and ignores ``f_rest`` (the validator's loader); a higher degree
     (or ``None``, every band stored) evaluates view-dependent SH colour. ``device`` defaults to
-    CUDA when available.
+    CUDA when available. ``backend``: ``"torch"`` (this module's rasteriser), ``"gsplat"``
+    (:mod:`splatlab.render_gsplat`, CUDA only) or ``"auto"``: gsplat on a CUDA device when it
+    can be imported, else torch.
 
     Example:
         >>> views = render(splatlab.load("scene.ply"))  # doctest: +SKIP
         >>> len(views), views[0].image.shape            # doctest: +SKIP
         (16, torch.Size([518, 518, 3]))
     """
-    fields = splat_tensors(splat, device, normalize, sh_degree)
-    results = []
-    for camera in validator_rig() if cameras is None else cameras:
-        out = rasterize(fields["means"], fields["quats"], fields["scales"], fields["opacities"],
-                        fields["colors"], camera, background)
-        results.append(RenderResult(out.image.clamp(0.0, 1.0), out.alpha))
-    return results
+    cams = list(validator_rig() if cameras is None else cameras)
+    if backend not in ("torch", "gsplat", "auto"):
+        raise ValueError(f"backend must be 'torch', 'gsplat' or 'auto', not {backend!r}")
+    use_gsplat = backend == "gsplat" or (backend == "auto" and gsplat_available()
+                                         and _default_device(device).type == "cuda")
+    if use_gsplat and not gsplat_available():
+        raise RuntimeError("the gsplat backend needs gsplat (pip install 'splatlab[gsplat]')"
+                           " and a CUDA device")
+    fields = splat_tensors(splat, "cuda" if use_gsplat and device is None else device, normalize,
+                           sh_degree)
+    if use_gsplat:
+        pairs = rasterize_gsplat(fields, cams, background)
+    else:
+        pairs = [(out.image, out.alpha) for out in
+                 (rasterize(fields["means"], fields["quats"], fields["scales"],
+                            fields["opacities"], fields["colors"], camera, background)
+                  for camera in cams)]
+    return [RenderResult(image.clamp(0.0, 1.0), alpha) for image, alpha in pairs]
 
 
 def coverage_table(results: Sequence[RenderResult], threshold: float = 0.5) -> pd.DataFrame:
