@@ -26,8 +26,9 @@ from .render import coverage, render  # noqa: E402
 from .scan import scan  # noqa: E402
 from .splat import Encoding, Splat, SplatFieldError  # noqa: E402
 from .stats import stats  # noqa: E402
+from .widgets import explore  # noqa: E402
 
 __all__ = ["Camera", "Encoding", "GateResult", "Report", "Splat", "SplatFieldError",
            "SplatFormatError", "Thresholds", "__version__", "coverage", "diagnose", "diff",
-           "field_grid", "gate", "histogram", "incident", "judge", "load", "loadchain",
+           "explore", "field_grid", "gate", "histogram", "incident", "judge", "load", "loadchain",
            "orbit_cameras", "render", "repair", "save", "scan", "stats", "synth", "validator_rig"]

@@ -15,7 +15,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,7 +77,28 @@ def stats(splat: Splat, device: str | None = None, *, quantiles: bool = True) ->
         order = backend.order_stats(plan, moments)
     else:
         order = [(np.nan,) * 5 + (pd.NA,)] * len(plan.fields)
-    return _frame(plan, moments, order, "exact" if quantiles else "skipped")
+    return _frame(plan.fields, plan.count, str(splat.source or "<in memory>"), moments, order,
+                  "exact" if quantiles else "skipped")
+
+
+def tensor_moments(matrix, names: Sequence[str] | None = None) -> pd.DataFrame:
+    """Moments of an (N, F) tensor already on its device, one row a column.
+
+    The device-resident counterpart of ``stats(splat, quantiles=False)``: columns
+    ``count, finite, nan, posinf, neginf, mean, std, min, max`` with the same
+    definitions (over finite values, float64 accumulation, population std). Only
+    the (8, F) result leaves the device.
+
+    Example:
+        >>> import torch
+        >>> tensor_moments(torch.tensor([[1.0], [3.0], [float("nan")]]), ["x"])["mean"].x
+        2.0
+    """
+    names = [f"column_{j}" for j in range(matrix.shape[1])] if names is None else list(names)
+    moments = _TorchBackend(matrix.device).block_moments(matrix.T.double()).cpu().numpy()
+    frame = _frame(tuple(names), matrix.shape[0], "<tensor>", moments,
+                   [(np.nan,) * 5 + (pd.NA,)] * len(names), "skipped")
+    return frame[list(COLUMNS[:9])]
 
 
 # ---------------------------------------------------------------------------- fields
@@ -436,12 +457,12 @@ class _TorchBackend:
         self.device = torch.device(device)
 
     def moments(self, plan: _Plan) -> np.ndarray:
-        parts = [self._block(self.torch.from_numpy(block).to(self.device))
+        parts = [self.block_moments(self.torch.from_numpy(block).to(self.device))
                  for block in plan.blocks(_TORCH_CHUNK)]
         return _merge_all(self.torch.stack(parts).cpu().numpy() if parts
                           else _no_rows(len(plan.fields)))
 
-    def _block(self, block):
+    def block_moments(self, block):
         """(8, K) moments of each row of a float64 (K, r) tensor, over its finite values."""
         torch = self.torch
         finite = torch.isfinite(block)
@@ -472,15 +493,16 @@ class _TorchBackend:
 
 
 # ---------------------------------------------------------------------------- table
-def _frame(plan: _Plan, moments: np.ndarray, order: list[tuple], label: str) -> pd.DataFrame:
+def _frame(fields: tuple[str, ...], count: int, source: str, moments: np.ndarray,
+           order: list[tuple], label: str) -> pd.DataFrame:
     n = moments[0]
     empty = n == 0
     with np.errstate(invalid="ignore", divide="ignore"):
         std = np.sqrt(moments[5] / n)
     p01, p50, p99, mode, mode_count, distinct = (list(column) for column in zip(*order))
-    share = np.array(mode_count, dtype=np.float64) / max(plan.count, 1)
+    share = np.array(mode_count, dtype=np.float64) / max(count, 1)
     frame = pd.DataFrame({
-        "count": np.full(len(plan.fields), plan.count, np.int64),
+        "count": np.full(len(fields), count, np.int64),
         "finite": n.astype(np.int64), "nan": moments[1].astype(np.int64),
         "posinf": moments[2].astype(np.int64), "neginf": moments[3].astype(np.int64),
         "mean": np.where(empty, np.nan, moments[4]), "std": np.where(empty, np.nan, std),
@@ -488,9 +510,9 @@ def _frame(plan: _Plan, moments: np.ndarray, order: list[tuple], label: str) -> 
         "p01": p01, "p50": p50, "p99": p99, "mode": mode,
         "mode_share": np.where(empty, np.nan, share),
         "distinct": pd.array(distinct, dtype="Int64"), "quantiles": label,
-    }, index=pd.Index(plan.fields, name="field"))
-    frame.attrs.update(source=str(plan.splat.source or "<in memory>"), rows=plan.count)
+    }, index=pd.Index(fields, name="field"))
+    frame.attrs.update(source=source, rows=count)
     return frame
 
 
-__all__ = ["COLUMNS", "QUANTILE_LEVELS", "stats"]
+__all__ = ["COLUMNS", "QUANTILE_LEVELS", "stats", "tensor_moments"]

@@ -223,3 +223,23 @@ def test_hamburger_fixture():
     assert (out["count"] == 52_709).all() and (out["finite"] == 52_709).all()
     assert np.isfinite(out[["mean", "std", "min", "max", "p01", "p50", "p99", "mode"]]).all().all()
     assert 0 < out.loc["alpha", "min"] < out.loc["alpha", "max"] < 1
+
+
+def test_tensor_moments_match_stats_on_device_resident_data():
+    import torch
+
+    from splatlab.stats import tensor_moments
+
+    rng = np.random.default_rng(11)
+    cols = {"a": rng.normal(1e4, 1.0, 5000).astype(np.float32),
+            "b": rng.normal(0, 3, 5000).astype(np.float32)}
+    cols["b"][:7] = [np.nan, np.inf, -np.inf, np.nan, 1, 2, 3]
+    splat = Splat.from_arrays(cols)
+    expected = stats(splat, quantiles=False).loc[["a", "b"]]
+    got = tensor_moments(torch.from_numpy(np.array(splat.as_matrix())), ["a", "b"])
+    assert list(got.columns) == ["count", "finite", "nan", "posinf", "neginf", "mean", "std",
+                                 "min", "max"]
+    for name in ("count", "finite", "nan", "posinf", "neginf", "min", "max"):
+        assert got[name].tolist() == expected[name].tolist()
+    np.testing.assert_allclose(got["mean"], expected["mean"], rtol=1e-12)
+    np.testing.assert_allclose(got["std"], expected["std"], rtol=1e-9)
