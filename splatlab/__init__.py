@@ -26,7 +26,15 @@ from .render import coverage, render  # noqa: E402
 from .scan import scan  # noqa: E402
 from .splat import Encoding, Splat, SplatFieldError  # noqa: E402
 from .stats import stats  # noqa: E402
-from .widgets import explore  # noqa: E402
+
+
+def __getattr__(name: str):
+    """``splatlab.explore`` imports the ipywidgets UI only when first asked for."""
+    if name == "explore":
+        from .widgets import explore
+
+        return explore
+    raise AttributeError(f"module 'splatlab' has no attribute {name!r}")
 
 __all__ = ["Camera", "Encoding", "GateResult", "Report", "Splat", "SplatFieldError",
            "SplatFormatError", "Thresholds", "__version__", "coverage", "diagnose", "diff",

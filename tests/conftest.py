@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+FIXTURES = Path(os.environ.get("SPLATLAB_FIXTURES",
+                               Path(__file__).resolve().parents[2] / "shared" / "fixtures"))
+"""``../shared/fixtures`` beside the checkout; ``SPLATLAB_FIXTURES`` points elsewhere."""
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,7 +27,6 @@ from splatlab.render import (
     validator_normalize,
 )
 
-HAMBURGER = Path(__file__).parents[2] / "shared/fixtures/hamburger.ply"
 IDENTITY = torch.tensor([1.0, 0.0, 0.0, 0.0])
 
 
@@ -335,9 +333,8 @@ def test_coverage_renders_each_camera() -> None:
     assert (table["mean_alpha"] > 0).all()
 
 
-@pytest.mark.skipif(not HAMBURGER.exists(), reason="shared fixture hamburger.ply not present")
-def test_hamburger_is_visible_from_the_validator_rig() -> None:
-    splat = splatlab.load(HAMBURGER)
+def test_hamburger_is_visible_from_the_validator_rig(hamburger_path) -> None:
+    splat = splatlab.load(hamburger_path)
     views = render(splat, [validator_rig(resolution=64)[i] for i in (0, 4)], device="cpu")
     table = coverage_table(views)
     assert ((table["covered"] > 0.05) & (table["covered"] < 0.95)).all()

@@ -16,7 +16,6 @@ from splatlab import Splat
 from splatlab.fields import TRELLIS_PROPERTIES
 from splatlab.stats import COLUMNS, QUANTILE_LEVELS, stats
 
-HAMBURGER = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "hamburger.ply"
 LOGIT_1E4 = np.float32(-9.2103404)            # logit(1e-4) as float32: the forensic spike
 DERIVED = ["alpha", "linear_scale_0", "linear_scale_1", "linear_scale_2", "scale_max",
            "anisotropy", "volume", "quat_norm"]
@@ -216,10 +215,8 @@ def test_peak_memory_under_a_tenth_of_the_file(tmp_path: Path):
         assert peak < 0.10 * size, f"quantiles={quantiles}: {peak:,} B of a {size:,} B file"
 
 
-def test_hamburger_fixture():
-    if not HAMBURGER.exists():
-        pytest.skip(f"fixture {HAMBURGER} absent")
-    out = stats(splatlab.load(HAMBURGER))
+def test_hamburger_fixture(hamburger_path):
+    out = stats(splatlab.load(hamburger_path))
     assert (out["count"] == 52_709).all() and (out["finite"] == 52_709).all()
     assert np.isfinite(out[["mean", "std", "min", "max", "p01", "p50", "p99", "mode"]]).all().all()
     assert 0 < out.loc["alpha", "min"] < out.loc["alpha", "max"] < 1
