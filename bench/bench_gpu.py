@@ -63,12 +63,10 @@ def gsplat_direct(fields: dict[str, torch.Tensor], cameras) -> torch.Tensor:
     device = fields["means"].device
     viewmats = torch.stack([c.viewmat for c in cameras]).to(device, torch.float32)
     ks = torch.stack([c.K for c in cameras]).to(device, torch.float32)
-    backgrounds = torch.ones(len(cameras), 3, device=device)
-    images, _, _ = gsplat.rasterization(fields["means"], fields["quats"], fields["scales"],
-                                        fields["opacities"], fields["colors"], viewmats, ks,
-                                        cameras[0].width, cameras[0].height,
-                                        backgrounds=backgrounds)
-    return images
+    images, alphas, _ = gsplat.rasterization(fields["means"], fields["quats"], fields["scales"],
+                                             fields["opacities"], fields["colors"], viewmats, ks,
+                                             cameras[0].width, cameras[0].height)
+    return images + (1.0 - alphas)  # on white
 
 
 def main() -> None:

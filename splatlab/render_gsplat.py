@@ -44,11 +44,13 @@ def rasterize_gsplat(fields: dict[str, torch.Tensor], cameras: Sequence[Camera],
     for (width, height), indices in _by_size(cameras).items():
         viewmats = torch.stack([cameras[i].viewmat for i in indices]).to(device, torch.float32)
         intrinsics = torch.stack([cameras[i].K for i in indices]).to(device, torch.float32)
-        backgrounds = torch.as_tensor(background, dtype=torch.float32, device=device)
         images, alphas, _ = gsplat.rasterization(
             means, fields["quats"], fields["scales"], fields["opacities"], colors, viewmats,
-            intrinsics, width, height, sh_degree=sh_degree,
-            backgrounds=backgrounds.expand(len(indices), 3))
+            intrinsics, width, height, sh_degree=sh_degree)
+        # gsplat 1.5.3 rejects per-camera backgrounds in its default packed mode, so the
+        # background is composited here, as its kernel would: image + T_final * background
+        images = images + (1.0 - alphas) * torch.as_tensor(background, dtype=images.dtype,
+                                                           device=device)
         for k, i in enumerate(indices):
             out[i] = (images[k], alphas[k, ..., 0])
     return out
