@@ -525,10 +525,6 @@ def _default_device(device: str | torch.device | None) -> torch.device:
     return torch.device(device)
 
 
-def _tensor(values: np.ndarray, device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32)).to(device)
-
-
 def splat_tensors(splat: Splat, device: str | torch.device | None = None, normalize: bool = True,
                   sh_degree: int | None = 0) -> dict[str, torch.Tensor]:
     """The activated fields :func:`render` draws, as float32 tensors.
@@ -543,23 +539,26 @@ def splat_tensors(splat: Splat, device: str | torch.device | None = None, normal
         >>> t["means"].shape          # doctest: +SKIP
         torch.Size([52709, 3])
     """
-    dev = _default_device(device)
-    means, scales = _tensor(splat.positions, dev), _tensor(splat.scales, dev)
-    opacities = _tensor(splat.alpha, dev)
+    stored = splat.to_torch(_default_device(device))  # one host-to-device copy
+    means = stored["positions"]
+    scales = stored["log_scales"]  # as stored: logs unless the splat is declared linear
+    scales = scales if splat.scale_encoding == "linear" else torch.exp(scales)
+    opacities = stored["opacity"]
+    opacities = opacities if splat.opacity_encoding == "probability" else torch.sigmoid(opacities)
     if normalize:
         means, scales, opacities = validator_normalize(means, scales, opacities)
-    sh_dc = _tensor(splat.sh_dc, dev)
     degree = splat.sh_degree if sh_degree is None else sh_degree
     if not 0 <= degree <= splat.sh_degree:
         raise ValueError(f"sh_degree {degree} not available: the file has degree "
                          f"{splat.sh_degree}")
+    sh_dc = stored["sh_dc"]
     if degree == 0:
         colors = 0.5 + SH_C0 * sh_dc
     else:
-        rest = _tensor(splat.sh_rest, dev)[:, : (degree + 1) ** 2 - 1]
+        rest = stored["sh_rest"][:, : (degree + 1) ** 2 - 1]
         colors = torch.cat([sh_dc.unsqueeze(1), rest], dim=1)
-    return {"means": means, "quats": _tensor(splat.quats, dev), "scales": scales,
-            "opacities": opacities, "colors": colors}
+    return {"means": means.contiguous(), "quats": stored["quats"].contiguous(),
+            "scales": scales, "opacities": opacities.contiguous(), "colors": colors}
 
 
 def render(splat: Splat, cameras: Sequence[Camera] | None = None,

@@ -81,6 +81,24 @@ def stats(splat: Splat, device: str | None = None, *, quantiles: bool = True) ->
                   "exact" if quantiles else "skipped")
 
 
+MOMENT_ROWS = ("finite", "nan", "posinf", "neginf", "mean", "m2", "min", "max")
+"""Rows of :func:`device_moments` (``m2``: sum of squared deviations from the mean)."""
+
+
+def device_moments(matrix):
+    """(8, F) float64 tensor of per-column moments of an (N, F) tensor, on its device.
+
+    Rows as :data:`MOMENT_ROWS`; over finite values, float64 accumulation. Nothing
+    leaves the device: the building block of :func:`tensor_moments`.
+
+    Example:
+        >>> import torch
+        >>> device_moments(torch.tensor([[1.0], [3.0]]))[4].item()
+        2.0
+    """
+    return _TorchBackend(matrix.device).matrix_moments(matrix)
+
+
 def tensor_moments(matrix, names: Sequence[str] | None = None) -> pd.DataFrame:
     """Moments of an (N, F) tensor already on its device, one row a column.
 
@@ -95,7 +113,7 @@ def tensor_moments(matrix, names: Sequence[str] | None = None) -> pd.DataFrame:
         2.0
     """
     names = [f"column_{j}" for j in range(matrix.shape[1])] if names is None else list(names)
-    moments = _TorchBackend(matrix.device).block_moments(matrix.T.double()).cpu().numpy()
+    moments = device_moments(matrix).cpu().numpy()
     frame = _frame(tuple(names), matrix.shape[0], "<tensor>", moments,
                    [(np.nan,) * 5 + (pd.NA,)] * len(names), "skipped")
     return frame[list(COLUMNS[:9])]
@@ -463,20 +481,36 @@ class _TorchBackend:
                           else _no_rows(len(plan.fields)))
 
     def block_moments(self, block):
-        """(8, K) moments of each row of a float64 (K, r) tensor, over its finite values."""
+        """(8, K) moments of each row of a (K, r) tensor, over its finite values."""
+        return self.matrix_moments(block.T)
+
+    def matrix_moments(self, x):
+        """(8, F) float64 moments of each column of an (N, F) tensor, over its finite values.
+
+        When every value is finite (one check on the device) the moments come from
+        ``var_mean`` in float64 and ``amin``/``amax``; otherwise non-finite values are
+        masked out. Accumulation is float64 either way.
+        """
         torch = self.torch
-        finite = torch.isfinite(block)
-        n = finite.sum(dim=1)
-        values = torch.where(finite, block, 0.0)
-        mean = values.sum(dim=1) / n.clamp(min=1)
-        centred = torch.where(finite, block - mean[:, None], 0.0)
-        return torch.stack([
-            n.double(), torch.isnan(block).sum(dim=1).double(),
-            (block == torch.inf).sum(dim=1).double(), (block == -torch.inf).sum(dim=1).double(),
-            mean, (centred * centred).sum(dim=1),
-            torch.where(finite, block, torch.inf).amin(dim=1),
-            torch.where(finite, block, -torch.inf).amax(dim=1),
-        ])
+        if x.shape[0] == 0:
+            return torch.from_numpy(_no_rows(x.shape[1])[0])
+        finite = torch.isfinite(x)
+        n = finite.sum(dim=0)
+        nan = torch.isnan(x).sum(dim=0)
+        posinf = (x == torch.inf).sum(dim=0)
+        neginf = (x == -torch.inf).sum(dim=0)
+        if bool((n == x.shape[0]).all()):
+            var, mean = torch.var_mean(x.double(), dim=0, correction=0)
+            m2, low, high = var * x.shape[0], x.amin(dim=0), x.amax(dim=0)
+        else:
+            values = torch.where(finite, x.double(), 0.0)
+            mean = values.sum(dim=0) / n.clamp(min=1)
+            centred = torch.where(finite, values - mean, 0.0)
+            m2 = (centred * centred).sum(dim=0)
+            low = torch.where(finite, x, torch.inf).amin(dim=0)
+            high = torch.where(finite, x, -torch.inf).amax(dim=0)
+        return torch.stack([n.double(), nan.double(), posinf.double(), neginf.double(), mean,
+                            m2, low.double(), high.double()])
 
     def order_stats(self, plan: _Plan, moments: np.ndarray) -> list[OrderStats]:
         return [self._column(plan.values(field), _finite_span(moments, i))
@@ -515,4 +549,5 @@ def _frame(fields: tuple[str, ...], count: int, source: str, moments: np.ndarray
     return frame
 
 
-__all__ = ["COLUMNS", "QUANTILE_LEVELS", "stats", "tensor_moments"]
+__all__ = ["COLUMNS", "MOMENT_ROWS", "QUANTILE_LEVELS", "device_moments", "stats",
+           "tensor_moments"]

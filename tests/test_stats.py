@@ -240,3 +240,12 @@ def test_tensor_moments_match_stats_on_device_resident_data():
         assert got[name].tolist() == expected[name].tolist()
     np.testing.assert_allclose(got["mean"], expected["mean"], rtol=1e-12)
     np.testing.assert_allclose(got["std"], expected["std"], rtol=1e-9)
+
+
+def test_tensor_moments_of_no_rows():
+    import torch
+
+    from splatlab.stats import tensor_moments
+
+    got = tensor_moments(torch.zeros(0, 2), ["a", "b"])
+    assert got["count"].tolist() == [0, 0] and got["mean"].isna().all()
