@@ -487,22 +487,25 @@ class _TorchBackend:
     def matrix_moments(self, x):
         """(8, F) float64 moments of each column of an (N, F) tensor, over its finite values.
 
-        When every value is finite (one check on the device) the non-finite counts are
-        zero and the moments come from ``var_mean`` in float64 and ``aminmax``;
-        otherwise non-finite values are counted and masked out. Accumulation is
-        float64 either way.
+        ``var_mean`` in float64 runs first; when every column's variance is finite, so
+        was every value (float64 sums of float32 values cannot overflow) and
+        ``aminmax`` completes the moments. Otherwise non-finite values are counted and
+        masked out. Accumulation is float64 either way.
         """
         torch = self.torch
         if x.shape[0] == 0:
             return torch.from_numpy(_no_rows(x.shape[1])[0])
-        finite = torch.isfinite(x)
-        n = finite.sum(dim=0)
-        if bool((n == x.shape[0]).all()):  # the common case: one pass found nothing to mask
-            nan = posinf = neginf = torch.zeros_like(n)
-            var, mean = torch.var_mean(x.double(), dim=0, correction=0)
+        var, mean = torch.var_mean(x.double(), dim=0, correction=0)
+        if bool(torch.isfinite(var).all()):
+            # float64 sums of float32 values cannot overflow, so a finite variance in every
+            # column means every value was finite: nothing to count or mask
+            n = torch.full_like(mean, x.shape[0])
+            nan = posinf = neginf = torch.zeros_like(mean)
             m2 = var * x.shape[0]
             low, high = torch.aminmax(x, dim=0)
         else:
+            finite = torch.isfinite(x)
+            n = finite.sum(dim=0)
             nan = torch.isnan(x).sum(dim=0)
             posinf = (x == torch.inf).sum(dim=0)
             neginf = (x == -torch.inf).sum(dim=0)
