@@ -32,7 +32,9 @@ class BadInput(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command found in :mod:`splatlab.commands`."""
-    parser = argparse.ArgumentParser(prog="splatlab", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="splatlab", description="Forensic toolkit for 3D Gaussian Splatting PLY files.",
+        epilog="Exit status: 0 success, 1 internal error, 2 bad input, 3 error-level findings.")
     parser.add_argument("--version", action="version", version=f"splatlab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
