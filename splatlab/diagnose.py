@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .fields import GAUSSIAN_PROPERTIES, GROUPS
+from .jsonsafe import json_safe
 from .loadchain import CLAMP_1E3, CLAMP_1E4, float32_logit, float32_sigmoid
 from .splat import Splat, SplatFieldError
 from .stats import stats
@@ -195,7 +196,7 @@ class Report(Sequence[Finding]):
 
     def to_json(self, **kwargs) -> str:
         """JSON text of :meth:`to_dict` (non-finite evidence becomes null)."""
-        return json.dumps(_json_safe(self.to_dict()), **kwargs)
+        return json.dumps(json_safe(self.to_dict()), **kwargs)
 
     def __repr__(self) -> str:
         head = f"<Report {self.source or '<splat>'}: {len(self)} findings"
@@ -475,18 +476,6 @@ DETECTORS = (_nonfinite, _spread, _signatures, _spikes, _invisible, _scales_huge
 # ----------------------------------------------------------------------------- helpers
 def _fmt(value: float) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:.6g}"
-
-
-def _json_safe(obj):
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
 
 
 __all__ = ["CODES", "Finding", "Report", "Thresholds", "TRELLIS_SCALE_FLOOR", "diagnose", "near"]

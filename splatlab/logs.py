@@ -57,6 +57,8 @@ from typing import Any
 
 import pandas as pd
 
+from .jsonsafe import json_safe
+
 __all__ = [
     "LogTables",
     "format_summary",
@@ -533,18 +535,7 @@ def run_logs_command(paths: list[str], since: str | None, as_json: bool) -> tupl
         return f"splatlab logs: cannot read {name}: {error.strerror or error}", 2
     summary = summarize(tables, since=since, window="1h")
     if as_json:
-        return json.dumps(_json_safe(summary), allow_nan=False), 0
+        return json.dumps(json_safe(summary), allow_nan=False), 0
     return format_summary(summary), 0
 
 
-def _json_safe(value: Any) -> Any:
-    """Replace NaN with None and timestamps with ISO text, recursively."""
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(item) for item in value]
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value

@@ -33,6 +33,7 @@ from . import __version__
 from .diagnose import near
 from .fields import GROUPS
 from .gate import GateResult, gate
+from .jsonsafe import json_safe
 from .loadchain import CLAMP_1E3, CLAMP_1E4, float32_logit
 from .splat import Splat
 from .stats import stats
@@ -92,7 +93,7 @@ class RepairRecord:
     def to_dict(self) -> dict:
         """A JSON-ready dict; the touched rows are summarised (count, share, first/last 10)."""
         idx = self.indices
-        return _json_safe({
+        return json_safe({
             "strategy": self.strategy, "parameters": self.parameters, "seed": self.seed,
             "device": self.device, "triggered": self.triggered, "reason": self.reason,
             "fields": self.fields,
@@ -122,18 +123,6 @@ def _gate_summary(result: GateResult) -> dict:
             "failed": result.failed,
             "checks": {c.name: {"measured": c.measured, "verdict": c.verdict}
                        for c in result.checks}}
-
-
-def _json_safe(obj):
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
 
 
 def _record(strategy: str, parameters: dict, before: Splat, after: Splat, fields: list[str],
