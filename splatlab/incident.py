@@ -568,8 +568,11 @@ class RunResult:
                      f" files ({int((docs['gate'] == 'reject').sum())}/{len(docs)} documented;"
                      " the rest depend on assumed rows); write-up rule (std < 1) flags"
                      f" {int(v['uniform_rule'].sum())}")
-        readings = t["evidence"]["reading"].value_counts()
-        lines += [f"  evidence: {k} x {r}" for r, k in readings.items()]
+        evidence = t["evidence"]
+        folders = evidence.index.str.split("/").str[0]
+        for folder, readings in evidence.groupby(folders)["reading"]:
+            lines += [f"  evidence, {folder} files: {k} x {r}"
+                      for r, k in readings.value_counts().items()]
         lines.append(f"  outputs: {self.out}")
         return "\n".join(lines)
 
