@@ -30,6 +30,7 @@ if [ "${2:-}" = quick ]; then
 fi
 python3 bench/bench_gpu.py --json "$out/bench_gpu.json" 2>&1 | tee "$out/bench_gpu.md"
 python3 bench/bench_repair.py --device cuda 2>&1 | tee "$out/bench_repair_cuda.txt"
+python3 bench/bench_render_memory.py --device cuda 2>&1 | tee "$out/render_memory.txt"
 python3 -m pytest -q -p no:cacheprovider tests/test_render_gsplat.py tests/test_render.py \
     tests/test_repair.py tests/test_timing.py tests/test_stats.py 2>&1 | tee "$out/pytest_gpu.txt"
 python3 bench/run_notebook.py notebooks/02_noise_fix_on_gpu.ipynb "$out/02_executed.ipynb" \
