@@ -487,36 +487,42 @@ class _TorchBackend:
     def matrix_moments(self, x):
         """(8, F) float64 moments of each column of an (N, F) tensor, over its finite values.
 
-        ``var_mean`` in float64 runs first; when every column's variance is finite, so
-        was every value (float64 sums of float32 values cannot overflow) and
-        ``aminmax`` completes the moments. Otherwise non-finite values are counted and
-        masked out. Accumulation is float64 either way.
+        A two-pass mean and sum of squares in float64 and ``aminmax`` run on every
+        column first. A column whose sum of squares is finite held only finite values
+        (float64 sums of float32 values cannot overflow), so its moments are done; only
+        columns with NaN or ±inf inside (TRELLIS's saturated ``+inf`` opacities, say)
+        are gathered, counted and masked. Accumulation is float64.
         """
         torch = self.torch
         if x.shape[0] == 0:
             return torch.from_numpy(_no_rows(x.shape[1])[0])
-        var, mean = torch.var_mean(x.double(), dim=0, correction=0)
-        if bool(torch.isfinite(var).all()):
-            # float64 sums of float32 values cannot overflow, so a finite variance in every
-            # column means every value was finite: nothing to count or mask
-            n = torch.full_like(mean, x.shape[0])
-            nan = posinf = neginf = torch.zeros_like(mean)
-            m2 = var * x.shape[0]
-            low, high = torch.aminmax(x, dim=0)
-        else:
-            finite = torch.isfinite(x)
-            n = finite.sum(dim=0)
-            nan = torch.isnan(x).sum(dim=0)
-            posinf = (x == torch.inf).sum(dim=0)
-            neginf = (x == -torch.inf).sum(dim=0)
-            values = torch.where(finite, x.double(), 0.0)
-            mean = values.sum(dim=0) / n.clamp(min=1)
-            centred = torch.where(finite, values - mean, 0.0)
-            m2 = (centred * centred).sum(dim=0)
-            low = torch.where(finite, x, torch.inf).amin(dim=0)
-            high = torch.where(finite, x, -torch.inf).amax(dim=0)
-        return torch.stack([n.double(), nan.double(), posinf.double(), neginf.double(), mean,
-                            m2, low.double(), high.double()])
+        wide = x.double()
+        mean = wide.mean(dim=0)
+        m2 = ((wide - mean) ** 2).sum(dim=0)  # two-pass, as the numpy path
+        low, high = torch.aminmax(x, dim=0)
+        out = torch.stack([torch.full_like(mean, x.shape[0]), torch.zeros_like(mean),
+                           torch.zeros_like(mean), torch.zeros_like(mean), mean, m2,
+                           low.double(), high.double()])
+        bad = torch.nonzero(~torch.isfinite(m2)).flatten()
+        if len(bad):
+            out[:, bad] = self._masked_moments(x[:, bad])
+        return out
+
+    def _masked_moments(self, x):
+        """(8, K) moments of the columns of ``x`` over their finite values only."""
+        torch = self.torch
+        finite = torch.isfinite(x)
+        n = finite.sum(dim=0)
+        values = torch.where(finite, x.double(), 0.0)
+        mean = values.sum(dim=0) / n.clamp(min=1)
+        centred = torch.where(finite, values - mean, 0.0)
+        return torch.stack([
+            n.double(), torch.isnan(x).sum(dim=0).double(),
+            (x == torch.inf).sum(dim=0).double(), (x == -torch.inf).sum(dim=0).double(),
+            mean, (centred * centred).sum(dim=0),
+            torch.where(finite, x, torch.inf).amin(dim=0).double(),
+            torch.where(finite, x, -torch.inf).amax(dim=0).double(),
+        ])
 
     def order_stats(self, plan: _Plan, moments: np.ndarray) -> list[OrderStats]:
         return [self._column(plan.values(field), _finite_span(moments, i))
