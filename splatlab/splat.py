@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import html
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -452,21 +453,43 @@ class Splat:
         rest = f_rest_names(SH_REST_COUNTS[self.sh_degree])
         if rest:
             groups["sh_rest"] = rest
-        names = tuple(n for group in groups.values() for n in group)
-        pinned = device is not None and str(device).startswith("cuda")
-        host = torch.empty((self.count, len(names)), dtype=torch.float32, pin_memory=pinned)
-        host.numpy()[:] = self.as_matrix(names)
-        matrix = host.to(device or "cpu", non_blocking=True)
-        out, start = {}, 0
+        to_cuda = device is not None and str(device).startswith("cuda")
+        columns, matrix = self._device_matrix(groups, to_cuda, torch)
+        matrix = matrix.to(device or "cpu", non_blocking=True)
+        out = {}
         for key, group in groups.items():
+            start = columns[group[0]]
             block = matrix[:, start:start + len(group)]
-            start += len(group)
             if key == "opacity":
                 block = block[:, 0]
             elif key == "sh_rest":
                 block = block.reshape(self.count, 3, len(group) // 3).transpose(1, 2)
             out[key] = block
         return out
+
+    def _device_matrix(self, groups: dict[str, tuple[str, ...]], to_cuda: bool, torch):
+        """The host tensor ``to_torch`` copies, and the column where each property sits.
+
+        When every group lies in consecutive columns, that is the whole table as float32:
+        for an all-float32 file the memory-mapped table itself, with no host copy (CUDA
+        copies it across; the CPU gets its own copy). Otherwise the groups are gathered
+        into one host buffer, pinned for CUDA.
+        """
+        position = {name: j for j, name in enumerate(self.properties)}
+        if all([position[n] for n in g] == list(range(position[g[0]], position[g[0]] + len(g)))
+               for g in groups.values()):
+            table = self.as_matrix()
+            if table.flags.writeable:  # already a copy of our own
+                return position, torch.from_numpy(table)
+            if not to_cuda:
+                return position, torch.from_numpy(np.array(table))
+            with warnings.catch_warnings():  # read-only memory, only ever read by the copy
+                warnings.simplefilter("ignore", UserWarning)
+                return position, torch.from_numpy(table)
+        names = tuple(n for group in groups.values() for n in group)
+        host = torch.empty((self.count, len(names)), dtype=torch.float32, pin_memory=to_cuda)
+        host.numpy()[:] = self.as_matrix(names)
+        return {name: j for j, name in enumerate(names)}, host
 
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:

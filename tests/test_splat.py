@@ -201,3 +201,20 @@ def test_take_refuses_files_with_faces(tmp_path):
     path.write_bytes(header + b"1\n1 0\n")
     with pytest.raises(ValueError, match="other elements"):
         splatlab.load(path).take([0])
+
+
+def test_to_torch_gathers_scattered_and_big_endian_layouts(tmp_path):
+    rng = np.random.default_rng(3)
+    order = ["x", "y", "z", "rot_0", "f_dc_0", "f_dc_1", "f_dc_2", "opacity", "scale_0",
+             "scale_1", "scale_2", "rot_1", "rot_2", "rot_3"]  # quaternion split in two
+    scattered = Splat.from_arrays({n: rng.normal(size=50).astype(np.float32) for n in order})
+    t = scattered.to_torch("cpu")
+    np.testing.assert_array_equal(t["quats"].numpy(), scattered.quats)
+    np.testing.assert_array_equal(t["log_scales"].numpy(), scattered.log_scales)
+    big = splatlab.save(Splat.from_arrays({n: rng.normal(size=50).astype(np.float32)
+                                           for n in TRELLIS_PROPERTIES}, byte_order=">"),
+                        tmp_path / "big.ply")
+    loaded = splatlab.load(big)
+    t = loaded.to_torch("cpu")
+    np.testing.assert_array_equal(t["positions"].numpy(), loaded.positions)
+    np.testing.assert_array_equal(t["opacity"].numpy(), loaded.opacity)
