@@ -36,7 +36,7 @@ from .io import load, save
 from .loadchain import LOGIT_1E3, LOGIT_1E3_HIGH, LOGIT_1E4, LOGIT_1E4_HIGH, miner_double_logit
 from .logs import wilson_interval
 from .scan import SPIKE_ULPS, opacity_metrics, scan
-from .splat import Splat, sigmoid
+from .splat import Splat, logit, sigmoid
 
 FLOOR, CEILING = LOGIT_1E4, LOGIT_1E4_HIGH
 """What the miner's chain makes of every stored logit <= 1e-4, and >= 0.9999."""
@@ -142,8 +142,7 @@ def scaled_count(count: int, scale: float) -> int:
 # ---------------------------------------------------------------------------- hypotheses
 def _band(n: int, low: float = 2e-4, high: float = 0.9998) -> np.ndarray:
     """Chain outputs logit(L) of ``n`` logits spread evenly over (low, high)."""
-    p = low + (high - low) * (np.arange(n) + 0.5) / max(n, 1)
-    return np.log(p) - np.log1p(-p)
+    return logit(low + (high - low) * (np.arange(n) + 0.5) / max(n, 1))
 
 
 _BAND = _band(100_000)

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from .fields import GROUPS, SH_C0
+from .render import validator_frame, validator_normalize
 from .splat import Splat
 
 CLAMP_1E4: tuple[float, float] = (1e-4, 0.9999)
@@ -80,6 +81,17 @@ SPIKES: dict[str, float] = {
 """The exact float32 values the miner's chain leaves in a file, by name."""
 
 
+def double_logit(opacity: np.ndarray, clamp: tuple[float, float] = CLAMP_1E4) -> np.ndarray:
+    """The miner's opacity arithmetic: read as a probability, clamp, logit again (float32).
+
+    Example:
+        >>> double_logit(np.array([-3.0, 0.5], np.float32)).tolist()
+        [-9.210240364074707, 0.0]
+    """
+    low, high = (np.float32(c) for c in clamp)
+    return float32_logit(np.clip(np.asarray(opacity, np.float32), low, high))
+
+
 def miner_double_logit(splat: Splat, clamp: tuple[float, float] = CLAMP_1E4) -> Splat:
     """The file the miner re-saved after loading ``splat`` with its double-logit bug.
 
@@ -94,10 +106,7 @@ def miner_double_logit(splat: Splat, clamp: tuple[float, float] = CLAMP_1E4) -> 
         >>> miner_double_logit(s).opacity.tolist()
         [-9.210240364074707, 0.0]
     """
-    low, high = (np.float32(c) for c in clamp)
-    stored = torch.from_numpy(np.array(splat.opacity, dtype=np.float32))
-    prob = torch.clamp(stored, min=float(low), max=float(high))
-    fields: dict[str, np.ndarray] = {"opacity": torch.log(prob / (1 - prob)).numpy()}
+    fields: dict[str, np.ndarray] = {"opacity": double_logit(splat.opacity, clamp)}
     names = [n for n in GROUPS["log_scales"] if n in splat.properties]
     if names:
         scales = torch.from_numpy(np.stack([splat.column(n) for n in names], 1).astype(np.float32))
@@ -153,10 +162,12 @@ def validator_load(splat: Splat) -> ValidatorData:
 def validator(splat: Splat, ref_bbox_size: float = REF_BBOX_SIZE) -> ValidatorData:
     """What the validator renders: its loader's output, re-centred and rescaled.
 
-    One scalar (the mean of all coordinates together) is subtracted from every
-    coordinate; the scene is scaled by ``factor = ref_bbox_size / largest bbox
-    side``; scales are multiplied and activated opacities divided by that factor,
-    then clipped to [0, 1]. A large scene (factor < 1) thus gets *more* opaque.
+    :func:`splatlab.render.validator_normalize` on the loader's output: one scalar
+    (the mean of all coordinates together) is subtracted from every coordinate; the
+    scene is scaled by ``factor = ref_bbox_size / largest bbox side``; scales are
+    multiplied and activated opacities divided by that factor, then clipped to
+    [0, 1]. A large scene (factor < 1) thus gets *more* opaque; a non-finite
+    coordinate makes every position NaN, as in the validator.
 
     Example:
         >>> v = validator(splatlab.load("scene.ply"))  # doctest: +SKIP
@@ -164,22 +175,18 @@ def validator(splat: Splat, ref_bbox_size: float = REF_BBOX_SIZE) -> ValidatorDa
         1.5
     """
     loaded = validator_load(splat)
-    points = loaded.means
-    finite = points[np.isfinite(points).all(axis=1)].astype(np.float64)
-    extent = float(np.ptp(finite, axis=0).max()) if len(finite) else 0.0
-    factor = ref_bbox_size / extent if extent > 0 else float("inf")
-    center = points.mean(dtype=np.float32)
-    with np.errstate(invalid="ignore", over="ignore"):
-        means = (points - center) * np.float32(factor)
-        scales = loaded.scales * np.float32(factor)
-        opacities = np.clip(loaded.opacities * np.float32(1.0 / factor), 0.0, 1.0)
-    return ValidatorData(means=means, scales=scales, opacities=opacities.astype(np.float32),
+    means, scales, opacities = (torch.from_numpy(a) for a in
+                                (loaded.means, loaded.scales, loaded.opacities))
+    center, factor = validator_frame(means, ref_bbox_size)
+    means, scales, opacities = validator_normalize(means, scales, opacities, ref_bbox_size)
+    return ValidatorData(means=means.numpy(), scales=scales.numpy(), opacities=opacities.numpy(),
                          quats=loaded.quats, colors=loaded.colors, center=float(center),
-                         factor=factor)
+                         factor=float(factor))
 
 
 __all__ = [
     "CLAMP_1E3", "CLAMP_1E4", "LOGIT_1E3", "LOGIT_1E3_HIGH", "LOGIT_1E4", "LOGIT_1E4_HIGH",
-    "REF_BBOX_SIZE", "SPIKES", "ValidatorData", "float32_logit", "float32_sigmoid",
+    "REF_BBOX_SIZE", "SPIKES", "ValidatorData", "double_logit", "float32_logit",
+    "float32_sigmoid",
     "miner_double_logit", "validator", "validator_load",
 ]

@@ -65,7 +65,7 @@ if TYPE_CHECKING:
 __all__ = ["ALPHA_MAX", "ALPHA_MIN", "EPS_2D", "NEAR_PLANE", "T_MIN", "VALIDATOR_EXTENT",
            "Camera", "RenderResult", "coverage", "coverage_summary", "coverage_table",
            "orbit_cameras", "rasterize", "rasterize_reference", "render", "sh_to_color",
-           "splat_tensors", "validator_normalize", "validator_rig"]
+           "splat_tensors", "validator_frame", "validator_normalize", "validator_rig"]
 
 ALPHA_MAX = 0.99
 """Upper clamp of a single contribution's alpha (reference 3DGS; gsplat uses 0.999)."""
@@ -133,6 +133,20 @@ class RenderResult:
 
 
 # --------------------------------------------------------------------------- normalisation
+def validator_frame(means: torch.Tensor, extent: float = VALIDATOR_EXTENT
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The validator's ``center`` (one float64 scalar: the mean of all coordinates) and
+    ``factor`` (``extent`` over the largest side of the axis-aligned bounding box).
+
+    Example:
+        >>> c, f = validator_frame(torch.tensor([[0.0, 0.0, 0.0], [3.0, 0.0, 0.0]]))
+        >>> c.item(), f.item()
+        (0.5, 0.5)
+    """
+    side = (means.amax(dim=0) - means.amin(dim=0)).max()
+    return means.double().mean(), extent / side.double()
+
+
 def validator_normalize(means: torch.Tensor, scales: torch.Tensor, opacities: torch.Tensor,
                         extent: float = VALIDATOR_EXTENT
                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -152,9 +166,7 @@ def validator_normalize(means: torch.Tensor, scales: torch.Tensor, opacities: to
         >>> out[0].tolist(), out[1][0].tolist(), out[2].tolist()
         ([[-0.25, -0.25, -0.25], [1.25, -0.25, -0.25]], [0.5, 0.5, 0.5], [0.5, 1.0])
     """
-    side = (means.amax(dim=0) - means.amin(dim=0)).max()
-    factor = extent / side.double()
-    center = means.double().mean()
+    center, factor = validator_frame(means, extent)
     new_means = ((means.double() - center) * factor).to(means.dtype)
     new_scales = (scales.double() * factor).to(scales.dtype)
     new_opacities = (opacities.double() / factor).clamp(0.0, 1.0).to(opacities.dtype)

@@ -34,7 +34,7 @@ from .diagnose import near
 from .fields import GROUPS
 from .gate import GateResult, gate
 from .jsonsafe import json_safe
-from .loadchain import CLAMP_1E3, CLAMP_1E4, float32_logit
+from .loadchain import CLAMP_1E3, CLAMP_1E4, double_logit, float32_logit
 from .splat import Splat
 from .stats import stats
 
@@ -325,17 +325,11 @@ def undo_double_logit(splat: Splat, *, clamp: tuple[float, float] = CLAMP_1E4,
                           reason, notes=notes)
 
 
-def _chain(x: np.ndarray, clamp: tuple[float, float]) -> np.ndarray:
-    t = torch.from_numpy(np.array(x, np.float32))
-    c = torch.clamp(t, min=float(np.float32(clamp[0])), max=float(np.float32(clamp[1])))
-    return torch.log(c / (1 - c)).numpy()
-
-
 def _invert_chain(y: np.ndarray, clamp: tuple[float, float], steps: int = 3
                   ) -> tuple[np.ndarray, np.ndarray]:
     """float32 x with chain(x) == y where one exists near sigmoid(y); and the mask of hits."""
     best = (1.0 / (1.0 + np.exp(-y.astype(np.float64)))).astype(np.float32)
-    exact = _chain(best, clamp) == y
+    exact = double_logit(best, clamp) == y
     for k in range(1, steps + 1):
         for direction in (np.inf, -np.inf):
             if exact.all():
@@ -343,7 +337,7 @@ def _invert_chain(y: np.ndarray, clamp: tuple[float, float], steps: int = 3
             cand = best[~exact]
             for _ in range(k):
                 cand = np.nextafter(cand, np.float32(direction))
-            hit = _chain(cand, clamp) == y[~exact]
+            hit = double_logit(cand, clamp) == y[~exact]
             idx = np.flatnonzero(~exact)[hit]
             best[idx], exact[idx] = cand[hit], True
     return best, exact

@@ -31,6 +31,7 @@ from .fields import (
     f_rest_names,
     inria_properties,
 )
+from .loadchain import float32_logit
 from .splat import Splat
 
 GRID = 64
@@ -132,9 +133,7 @@ def trellis_logits(pre_activation: np.ndarray) -> np.ndarray:
         [-2.1972246170043945, inf]
     """
     x = torch.from_numpy(np.asarray(pre_activation, np.float32) + np.float32(OPACITY_BIAS))
-    p = torch.sigmoid(x)
-    with np.errstate(divide="ignore"):
-        return torch.log(p / (1 - p)).numpy()
+    return float32_logit(torch.sigmoid(x).numpy())
 
 
 def log_scales(count: int, rng: np.random.Generator, spread: float,
