@@ -68,9 +68,8 @@ def save(splat: Splat, path: str | os.PathLike, overwrite: bool = False) -> Path
         PosixPath('out.ply')
     """
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path}: exists (pass overwrite=True to replace it)")
-    if splat.source is not None and path.exists() and os.path.samefile(path, splat.source):
+    if overwrite and splat.source is not None and path.exists() and os.path.samefile(
+            path, splat.source):
         splat = splat.detached()
     atomic_write(path, _file_parts(splat), overwrite=overwrite)
     return path
