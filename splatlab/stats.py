@@ -15,13 +15,17 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache, cached_property
 
 import numpy as np
 import pandas as pd
 
 from .fields import GROUPS
+from .kernels import chunk_moments, is_sorted, partition_below, runs
 from .splat import Splat
 
 COLUMNS = ("count", "finite", "nan", "posinf", "neginf", "mean", "std", "min", "max",
@@ -32,9 +36,11 @@ QUANTILE_LEVELS = (0.01, 0.5, 0.99)
 """Levels of the ``p01``, ``p50`` and ``p99`` columns."""
 
 _MOMENT_ROWS = 8                 # finite, nan, +inf, -inf, mean, M2, min, max
-_MIN_CHUNK, _MAX_CHUNK = 1024, 8192
+_MIN_CHUNK, _MAX_CHUNK = 1024, 16384
 _TORCH_CHUNK = 1 << 16
-_SAMPLE = 32                     # a run of 2 * _SAMPLE equal sorted values spans two samples
+_WORKERS = min(2, len(os.sched_getaffinity(0)))    # threads that sort and reduce row pieces
+_PIECE_MIN_ROWS = 1 << 16                           # fewer rows: one piece, no threads
+_PIVOT_STRIDE = 64                                  # every 64th value samples the median
 _FLOAT32_EXACT = {"f4", "i1", "u1", "i2", "u2"}  # stored types that float32 holds exactly
 
 OrderStats = tuple[float, float, float, float, int, int]
@@ -54,7 +60,8 @@ def stats(splat: Splat, device: str | None = None, *, quantiles: bool = True) ->
 
     Moments come from one chunked pass (float64 per chunk, chunks merged pairwise
     with Chan's formula); quantiles, mode and distinct from a second pass that sorts
-    one column at a time. ``quantiles=False`` skips that pass: those columns are
+    one column at a time (both split into row pieces run by up to four threads).
+    ``quantiles=False`` skips that pass: those columns are
     NaN/<NA> and ``quantiles`` reads ``"skipped"``. ``device`` (a torch device
     string such as ``"cuda"`` or ``"cpu"``) runs the reductions and sorts through
     torch; the default runs them in numpy, the faster choice on a CPU.
@@ -71,7 +78,7 @@ def stats(splat: Splat, device: str | None = None, *, quantiles: bool = True) ->
         0.4
     """
     plan = _Plan.of(splat)
-    backend = _NumpyBackend() if device is None else _TorchBackend(device)
+    backend = _HostBackend(plan.count) if device is None else _TorchBackend(device)
     moments = backend.moments(plan)
     if quantiles:
         order = backend.order_stats(plan, moments)
@@ -167,43 +174,58 @@ class _Plan:
 
     @property
     def chunk_rows(self) -> int:
-        """Rows a chunk: about 1/64 of the table (1,024 to 8,192), so buffers stay small."""
+        """Rows a chunk: about 1/64 of the table (1,024 to 16,384), so buffers stay small."""
         return int(np.clip(self.count // 64, _MIN_CHUNK, _MAX_CHUNK))
 
-    def blocks(self, rows: int) -> Iterator[np.ndarray]:
-        """(fields, rows) float64 blocks: stored rows, then derived rows.
+    @cached_property
+    def columns(self) -> dict[str, np.ndarray]:
+        """Stored field -> its column as a plain (strided) ndarray view."""
+        return {name: np.asarray(self.splat.column(name)) for name in self.stored}
 
-        Each block reuses one buffer, so use a block before asking for the next.
+    def chunks(self, start: int, stop: int,
+               rows: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(stored, derived) (rows, K) blocks of the rows [start, stop), ``rows`` at a time.
+
+        ``stored`` is a view of the table when it is one float32 matrix, else a float64
+        copy; ``derived`` is float64. Buffers are reused: use a pair before the next.
         """
         matrix = self._float32_matrix()
-        width = len(self.stored)
-        buffer = np.empty((len(self.fields), min(rows, self.count)))
-        for start in range(0, self.count, rows):
-            stop = min(start + rows, self.count)
-            block = buffer[:, :stop - start]
+        rows = max(1, min(rows or self.chunk_rows, stop - start))
+        stored_buffer = None if matrix is not None else np.empty((len(self.stored), rows))
+        derived_buffer = np.empty((len(self.derived), rows))
+        for a in range(start, stop, rows):
+            b = min(a + rows, stop)
             if matrix is not None:
-                np.copyto(block[:width], matrix[start:stop].T)
+                stored = matrix[a:b]
             else:
                 for j, name in enumerate(self.stored):
-                    block[j] = self.splat.column(name)[start:stop]
-            stored, cache = dict(zip(self.stored, block)), {}
-            for j, name in enumerate(self.derived, start=width):
-                block[j] = self._evaluate(name, stored.__getitem__, cache)
-            yield block
+                    stored_buffer[j, :b - a] = self.columns[name][a:b]
+                stored = stored_buffer[:, :b - a].T
+            cache: dict[str, np.ndarray] = {}
+            for j, name in enumerate(self.derived):
+                derived_buffer[j, :b - a] = self._evaluate(
+                    name, lambda n, a=a, b=b: self.columns[n][a:b], cache)
+            yield stored, derived_buffer[:, :b - a].T
+
+    def fill(self, field: str, out: np.ndarray, start: int, stop: int) -> None:
+        """Write the rows [start, stop) of ``field`` into ``out[start:stop]``."""
+        if field in self.stored:
+            np.copyto(out[start:stop], self.columns[field][start:stop], casting="unsafe")
+            return
+        for a in range(start, stop, self.chunk_rows):
+            b = min(a + self.chunk_rows, stop)
+            out[a:b] = self._evaluate(field, lambda n, a=a, b=b: self.columns[n][a:b], {})
 
     def values(self, field: str) -> np.ndarray:
         """One field over all rows as a new native array (float32 when that is exact)."""
-        if field in self.stored:
-            return np.array(self.splat.column(field), self.sort_dtype(field))
-        out = np.empty(self.count, self.derived[field].dtype)
-        for start in range(0, self.count, self.chunk_rows):
-            stop = start + self.chunk_rows
-            out[start:stop] = self._evaluate(
-                field, lambda name, a=start, b=stop: self.splat.column(name)[a:b], {})
+        out = np.empty(self.count, self.value_dtype(field))
+        self.fill(field, out, 0, self.count)
         return out
 
-    def sort_dtype(self, field: str) -> np.dtype:
-        """float32 for a stored field that float32 holds exactly, else float64."""
+    def value_dtype(self, field: str) -> np.dtype:
+        """float32 for a field that float32 holds exactly, else float64."""
+        if field in self.derived:
+            return self.derived[field].dtype
         dt = self.splat.table.dtype[field]
         return np.dtype(np.float32 if dt.kind + str(dt.itemsize) in _FLOAT32_EXACT
                         else np.float64)
@@ -230,7 +252,7 @@ class _Plan:
         if (self.splat.overrides or table.dtype.itemsize != 4 * len(self.stored)
                 or any(table.dtype[n] != np.float32 for n in self.stored)):
             return None
-        return self.splat.as_matrix(dtype=np.float32)
+        return np.asarray(self.splat.as_matrix(dtype=np.float32))
 
 
 def _derived_rows(splat: Splat, dtypes: dict[str, np.dtype]) -> list[_Derived]:
@@ -324,16 +346,6 @@ def _no_rows(width: int) -> np.ndarray:
     return out
 
 
-def _masked_moments(row: np.ndarray) -> np.ndarray:
-    """(8,) moments of a float64 row that holds NaN or infinities, over its finite values."""
-    finite = row[np.isfinite(row)]
-    mean = finite.mean() if len(finite) else 0.0
-    centred = finite - mean
-    return np.array([len(finite), np.isnan(row).sum(), (row == np.inf).sum(),
-                     (row == -np.inf).sum(), mean, np.dot(centred, centred),
-                     finite.min(initial=np.inf), finite.max(initial=-np.inf)])
-
-
 def _finite_span(moments: np.ndarray, i: int) -> tuple[int, int]:
     """Where the finite values of field ``i`` lie once sorted (-inf first; +inf, NaN last)."""
     neginf = int(moments[3, i])
@@ -341,54 +353,22 @@ def _finite_span(moments: np.ndarray, i: int) -> tuple[int, int]:
 
 
 # ---------------------------------------------------------------------------- order stats
-def _quantiles(finite) -> tuple[float, float, float]:
-    """``numpy.quantile`` (linear) of a sorted 1-D numpy array or tensor at QUANTILE_LEVELS."""
-    n = len(finite)
+def _quantile_ranks(n: int) -> np.ndarray:
+    """The sorted ranks that :func:`_quantiles` reads from ``n`` sorted values."""
+    lows = [int(q * (n - 1)) for q in QUANTILE_LEVELS]
+    return np.unique([*lows, *(min(i + 1, n - 1) for i in lows)]).astype(np.int64)
+
+
+def _quantiles(n: int, value_at: Callable[[int], float]) -> tuple[float, float, float]:
+    """``numpy.quantile`` (linear) at QUANTILE_LEVELS of ``n`` sorted values, read by rank."""
     out = []
     for q in QUANTILE_LEVELS:
         h = q * (n - 1)
         i = int(h)
         t = h - i
-        a, b = float(finite[i]), float(finite[min(i + 1, n - 1)])
+        a, b = float(value_at(i)), float(value_at(min(i + 1, n - 1)))
         out.append(a + (b - a) * t if t < 0.5 else b - (b - a) * (1 - t))
     return tuple(out)
-
-
-def _has_run(finite: np.ndarray, length: int) -> bool:
-    """True when some value appears ``length`` times in the sorted array."""
-    return bool((finite[length - 1:] == finite[:len(finite) - length + 1]).any())
-
-
-def _mode(finite: np.ndarray) -> tuple[float, int, int]:
-    """Most frequent value (smallest on ties), its count, and the number of distinct values.
-
-    ``finite`` is sorted. Values repeated at least 2 * _SAMPLE times are equal
-    neighbours in every _SAMPLE-th value and are counted by binary search; shorter
-    runs are measured by testing ``finite[i] == finite[i + k - 1]`` for a few ``k``.
-    """
-    n = len(finite)
-    distinct = n - int(np.count_nonzero(finite[1:] == finite[:-1]))
-    if distinct == n:
-        return float(finite[0]), 1, distinct
-    sample = finite[::_SAMPLE]
-    heavy = np.unique(sample[1:][sample[1:] == sample[:-1]])
-    longest = 2
-    if len(heavy):
-        counts = (np.searchsorted(finite, heavy, "right")
-                  - np.searchsorted(finite, heavy, "left"))
-        best = int(counts.argmax())
-        if counts[best] >= 2 * _SAMPLE:
-            return float(heavy[best]), int(counts[best]), distinct
-        longest = max(longest, int(counts[best]))
-    too_long = min(2 * _SAMPLE, n + 1)            # no run this long, else it were heavy
-    while 2 * longest < too_long and _has_run(finite, 2 * longest):
-        longest *= 2
-    too_long = min(too_long, 2 * longest)
-    while too_long - longest > 1:
-        middle = (longest + too_long) // 2
-        longest, too_long = (middle, too_long) if _has_run(finite, middle) else (longest, middle)
-    first = int((finite[longest - 1:] == finite[:n - longest + 1]).argmax())
-    return float(finite[first]), longest, distinct
 
 
 def _one_value(moments: np.ndarray) -> OrderStats:
@@ -397,72 +377,109 @@ def _one_value(moments: np.ndarray) -> OrderStats:
     return value, value, value, value, int(moments[0]), 1
 
 
-def _sorted_stats(values: np.ndarray, span: tuple[int, int]) -> OrderStats:
-    """Order statistics of the finite values ``values[span[0]:span[1]]`` of a sorted array."""
-    finite = values[span[0]:span[1]]
-    if len(finite) == 0:
-        return _NO_FINITE
-    return (*_quantiles(finite), *_mode(finite))
+@cache
+def _pool() -> ThreadPoolExecutor:
+    """The worker threads of :class:`_HostBackend`, started on first use and kept."""
+    return ThreadPoolExecutor(_WORKERS, thread_name_prefix="splatlab-stats")
 
 
-class _NumpyBackend:
-    """Reductions and sorts in numpy on the host, one chunk or one column at a time."""
+class _HostBackend:
+    """Moments and sorts on the host, each split into row pieces run by worker threads.
+
+    Moments come from :func:`~splatlab.kernels.chunk_moments` over chunks (each piece
+    its own chunks); a column is copied out one piece a thread, split at a sampled median
+    by :func:`~splatlab.kernels.partition_below` and its two sides sorted by two threads
+    (numpy's sort releases the GIL); :func:`~splatlab.kernels.runs` reads mode and
+    distinct count, both halves at once. One column is held at a time.
+    """
+
+    def __init__(self, count: int):
+        workers = 1 if count < _PIECE_MIN_ROWS else _WORKERS
+        edges = np.linspace(0, count, workers + 1).astype(int)
+        self.pieces = list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+
+    def _each_piece(self, fn: Callable[[int, int], object]) -> list:
+        """``fn(start, stop)`` for every piece (in parallel when there are several)."""
+        if len(self.pieces) == 1:
+            return [fn(*self.pieces[0])]
+        return [f.result() for f in [_pool().submit(fn, a, b) for a, b in self.pieces]]
 
     def moments(self, plan: _Plan) -> np.ndarray:
-        parts = [self._block(block) for block in plan.blocks(plan.chunk_rows)]
-        return _merge_all(np.array(parts) if parts else _no_rows(len(plan.fields)))
+        width = len(plan.stored)
 
-    @staticmethod
-    def _block(block: np.ndarray) -> np.ndarray:
-        """(8, K) moments of each row of a float64 (K, r) block (r > 0); overwrites it."""
-        out = np.empty((_MOMENT_ROWS, len(block)))
-        with np.errstate(invalid="ignore", over="ignore"):
-            total = block.sum(axis=1)
-            bad = np.flatnonzero(~np.isfinite(total))    # a finite sum: all values finite
-            masked = [_masked_moments(block[i]) for i in bad]
-            out[0], out[1:4] = block.shape[1], 0
-            out[4] = total / block.shape[1]
-            out[6], out[7] = block.min(axis=1), block.max(axis=1)
-            block -= out[4][:, None]          # two-pass: M2 around the chunk mean
-            out[5] = np.einsum("ij,ij->i", block, block)
-        for i, row in zip(bad, masked):
-            out[:, i] = row
-        return out
+        def piece(start: int, stop: int) -> list[np.ndarray]:
+            parts = []
+            for stored, derived in plan.chunks(start, stop):
+                part = np.empty((_MOMENT_ROWS, len(plan.fields)))
+                chunk_moments(stored, part[:, :width])
+                if derived.shape[1]:
+                    chunk_moments(derived, part[:, width:])
+                parts.append(part)
+            return parts
+
+        parts = [part for parts in self._each_piece(piece) for part in parts]
+        return _merge_all(np.array(parts) if parts else _no_rows(len(plan.fields)))
 
     def order_stats(self, plan: _Plan, moments: np.ndarray) -> list[OrderStats]:
         """Sort each stored column once and derive its monotone children from the sorted copy.
 
         A field with a single finite value (min == max in ``moments``) is not read again.
         """
-        spans = {field: _finite_span(moments, i) for i, field in enumerate(plan.fields)}
         out = {field: _one_value(moments[:, i]) for i, field in enumerate(plan.fields)
                if moments[0, i] > 0 and moments[6, i] == moments[7, i]}
         for field in plan.fields:
             if field not in out:
-                out.update(self._sorted_column(plan, field, spans, moments))
+                out.update(self._sorted_column(plan, field))
         return [out[field] for field in plan.fields]
 
-    def _sorted_column(self, plan: _Plan, field: str, spans: dict[str, tuple[int, int]],
-                       moments: np.ndarray) -> dict[str, OrderStats]:
+    def _sorted_column(self, plan: _Plan, field: str) -> dict[str, OrderStats]:
         """Order statistics of ``field`` and of its monotone children, from one sorted copy."""
-        values = plan.values(field)
-        values.sort()
-        out = {field: _sorted_stats(values, spans[field])}
+        values = np.empty(plan.count, plan.value_dtype(field))
+        self._each_piece(lambda a, b: plan.fill(field, values, a, b))
+        self._sort(values)
+        out = {field: self._sorted_stats(values)}
         for child in plan.children(field):
-            nan = int(moments[1, plan.fields.index(child.name)])
-            values = self._apply_sorted(child, values, nan)
-            out[child.name] = _sorted_stats(values, spans[child.name])
+            values = values.astype(child.dtype, copy=False)
+            self._each_piece(lambda a, b, v=values, f=child.inplace: f(v[a:b]))
+            if not is_sorted(values):             # non-decreasing in theory, not in float
+                self._sort(values)
+            out[child.name] = self._sorted_stats(values)
         return out
 
-    @staticmethod
-    def _apply_sorted(child: _Derived, values: np.ndarray, nan: int) -> np.ndarray:
-        """``child`` of a sorted column, sorted (in place when the dtypes agree)."""
-        values = values.astype(child.dtype, copy=False)
-        child.inplace(values)
-        kept = values[:len(values) - nan]            # NaN stays last, where sort puts it
-        if (kept[1:] < kept[:-1]).any():
+    def _sort(self, values: np.ndarray) -> None:
+        """Sort in place; with two pieces, split at a sampled median and sort each side
+        in its own thread (the two sorted sides are the sorted whole)."""
+        if len(self.pieces) == 1:
             values.sort()
-        return values
+            return
+        sample = np.sort(values[::_PIVOT_STRIDE])
+        cut = partition_below(values, sample[len(sample) // 2])
+        self._each_side(lambda side: side.sort(), values, cut)
+
+    def _sorted_stats(self, values: np.ndarray) -> OrderStats:
+        """Order statistics of the finite values of sorted ``values``."""
+        inf = values.dtype.type(np.inf)        # a float64 bound would copy a float32 column
+        finite = values[np.searchsorted(values, -inf, "right"):
+                        np.searchsorted(values, inf, "left")]
+        n = len(finite)
+        if n == 0:
+            return _NO_FINITE
+        if len(self.pieces) == 1:
+            mode, count, distinct = runs(finite)
+        else:                                   # split where a run starts: no run is cut
+            cut = int(np.searchsorted(finite, finite[n // 2], "left"))
+            (mode, count, distinct), (high_mode, high_count, high_distinct) = (
+                self._each_side(runs, finite, cut))
+            distinct += high_distinct
+            if high_count > count:                 # ties go to the smaller value, below
+                mode, count = high_mode, high_count
+        return (*_quantiles(n, finite.__getitem__), mode, count, distinct)
+
+    @staticmethod
+    def _each_side(fn: Callable[[np.ndarray], object], values: np.ndarray, cut: int) -> list:
+        """``fn`` of ``values[:cut]`` and of ``values[cut:]``, in two threads."""
+        return [f.result() for f in [_pool().submit(fn, side)
+                                     for side in (values[:cut], values[cut:])]]
 
 
 class _TorchBackend:
@@ -475,14 +492,11 @@ class _TorchBackend:
         self.device = torch.device(device)
 
     def moments(self, plan: _Plan) -> np.ndarray:
-        parts = [self.block_moments(self.torch.from_numpy(block).to(self.device))
-                 for block in plan.blocks(_TORCH_CHUNK)]
+        parts = [self.matrix_moments(self.torch.from_numpy(
+                    np.concatenate([stored, derived], axis=1, dtype=np.float64)).to(self.device))
+                 for stored, derived in plan.chunks(0, plan.count, _TORCH_CHUNK)]
         return _merge_all(self.torch.stack(parts).cpu().numpy() if parts
                           else _no_rows(len(plan.fields)))
-
-    def block_moments(self, block):
-        """(8, K) moments of each row of a (K, r) tensor, over its finite values."""
-        return self.matrix_moments(block.T)
 
     def matrix_moments(self, x):
         """(8, F) float64 moments of each column of an (N, F) tensor, over its finite values.
@@ -535,7 +549,8 @@ class _TorchBackend:
             return _NO_FINITE
         runs, counts = torch.unique_consecutive(finite, return_counts=True)
         best = int(counts.argmax())
-        return (*_quantiles(finite), float(runs[best]), int(counts[best]), len(runs))
+        return (*_quantiles(len(finite), finite.__getitem__), float(runs[best]),
+                int(counts[best]), len(runs))
 
 
 # ---------------------------------------------------------------------------- table

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +19,7 @@ from splatlab import Splat
 from splatlab.fields import TRELLIS_PROPERTIES
 from splatlab.stats import COLUMNS, QUANTILE_LEVELS, stats
 
+STATS = importlib.import_module("splatlab.stats")
 LOGIT_1E4 = np.float32(-9.2103404)            # logit(1e-4) as float32: the forensic spike
 DERIVED = ["alpha", "linear_scale_0", "linear_scale_1", "linear_scale_2", "scale_max",
            "anisotropy", "volume", "quat_norm"]
@@ -88,9 +92,22 @@ def gaussians() -> Splat:
     return Splat.from_arrays(gaussian_columns(50_000))
 
 
-@pytest.fixture(scope="module")
-def table(gaussians: Splat) -> pd.DataFrame:
-    return stats(gaussians)
+@contextmanager
+def pieces(how: str) -> Iterator[None]:
+    """Run stats in one piece, or in two row pieces by two threads even on small input."""
+    with pytest.MonkeyPatch.context() as patch:
+        if how == "two threads":
+            patch.setattr(STATS, "_WORKERS", 2)
+            patch.setattr(STATS, "_PIECE_MIN_ROWS", 2)
+        else:
+            patch.setattr(STATS, "_PIECE_MIN_ROWS", 1 << 62)
+        yield
+
+
+@pytest.fixture(scope="module", params=["one piece", "two threads"])
+def table(gaussians: Splat, request: pytest.FixtureRequest) -> pd.DataFrame:
+    with pieces(request.param):
+        return stats(gaussians)
 
 
 def test_layout(table: pd.DataFrame):
@@ -197,14 +214,17 @@ def test_declared_encodings_and_overrides():
        st.integers(1, 200))
 def test_any_values_match_reference(values: list[float], repeat: int):
     column = np.array(values + [1.5] * repeat, np.float32)
-    out = stats(Splat.from_arrays({"v": column}))
-    assert_row(out.loc["v"], reference(column), "v")
+    for how in ("one piece", "two threads"):
+        with pieces(how):
+            out = stats(Splat.from_arrays({"v": column}))
+        assert_row(out.loc["v"], reference(column), f"v ({how})")
 
 
 def test_peak_memory_under_a_tenth_of_the_file(tmp_path: Path):
     path = splatlab.save(Splat.from_arrays(gaussian_columns(200_000, seed=5)), tmp_path / "t.ply")
     splat = splatlab.load(path)
     size = path.stat().st_size
+    stats(Splat.from_arrays(gaussian_columns(100)))    # loads the compiled kernels: once a process
     for quantiles in (False, True):
         tracemalloc.start()
         try:

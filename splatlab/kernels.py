@@ -1,0 +1,139 @@
+"""Compiled loops behind :func:`splatlab.stats.stats` (numba): chunk moments, sorted-run walks.
+
+numpy needs a temporary the size of its input for each step of these; here each is one or
+two sweeps. :func:`chunk_moments` reduces a (rows, K) chunk while it sits in cache (any
+layout, so a strided view of a memory-mapped table is read in place);
+:func:`partition_below` splits a column at a value so that two threads can sort the two
+sides; :func:`runs` reads the longest run and the number of distinct values of a sorted
+column.
+
+Example:
+    >>> import numpy as np
+    >>> out = np.empty((8, 1))
+    >>> chunk_moments(np.array([[1.0], [3.0], [np.nan]]), out)
+    >>> out[:, 0].tolist()
+    [2.0, 1.0, 0.0, 0.0, 2.0, 2.0, 1.0, 3.0]
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+_REASSOC = {"reassoc", "nsz"}    # lets LLVM vectorise the sums; NaN and inf semantics kept
+
+
+@numba.njit(nogil=True, cache=True, fastmath=_REASSOC)
+def _all_finite_moments(block: np.ndarray, out: np.ndarray) -> None:
+    """Moments of every column as if all values were finite (a non-finite sum tells otherwise)."""
+    rows, width = block.shape
+    total = np.zeros(width)
+    low = np.full(width, np.inf)
+    high = np.full(width, -np.inf)
+    for r in range(rows):
+        for j in range(width):
+            v = np.float64(block[r, j])
+            total[j] += v
+            low[j] = min(low[j], v)
+            high[j] = max(high[j], v)
+    mean = total / rows
+    m2 = np.zeros(width)
+    for r in range(rows):
+        for j in range(width):
+            d = block[r, j] - mean[j]
+            m2[j] += d * d
+    for j in range(width):
+        out[0, j], out[1, j], out[2, j], out[3, j] = rows, 0.0, 0.0, 0.0
+        out[4, j], out[5, j], out[6, j], out[7, j] = mean[j], m2[j], low[j], high[j]
+
+
+@numba.njit(nogil=True, cache=True)
+def _masked_column(block: np.ndarray, j: int, out: np.ndarray) -> None:
+    """Moments of column ``j`` over its finite values, counting NaN, +inf and -inf apart."""
+    n, nan, posinf, neginf = 0, 0, 0, 0
+    total, low, high = 0.0, np.inf, -np.inf
+    for r in range(block.shape[0]):
+        v = np.float64(block[r, j])
+        if np.isfinite(v):
+            n += 1
+            total += v
+            low = min(low, v)
+            high = max(high, v)
+        elif v != v:
+            nan += 1
+        elif v > 0:
+            posinf += 1
+        else:
+            neginf += 1
+    mean = total / n if n > 0 else 0.0
+    m2 = 0.0
+    for r in range(block.shape[0]):
+        v = np.float64(block[r, j])
+        if np.isfinite(v):
+            m2 += (v - mean) * (v - mean)
+    out[0, j], out[1, j], out[2, j], out[3, j] = n, nan, posinf, neginf
+    out[4, j], out[5, j], out[6, j], out[7, j] = mean, m2, low, high
+
+
+@numba.njit(nogil=True, cache=True)
+def chunk_moments(block: np.ndarray, out: np.ndarray) -> None:
+    """(8, K) moments of each column of a (rows, K) array (rows > 0) into ``out``.
+
+    Rows of ``out``: finite, nan, +inf, -inf counts, then mean, M2 (sum of squared
+    deviations from the mean), min and max over the finite values; float64
+    accumulation, two sweeps (mean first, then M2 around it). Columns whose sum is
+    not finite are swept again with the non-finite values counted and left out.
+    """
+    _all_finite_moments(block, out)
+    for j in range(block.shape[1]):
+        if not np.isfinite(out[4, j] + out[5, j]):
+            _masked_column(block, j, out)
+
+
+@numba.njit(nogil=True, cache=True)
+def partition_below(values: np.ndarray, pivot: float) -> int:
+    """Reorder ``values`` in place so those below ``pivot`` come first; returns their count.
+
+    NaN is not below anything, so it goes to the second part, where a sort puts it last.
+    """
+    i, j = 0, len(values) - 1
+    while True:
+        while i <= j and values[i] < pivot:
+            i += 1
+        while i <= j and not values[j] < pivot:
+            j -= 1
+        if i >= j:
+            return i
+        values[i], values[j] = values[j], values[i]
+        i += 1
+        j -= 1
+
+
+@numba.njit(nogil=True, cache=True)
+def runs(values: np.ndarray) -> tuple[float, int, int]:
+    """(mode, its count, distinct values) of sorted ``values``: the mode is the value of the
+    longest run of equal values, the smallest on ties; 0.0 and -0.0 are one value."""
+    previous, run = 0.0, 0
+    mode, longest, distinct = np.nan, 0, 0
+    for k in range(len(values)):
+        v = np.float64(values[k])
+        if run > 0 and v == previous:
+            run += 1
+        else:
+            if run > longest:
+                mode, longest = previous, run
+            previous, run = v, 1
+            distinct += 1
+    if run > longest:
+        mode, longest = previous, run
+    return mode, longest, distinct
+
+
+@numba.njit(nogil=True, cache=True)
+def is_sorted(values: np.ndarray) -> bool:
+    """True when ``values`` is in ascending order (NaN last, as numpy sorts)."""
+    for k in range(1, len(values)):
+        if values[k] < values[k - 1] or (values[k - 1] != values[k - 1]
+                                         and values[k] == values[k]):
+            return False
+    return True
