@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything this project measures on a lent CUDA machine, in one command (results in $OUT).
-# Needs wheels for what that machine lacks in .whl/ (plyfile, gsplat, nbclient and its
-# kernel) and, for the tests that read it, the shared fixture in $SPLATLAB_FIXTURES.
+# Needs wheels for what that machine lacks in .whl/ (plyfile, numba, gsplat, nbclient and
+# its kernel; llvmlite as a tar.xz of its stripped package) and, for the tests that read
+# it, the shared fixture in $SPLATLAB_FIXTURES.
 #   bash bench/gpu_session.sh [SCALE] [quick]     (quick: smoke run of each step)
 set -uo pipefail
 scale="${1:-1.0}"
@@ -9,6 +10,8 @@ out="${OUT:-gpu-out}"
 mkdir -p "$out"
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target /tmp/site .whl/*.whl || exit 1
+# packages too large as wheels for the carry limit (llvmlite, for numba) come as tar.xz
+for t in .whl/*.tar.xz; do [ -e "$t" ] && tar -xJf "$t" -C /tmp/site; done
 export PYTHONPATH="/tmp/site:$PWD" PYTHONUNBUFFERED=1 MAX_JOBS=16 TORCH_EXTENSIONS_DIR=/tmp/tx
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
 start=$(date +%s)

@@ -47,6 +47,8 @@ from __future__ import annotations
 
 import io
 import math
+import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -89,6 +91,10 @@ SH_C3 = (-0.5900435899266435, 2.890611442640554, -0.4570457994644658, 0.37317633
          -0.4570457994644658, 1.445305721320277, -0.5900435899266435)
 
 Color = Sequence[float] | torch.Tensor
+
+FIELDS_KEPT = 2
+"""How many splats' activated device tensors :func:`render` keeps for drawing them again."""
+_kept_fields: OrderedDict[tuple, dict[str, torch.Tensor]] = OrderedDict()
 
 
 @dataclass(frozen=True, eq=False)
@@ -584,7 +590,9 @@ def render(splat: Splat, cameras: Sequence[Camera] | None = None,
     as the validator clips them. ``sh_degree=0`` colours every gaussian
     ``0.5 + 0.28209479 f_dc`` and ignores ``f_rest`` (the validator's loader); a higher degree
     (or ``None``, every band stored) evaluates view-dependent SH colour. ``device`` defaults to
-    CUDA when available. ``backend``: ``"torch"`` (this module's rasteriser), ``"gsplat"``
+    CUDA when available; the activated fields of the last FIELDS_KEPT splats drawn stay on
+    their device, so drawing one again costs no transfer. ``backend``: ``"torch"`` (this
+    module's rasteriser), ``"gsplat"``
     (:mod:`splatlab.render_gsplat`, CUDA only) or ``"auto"``: gsplat on a CUDA device when it
     can be imported, else torch.
 
@@ -601,8 +609,8 @@ def render(splat: Splat, cameras: Sequence[Camera] | None = None,
     if use_gsplat and not gsplat_available():
         raise RuntimeError("the gsplat backend needs gsplat (pip install 'splatlab[gsplat]')"
                            " and a CUDA device")
-    fields = splat_tensors(splat, "cuda" if use_gsplat and device is None else device, normalize,
-                           sh_degree)
+    fields = _render_fields(splat, "cuda" if use_gsplat and device is None else device,
+                            normalize, sh_degree)
     if use_gsplat:
         pairs = rasterize_gsplat(fields, cams, background)
     else:
@@ -611,6 +619,28 @@ def render(splat: Splat, cameras: Sequence[Camera] | None = None,
                             fields["opacities"], fields["colors"], camera, background)
                   for camera in cams)]
     return [RenderResult(image.clamp(0.0, 1.0), alpha) for image, alpha in pairs]
+
+
+def _render_fields(splat: Splat, device: str | torch.device | None, normalize: bool,
+                   sh_degree: int | None) -> dict[str, torch.Tensor]:
+    """:func:`splat_tensors` for :func:`render`, kept for the last FIELDS_KEPT splats drawn.
+
+    A Splat never changes, so drawing it again (other cameras, another explorer view) reuses
+    its device tensors instead of copying the table to the device again. An entry goes
+    when its Splat is garbage-collected or FIELDS_KEPT newer ones were drawn. Nothing
+    here writes into the tensors; callers of :func:`splat_tensors` get fresh ones.
+    """
+    target = _default_device(device)
+    key = (id(splat), str(target), normalize, sh_degree)
+    fields = _kept_fields.get(key)
+    if fields is None:
+        fields = splat_tensors(splat, target, normalize, sh_degree)
+        _kept_fields[key] = fields
+        weakref.finalize(splat, _kept_fields.pop, key, None)
+        while len(_kept_fields) > FIELDS_KEPT:
+            _kept_fields.popitem(last=False)
+    _kept_fields.move_to_end(key)
+    return fields
 
 
 def coverage_table(results: Sequence[RenderResult], threshold: float = 0.5) -> pd.DataFrame:

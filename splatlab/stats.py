@@ -501,23 +501,24 @@ class _TorchBackend:
     def matrix_moments(self, x):
         """(8, F) float64 moments of each column of an (N, F) tensor, over its finite values.
 
-        A two-pass mean and sum of squares in float64 and ``aminmax`` run on every
-        column first. A column whose sum of squares is finite held only finite values
-        (float64 sums of float32 values cannot overflow), so its moments are done; only
-        columns with NaN or ±inf inside (TRELLIS's saturated ``+inf`` opacities, say)
-        are gathered, counted and masked. Accumulation is float64.
+        Every column first as if all were finite: a float64-accumulated sum (finite
+        exactly when every value is: float64 sums of float32 values cannot overflow),
+        the two-pass M2 as the squared norm of ``x - mean`` (float64), and ``aminmax``.
+        Columns whose sum is not finite (TRELLIS's saturated ``+inf`` opacities, say)
+        are then gathered, counted and masked; deciding that is the one synchronisation.
+        Reductions run down the columns of ``x`` as it lies (no transposed copy).
         """
         torch = self.torch
-        if x.shape[0] == 0:
+        rows = x.shape[0]
+        if rows == 0:
             return torch.from_numpy(_no_rows(x.shape[1])[0])
-        wide = x.double()
-        mean = wide.mean(dim=0)
-        m2 = ((wide - mean) ** 2).sum(dim=0)  # two-pass, as the numpy path
+        mean = x.sum(dim=0, dtype=torch.float64) / rows
+        m2 = torch.linalg.vector_norm(x - mean, dim=0) ** 2       # x - mean is float64
         low, high = torch.aminmax(x, dim=0)
-        out = torch.stack([torch.full_like(mean, x.shape[0]), torch.zeros_like(mean),
-                           torch.zeros_like(mean), torch.zeros_like(mean), mean, m2,
+        zeros = torch.zeros_like(mean)
+        out = torch.stack([torch.full_like(mean, rows), zeros, zeros, zeros, mean, m2,
                            low.double(), high.double()])
-        bad = torch.nonzero(~torch.isfinite(m2)).flatten()
+        bad = torch.nonzero(~torch.isfinite(mean)).flatten()
         if len(bad):
             out[:, bad] = self._masked_moments(x[:, bad])
         return out
@@ -527,16 +528,14 @@ class _TorchBackend:
         torch = self.torch
         finite = torch.isfinite(x)
         n = finite.sum(dim=0)
-        values = torch.where(finite, x.double(), 0.0)
-        mean = values.sum(dim=0) / n.clamp(min=1)
-        centred = torch.where(finite, values - mean, 0.0)
-        return torch.stack([
-            n.double(), torch.isnan(x).sum(dim=0).double(),
-            (x == torch.inf).sum(dim=0).double(), (x == -torch.inf).sum(dim=0).double(),
-            mean, (centred * centred).sum(dim=0),
-            torch.where(finite, x, torch.inf).amin(dim=0).double(),
-            torch.where(finite, x, -torch.inf).amax(dim=0).double(),
-        ])
+        mean = torch.where(finite, x, 0.0).sum(dim=0, dtype=torch.float64) / n.clamp(min=1)
+        m2 = torch.linalg.vector_norm(torch.where(finite, x - mean, 0.0), dim=0) ** 2
+        nan = torch.isnan(x).sum(dim=0)
+        posinf = (x == torch.inf).sum(dim=0)
+        return torch.cat([
+            torch.stack([n, nan, posinf, x.shape[0] - n - nan - posinf]).double(),
+            torch.stack([mean, m2, torch.where(finite, x, torch.inf).amin(dim=0).double(),
+                         torch.where(finite, x, -torch.inf).amax(dim=0).double()])])
 
     def order_stats(self, plan: _Plan, moments: np.ndarray) -> list[OrderStats]:
         return [self._column(plan.values(field), _finite_span(moments, i))

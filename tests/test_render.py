@@ -342,3 +342,31 @@ def test_hamburger_is_visible_from_the_validator_rig(hamburger_path) -> None:
     assert image.shape == (64, 64, 3)
     assert float((image < 0.9).any(dim=-1).double().mean()) > 0.05  # not a blank white frame
     assert bool(torch.equal(image[0, 0], torch.ones(3)))            # corner is background
+
+
+def test_render_keeps_device_fields_of_recent_splats(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+    import importlib
+
+    from splatlab import synth
+
+    render_module = importlib.import_module("splatlab.render")
+
+    made = []
+    original = render_module.splat_tensors
+    monkeypatch.setattr(render_module, "splat_tensors",
+                        lambda *a, **k: made.append(1) or original(*a, **k))
+    monkeypatch.setattr(render_module, "_kept_fields", type(render_module._kept_fields)())
+    camera = [front_camera(16, 12)]
+    first, second, third = (synth.trellis(192, seed=i) for i in range(3))
+    again = render_module.render(first, camera, "cpu")[0]
+    assert torch.equal(render_module.render(first, camera, "cpu")[0].image, again.image)
+    assert len(made) == 1                                   # drawn twice, copied once
+    render_module.render(first, camera, "cpu", sh_degree=None)
+    assert len(made) == 2                                   # other settings, other tensors
+    render_module.render(second, camera, "cpu")
+    render_module.render(third, camera, "cpu")
+    assert len(render_module._kept_fields) == render_module.FIELDS_KEPT
+    del second, third
+    gc.collect()
+    assert len(render_module._kept_fields) == 0             # gone with their splats
