@@ -78,7 +78,7 @@ class Splat:
 
     Example:
         >>> s = Splat.from_arrays({"opacity": np.array([0.0, 2.0], np.float32)})
-        >>> s.alpha.round(3).tolist()
+        >>> s.alpha.astype(float).round(3).tolist()
         [0.5, 0.881]
     """
 
@@ -298,18 +298,30 @@ class Splat:
         self._require(names)
         if not names:
             return np.zeros((self.count, 0), np.float32)
+        view = self.columns_view(names)
+        return view if view is not None else np.stack([self.column(n) for n in names], axis=1)
+
+    def columns_view(self, names: tuple[str, ...]) -> np.ndarray | None:
+        """(N, len(names)) read-only view of stored properties of one type, evenly spaced in
+        each row and not replaced; None when the layout does not allow a view.
+
+        Example:
+            >>> s = Splat.from_arrays({"a": np.ones(2, np.float32), "b": np.zeros(2, np.float32)})
+            >>> s.columns_view(("a", "b")).tolist(), s.columns_view(("b", "a"))
+            ([[1.0, 0.0], [1.0, 0.0]], None)
+        """
+        self._require(names)
         dtypes = [self._table.dtype.fields[n] for n in names]
         offsets = [offset for _, offset in dtypes]
         steps = {b - a for a, b in zip(offsets, offsets[1:])}
-        same_type = len({dt for dt, _ in dtypes}) == 1
-        if (not any(n in self._overrides for n in names) and same_type and len(steps) <= 1
-                and min(steps, default=1) > 0):
-            first = self._table[names[0]]
-            step = steps.pop() if steps else first.itemsize
-            view = as_strided(first, shape=(self.count, len(names)),
-                              strides=(self._table.strides[0], step), writeable=False)
-            return view
-        return np.stack([self.column(n) for n in names], axis=1)
+        if (not names or any(n in self._overrides for n in names)
+                or len({dt for dt, _ in dtypes}) != 1 or len(steps) > 1
+                or min(steps, default=1) <= 0):
+            return None
+        first = self._table[names[0]]
+        step = steps.pop() if steps else first.itemsize
+        return as_strided(first, shape=(self.count, len(names)),
+                          strides=(self._table.strides[0], step), writeable=False)
 
     def _require(self, names: tuple[str, ...]) -> tuple[str, ...]:
         missing = [n for n in names if n not in self._table.dtype.names]

@@ -116,7 +116,7 @@ def tensor_moments(matrix, names: Sequence[str] | None = None) -> pd.DataFrame:
 
     Example:
         >>> import torch
-        >>> tensor_moments(torch.tensor([[1.0], [3.0], [float("nan")]]), ["x"])["mean"].x
+        >>> float(tensor_moments(torch.tensor([[1.0], [3.0], [float("nan")]]), ["x"])["mean"].x)
         2.0
     """
     names = [f"column_{j}" for j in range(matrix.shape[1])] if names is None else list(names)
@@ -129,25 +129,42 @@ def tensor_moments(matrix, names: Sequence[str] | None = None) -> pd.DataFrame:
 # ---------------------------------------------------------------------------- fields
 @dataclass(frozen=True)
 class _Derived:
-    """A derived row computed in ``dtype`` from the rows named in ``inputs``.
+    """A derived row: ``of(chunk)`` gives its values on a :class:`_Chunk`, in ``dtype``.
 
-    Either ``fn`` (returns a new array) or ``inplace`` (one input, overwritten by a
-    non-decreasing function, so that a sorted input stays sorted).
+    ``inplace``, for rows that are a non-decreasing function of the one stored row in
+    ``inputs``, applies that function in place (so that a sorted copy stays sorted).
     """
 
     name: str
     inputs: tuple[str, ...]
     dtype: np.dtype
-    fn: Callable[..., np.ndarray] | None = None
+    of: Callable[[_Chunk], np.ndarray]
     inplace: Callable[[np.ndarray], object] | None = None
 
-    def __call__(self, *args: np.ndarray) -> np.ndarray:
-        """The row for the given input rows (any dtype or layout; left unchanged)."""
-        if self.fn is not None:
-            return self.fn(*(np.ascontiguousarray(a, self.dtype) for a in args))
-        out = np.array(args[0], self.dtype)
-        self.inplace(out)
-        return out
+
+class _Chunk:
+    """The rows [start, stop) of a plan's stored fields; activations computed once a chunk."""
+
+    def __init__(self, plan: _Plan, start: int, stop: int):
+        self.plan, self.start, self.stop = plan, start, stop
+        self._activated: dict[tuple, np.ndarray] = {}
+
+    def rows(self, names: tuple[str, ...]) -> np.ndarray:
+        """(rows, len(names)) stored values: a view of the table when the layout allows."""
+        view = self.plan.group_view(names)
+        if view is not None:
+            return view[self.start:self.stop]
+        return np.stack([self.plan.columns[n][self.start:self.stop] for n in names], axis=1)
+
+    def activated(self, names: tuple[str, ...], dtype: np.dtype,
+                  activation: Callable[[np.ndarray], object]) -> np.ndarray:
+        """``activation`` of the stored rows ``names`` as a new (k, rows) ``dtype`` array."""
+        key = (names, activation)
+        if key not in self._activated:
+            values = np.array(self.rows(names).T, dtype, order="C")
+            activation(values)
+            self._activated[key] = values
+        return self._activated[key]
 
 
 @dataclass(frozen=True)
@@ -201,10 +218,9 @@ class _Plan:
                 for j, name in enumerate(self.stored):
                     stored_buffer[j, :b - a] = self.columns[name][a:b]
                 stored = stored_buffer[:, :b - a].T
-            cache: dict[str, np.ndarray] = {}
-            for j, name in enumerate(self.derived):
-                derived_buffer[j, :b - a] = self._evaluate(
-                    name, lambda n, a=a, b=b: self.columns[n][a:b], cache)
+            chunk = _Chunk(self, a, b)
+            for j, spec in enumerate(self.derived.values()):
+                derived_buffer[j, :b - a] = spec.of(chunk)
             yield stored, derived_buffer[:, :b - a].T
 
     def fill(self, field: str, out: np.ndarray, start: int, stop: int) -> None:
@@ -214,7 +230,7 @@ class _Plan:
             return
         for a in range(start, stop, self.chunk_rows):
             b = min(a + self.chunk_rows, stop)
-            out[a:b] = self._evaluate(field, lambda n, a=a, b=b: self.columns[n][a:b], {})
+            out[a:b] = self.derived[field].of(_Chunk(self, a, b))
 
     def values(self, field: str) -> np.ndarray:
         """One field over all rows as a new native array (float32 when that is exact)."""
@@ -235,16 +251,15 @@ class _Plan:
         return [d for d in self.derived.values() if d.inplace is not None
                 and d.inputs == (field,)]
 
-    def _evaluate(self, name: str, stored: Callable[[str], np.ndarray],
-                  cache: dict[str, np.ndarray]) -> np.ndarray:
-        """Row ``name`` of one chunk; ``stored(name)`` gives the chunk of a stored row."""
-        if name not in cache:
-            spec = self.derived.get(name)
-            if spec is None:
-                cache[name] = stored(name)
-            else:
-                cache[name] = spec(*(self._evaluate(n, stored, cache) for n in spec.inputs))
-        return cache[name]
+    def group_view(self, names: tuple[str, ...]) -> np.ndarray | None:
+        """:meth:`Splat.columns_view` of ``names``, looked up once."""
+        if names not in self._views:
+            self._views[names] = self.splat.columns_view(names)
+        return self._views[names]
+
+    @cached_property
+    def _views(self) -> dict[tuple[str, ...], np.ndarray | None]:
+        return {}
 
     def _float32_matrix(self) -> np.ndarray | None:
         """The table as an (N, F) float32 matrix when that is a view (no copy)."""
@@ -256,7 +271,11 @@ class _Plan:
 
 
 def _derived_rows(splat: Splat, dtypes: dict[str, np.dtype]) -> list[_Derived]:
-    """The derived rows whose stored properties exist, dependencies first."""
+    """The derived rows whose stored properties exist.
+
+    ``linear_scale_k``, ``scale_max``, ``anisotropy`` and ``volume`` share one activation
+    of the scales a chunk; each row is computed in float32 when its inputs are float32.
+    """
     def dtype_of(*names: str) -> np.dtype:
         single = all(dtypes[n].newbyteorder("=") == np.float32 for n in names)
         return np.dtype(np.float32 if single else np.float64)
@@ -264,19 +283,29 @@ def _derived_rows(splat: Splat, dtypes: dict[str, np.dtype]) -> list[_Derived]:
     rows: list[_Derived] = []
     if "opacity" in dtypes:
         act = _keep if splat.opacity_encoding == "probability" else _sigmoid
-        rows.append(_Derived("alpha", ("opacity",), dtype_of("opacity"), inplace=act))
-    scale_act = _keep if splat.scale_encoding == "linear" else _exp
-    linear = tuple(f"linear_scale_{i}" for i in range(3))
-    rows += [_Derived(lin, (name,), dtype_of(name), inplace=scale_act)
-             for name, lin in zip(GROUPS["log_scales"], linear) if name in dtypes]
-    if all(n in dtypes for n in GROUPS["log_scales"]):
-        dt = dtype_of(*GROUPS["log_scales"])
-        rows += [_Derived("scale_max", linear, dt, fn=_max3),
-                 _Derived("anisotropy", ("scale_max", *linear), dt, fn=_anisotropy),
-                 _Derived("volume", linear, dt, fn=_product3)]
-    if all(n in dtypes for n in GROUPS["quats"]):
-        rows.append(_Derived("quat_norm", GROUPS["quats"], dtype_of(*GROUPS["quats"]),
-                             fn=_norm4))
+        dt = dtype_of("opacity")
+        rows.append(_Derived("alpha", ("opacity",), dt,
+                             lambda c: c.activated(("opacity",), dt, act)[0], act))
+    scales = tuple(n for n in GROUPS["log_scales"] if n in dtypes)
+    if scales:
+        scale_act = _keep if splat.scale_encoding == "linear" else _exp
+        scale_dt = dtype_of(*scales)
+
+        def linear(chunk: _Chunk) -> np.ndarray:
+            return chunk.activated(scales, scale_dt, scale_act)
+
+        rows += [_Derived(f"linear_scale_{name[-1]}", (name,), scale_dt,
+                          lambda c, k=k: linear(c)[k], scale_act)
+                 for k, name in enumerate(scales)]
+    if len(scales) == 3:
+        rows += [_Derived("scale_max", scales, scale_dt, lambda c: _max3(*linear(c))),
+                 _Derived("anisotropy", scales, scale_dt, lambda c: _anisotropy(*linear(c))),
+                 _Derived("volume", scales, scale_dt, lambda c: _product3(*linear(c)))]
+    quats = GROUPS["quats"]
+    if all(n in dtypes for n in quats):
+        quat_dt = dtype_of(*quats)
+        rows.append(_Derived("quat_norm", quats, quat_dt,
+                             lambda c: _norm4(*np.array(c.rows(quats).T, quat_dt, order="C"))))
     return rows
 
 
@@ -302,9 +331,9 @@ def _max3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.maximum(np.maximum(a, b), c)
 
 
-def _anisotropy(largest: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+def _anisotropy(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
-        return largest / np.minimum(np.minimum(a, b), c)
+        return _max3(a, b, c) / np.minimum(np.minimum(a, b), c)
 
 
 def _product3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
