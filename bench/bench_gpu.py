@@ -56,11 +56,11 @@ def ours_fix_and_moments(matrix: torch.Tensor, names: list[str], seed: int):
     return tensor_moments(fixed, names)
 
 
-def ours_fix_and_device_moments(matrix: torch.Tensor, seed: int) -> torch.Tensor:
+def ours_fix_and_device_moments(matrix: torch.Tensor, seed: int) -> np.ndarray:
     """The same, stopping at the (8, F) moments tensor (no pandas table)."""
     fixed = matrix.clone()
     fixed[:, OPACITY] = add_logit_noise(matrix[:, OPACITY], seed)
-    return device_moments(fixed).cpu()
+    return device_moments(fixed)
 
 
 def gsplat_direct(fields: dict[str, torch.Tensor], cameras) -> torch.Tensor:

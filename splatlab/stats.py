@@ -92,15 +92,16 @@ MOMENT_ROWS = ("finite", "nan", "posinf", "neginf", "mean", "m2", "min", "max")
 """Rows of :func:`device_moments` (``m2``: sum of squared deviations from the mean)."""
 
 
-def device_moments(matrix):
-    """(8, F) float64 tensor of per-column moments of an (N, F) tensor, on its device.
+def device_moments(matrix) -> np.ndarray:
+    """(8, F) float64 moments of each column of an (N, F) tensor, computed on its device.
 
-    Rows as :data:`MOMENT_ROWS`; over finite values, float64 accumulation. Nothing
-    leaves the device: the building block of :func:`tensor_moments`.
+    Rows as :data:`MOMENT_ROWS`; over finite values, float64 accumulation. The data
+    stays on its device; only the (8, F) result comes back: the building block of
+    :func:`tensor_moments`.
 
     Example:
         >>> import torch
-        >>> device_moments(torch.tensor([[1.0], [3.0]]))[4].item()
+        >>> float(device_moments(torch.tensor([[1.0], [3.0]]))[4, 0])
         2.0
     """
     return _TorchBackend(matrix.device).matrix_moments(matrix)
@@ -120,7 +121,7 @@ def tensor_moments(matrix, names: Sequence[str] | None = None) -> pd.DataFrame:
         2.0
     """
     names = [f"column_{j}" for j in range(matrix.shape[1])] if names is None else list(names)
-    moments = device_moments(matrix).cpu().numpy()
+    moments = device_moments(matrix)
     frame = _frame(tuple(names), matrix.shape[0], "<tensor>", moments,
                    [(np.nan,) * 5 + (pd.NA,)] * len(names), "skipped")
     return frame[list(COLUMNS[:9])]
@@ -524,47 +525,46 @@ class _TorchBackend:
         parts = [self.matrix_moments(self.torch.from_numpy(
                     np.concatenate([stored, derived], axis=1, dtype=np.float64)).to(self.device))
                  for stored, derived in plan.chunks(0, plan.count, _TORCH_CHUNK)]
-        return _merge_all(self.torch.stack(parts).cpu().numpy() if parts
-                          else _no_rows(len(plan.fields)))
+        return _merge_all(np.array(parts) if parts else _no_rows(len(plan.fields)))
 
-    def matrix_moments(self, x):
+    def matrix_moments(self, x) -> np.ndarray:
         """(8, F) float64 moments of each column of an (N, F) tensor, over its finite values.
 
         Every column first as if all were finite: a float64-accumulated sum (finite
         exactly when every value is: float64 sums of float32 values cannot overflow),
-        the two-pass M2 as the squared norm of ``x - mean`` (float64), and ``aminmax``.
-        Columns whose sum is not finite (TRELLIS's saturated ``+inf`` opacities, say)
-        are then gathered, counted and masked; deciding that is the one synchronisation.
-        Reductions run down the columns of ``x`` as it lies (no transposed copy).
+        the two-pass M2 as the squared norm of ``x - mean`` (float64), and ``aminmax``;
+        the four come back in one copy. A column whose sum is not finite (TRELLIS's
+        saturated ``+inf`` opacities, say) is then done again over its finite values.
+        Few, large kernels: on a GPU the cost is mostly launching them.
         """
         torch = self.torch
-        rows = x.shape[0]
+        rows, width = x.shape
+        out = _no_rows(width)[0]
         if rows == 0:
-            return torch.from_numpy(_no_rows(x.shape[1])[0])
-        mean = x.sum(dim=0, dtype=torch.float64) / rows
-        m2 = torch.linalg.vector_norm(x - mean, dim=0) ** 2       # x - mean is float64
+            return out
+        mean = x.sum(dim=0, dtype=torch.float64).div_(rows)
         low, high = torch.aminmax(x, dim=0)
-        zeros = torch.zeros_like(mean)
-        out = torch.stack([torch.full_like(mean, rows), zeros, zeros, zeros, mean, m2,
-                           low.double(), high.double()])
-        bad = torch.nonzero(~torch.isfinite(mean)).flatten()
-        if len(bad):
-            out[:, bad] = self._masked_moments(x[:, bad])
+        norm = torch.linalg.vector_norm(x - mean, dim=0)          # x - mean is float64
+        mean, norm, low, high = torch.cat([mean, norm, low, high]).cpu().numpy().reshape(4, -1)
+        out[0], out[1:4], out[4], out[5], out[6], out[7] = rows, 0, mean, norm**2, low, high
+        for j in np.flatnonzero(~np.isfinite(mean)):
+            out[:, j] = self._finite_moments(x[:, j])
         return out
 
-    def _masked_moments(self, x):
-        """(8, K) moments of the columns of ``x`` over their finite values only."""
+    def _finite_moments(self, column) -> np.ndarray:
+        """(8,) moments of one column over its finite values, gathered first."""
         torch = self.torch
-        finite = torch.isfinite(x)
-        n = finite.sum(dim=0)
-        mean = torch.where(finite, x, 0.0).sum(dim=0, dtype=torch.float64) / n.clamp(min=1)
-        m2 = torch.linalg.vector_norm(torch.where(finite, x - mean, 0.0), dim=0) ** 2
-        nan = torch.isnan(x).sum(dim=0)
-        posinf = (x == torch.inf).sum(dim=0)
-        return torch.cat([
-            torch.stack([n, nan, posinf, x.shape[0] - n - nan - posinf]).double(),
-            torch.stack([mean, m2, torch.where(finite, x, torch.inf).amin(dim=0).double(),
-                         torch.where(finite, x, -torch.inf).amax(dim=0).double()])])
+        values = column[torch.isfinite(column)]
+        n = values.numel()                                         # known on the host now
+        nan, posinf = torch.stack([torch.isnan(column), column == torch.inf]).sum(dim=1)
+        if n == 0:
+            counts = torch.stack([nan, posinf]).cpu().numpy()
+            return np.array([0, *counts, len(column) - counts.sum(), 0.0, 0.0, np.inf, -np.inf])
+        var, mean = torch.var_mean(values.double(), correction=0)
+        low, high = torch.aminmax(values)
+        nan, posinf, mean, var, low, high = torch.stack(
+            [nan.double(), posinf.double(), mean, var, low.double(), high.double()]).cpu().numpy()
+        return np.array([n, nan, posinf, len(column) - n - nan - posinf, mean, var * n, low, high])
 
     def order_stats(self, plan: _Plan, moments: np.ndarray) -> list[OrderStats]:
         return [self._column(plan.values(field), _finite_span(moments, i))
