@@ -2,10 +2,10 @@
 
 An interaction is setting one widget's value from Python, which runs everything the kernel
 does for it (selection, histogram PNG, point-view PNG); the browser's share is not counted.
-"cold" is the first time a setting is seen (binning, field values or a camera's projection
-not cached yet), "warm" the median and max of the repeats. Wall-clock and CPU time are both
-printed: on a shared machine (load average above the CPU count) wall time is inflated by
-waiting for a core, CPU time much less.
+"cold" is the first time a setting is seen (field values, binning, histogram drawing or a
+camera's projection not done yet; the max over the row's actions), "warm" the median and max
+of the repeats. Wall-clock and CPU time are both printed: on a shared machine (load average
+above the CPU count) wall time is inflated by waiting for a core, CPU time much less.
 
 Run:
     python bench/bench_explorer.py                    # 2 splats of 500,000 gaussians
@@ -47,8 +47,10 @@ def interactions(ex: Explorer) -> dict[str, list[Callable[[], None]]]:
     return {
         "range (raw opacity)": [_set(ex.range, (-6.0, 0.0)), _set(ex.range, (-3.0, 2.0))],
         "bins": [_set(ex.bins, 64), _set(ex.bins, 256)],
+        "bins (1024)": [_set(ex.bins, 1024), _set(ex.bins, 256)],
         "log counts": [_set(ex.log_count, True), _set(ex.log_count, False)],
         "field": [_set(ex.field, "scale_0"), _set(ex.field, "opacity")],
+        "field (derived)": [_set(ex.field, "anisotropy"), _set(ex.field, "opacity")],
         "raw / activated": [_set(ex.raw, False), _set(ex.raw, True)],
         "colour by": [_set(ex.color_by, "field"), _set(ex.color_by, "rgb")],
         "preview splat": [_set(ex.picker, 1), _set(ex.picker, 0)],
@@ -70,7 +72,8 @@ def main() -> None:
     build = time.perf_counter() - start
     print(f"{args.splats} x {args.count:,} gaussians, point view of <= {args.max_points:,}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-    print(f"explore(): {build:.2f} s (values, binning, first histogram, point views)")
+    print(f"explore(): {build:.2f} s (histogram figure and its ticks, values, binning, first "
+          f"draw, point views)")
     print(f"{'':22} {'cold (max)':>17} {'warm (median)':>17} {'warm max':>8}")
     print(f"{'interaction, ms':22} {'wall':>8} {'CPU':>8} {'wall':>8} {'CPU':>8} {'wall':>8}")
     for name, actions in interactions(ex).items():

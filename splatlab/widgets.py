@@ -6,11 +6,13 @@ span on the histogram) and the point view beside it shows them over the rest in 
 splats share one overlaid histogram and one range; a picker says which one the preview and
 ``selection`` are about. A button renders the selection with the PyTorch rasteriser (or open3d).
 
-Interactions stay cheap on large files: histograms come from :mod:`splatlab.plots` (binning
-cached there) and rasterised once per setting (the last ``DRAWINGS_KEPT`` are kept); a range
-change only shades the span over those pixels; field values are cached here; each splat's
-point view (at most ``max_points`` gaussians) is projected once per camera, then recoloured.
-``bench/bench_explorer.py`` times every interaction on 500k gaussians.
+Interactions stay cheap on large files. A field's values and its histogram in
+``FINE_BINS`` bins are computed once (each bins choice sums neighbouring fine bins); the
+histogram is one :class:`splatlab.plots.HistogramView` updated in place and rasterised once
+per setting (the last ``DRAWINGS_KEPT`` are kept); a range change only shades the span over
+those pixels; each splat's point view (at most ``max_points`` gaussians) is projected once
+per camera, then recoloured. ``bench/bench_explorer.py`` times every interaction on 500k
+gaussians.
 
 Example:
     >>> ex = explore([splatlab.load("a.ply"), splatlab.load("b.ply")])  # doctest: +SKIP
@@ -33,7 +35,6 @@ import numpy as np
 import torch
 from IPython.display import display
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.transforms import Transform
 
@@ -47,10 +48,15 @@ __all__ = ["Explorer", "explore"]
 
 BINS = (32, 64, 128, 256, 512, 1024)
 """Choices of the bins picker."""
+FINE_BINS = math.lcm(*BINS)
+"""A field is binned once, in this many bins; every choice of ``BINS`` sums groups of them."""
 SLIDER_STEPS = 1000
 """The range slider moves in steps of (max - min) / SLIDER_STEPS."""
 SPAN_COLOR, SPAN_ALPHA = (255, 215, 0), 0.35
 """The selected range is shaded gold over the histogram."""
+_SHADED = np.round(np.arange(256)[:, None] * (1.0 - SPAN_ALPHA)
+                   + np.multiply(SPAN_COLOR, SPAN_ALPHA)).astype(np.uint8)
+"""(256, 3): a pixel level, per channel, once shaded (a lookup beats blending in floats)."""
 DRAWINGS_KEPT = 32
 """Rasterised histograms kept, so that going back to a setting costs no redraw."""
 
@@ -96,13 +102,11 @@ class Explorer:
         self.cameras = validator_rig(resolution)
         self.render_cameras = validator_rig(render_resolution)
         self._values: dict[tuple[int, str, bool], np.ndarray] = {}
+        self._fine: dict[tuple[int, str, bool], plots.Binned] = {}
         self._views: dict[tuple[int, int], PointView] = {
             (i, 0): PointView(s, self.cameras[0], max_points=max_points)
             for i, s in enumerate(self.splats)}
-        self._figure = Figure(figsize=(6.4, 3.4), dpi=90)
-        self._figure.subplots_adjust(left=0.12, right=0.98, bottom=0.15, top=0.97)
-        self._canvas = FigureCanvasAgg(self._figure)
-        self._ax = self._figure.add_subplot()
+        self._view = plots.HistogramView(self.labels)
         self._plotted: tuple | None = None
         self._drawings: OrderedDict[tuple, _Drawing] = OrderedDict()
         self._drawing: _Drawing | None = None
@@ -156,11 +160,21 @@ class Explorer:
             self._values[key] = plots.field_values(self.splats[index], *key[1:])
         return self._values[key]
 
+    def binned(self, index: int) -> plots.Binned:
+        """Splat ``index``'s histogram at the current field and bins: the field's histogram in
+        ``FINE_BINS`` bins (computed once, cached) summed in groups.
+
+        Example:
+            >>> int(ex.binned(0).counts.sum()) == ex.binned(0).finite  # doctest: +SKIP
+            True
+        """
+        return self._fine_binned(index).coarsen(self.bins.value)
+
     def mask(self, index: int) -> np.ndarray:
         """Boolean mask of splat ``index``'s gaussians whose value lies in ``range``."""
         lo, hi = self.range.value
-        lo = -np.inf if lo <= self.range.min else 10.0**lo if self._drawing.log_x else lo
-        hi = np.inf if hi >= self.range.max else 10.0**hi if self._drawing.log_x else hi
+        lo = -np.inf if lo <= self.range.min else 10.0**lo if self._log_x else lo
+        hi = np.inf if hi >= self.range.max else 10.0**hi if self._log_x else hi
         values = self.values(index)
         return (values >= lo) & (values <= hi)
 
@@ -178,14 +192,24 @@ class Explorer:
     def span(self) -> tuple[float, float]:
         """The selected interval in field units (the shaded span on the histogram)."""
         lo, hi = self.range.value
-        return (10.0**lo, 10.0**hi) if self._drawing.log_x else (lo, hi)
+        return (10.0**lo, 10.0**hi) if self._log_x else (lo, hi)
 
     @property
     def figure(self) -> Figure:
         """The histogram as currently shown, without the span (a matplotlib Figure)."""
         if self._plotted != self._key():
             self._plot()
-        return self._figure
+        return self._view.figure
+
+    @property
+    def _log_x(self) -> bool:
+        return plots.log_axis(self.field.value, self.raw.value)
+
+    def _fine_binned(self, index: int) -> plots.Binned:
+        key = (index, self.field.value, self.raw.value)
+        if key not in self._fine:
+            self._fine[key] = plots.bin_values(self.values(index), FINE_BINS, self._log_x)
+        return self._fine[key]
 
     def _key(self) -> tuple:
         return (self.field.value, self.raw.value, self.bins.value, self.log_count.value)
@@ -194,15 +218,9 @@ class Explorer:
     def _on_field(self, _change: object = None) -> None:
         """New field or raw/activated: redraw, reset the range to the whole field, reselect."""
         self._draw_histogram()
-        log_x = self._drawing.log_x
-        finite = [v[np.isfinite(v)] for v in map(self.values, range(len(self.splats)))]
-        finite = [np.log10(np.maximum(v, plots.LOG_AXIS_FLOOR)) if log_x else v
-                  for v in finite if v.size]
-        lo = float(min(v.min() for v in finite)) if finite else 0.0
-        hi = float(max(v.max() for v in finite)) if finite else 1.0
-        hi = hi if hi > lo else lo + 1.0
+        lo, hi = self._value_range()
         self._quiet = True
-        self.range.description = "log10 range" if log_x else "range"
+        self.range.description = "log10 range" if self._log_x else "range"
         if lo > self.range.max:  # move the limits in an order the slider accepts
             self.range.max, self.range.min = hi, lo
         else:
@@ -211,6 +229,15 @@ class Explorer:
         self.range.value = (lo, hi)
         self._quiet = False
         self._on_range()
+
+    def _value_range(self) -> tuple[float, float]:
+        """The slider's limits: the finite values of every splat (log10 on a log axis)."""
+        finite = [b for b in map(self._fine_binned, range(len(self.splats))) if b.finite]
+        if not finite:
+            return 0.0, 1.0
+        lo, hi = min(b.low for b in finite), max(b.high for b in finite)
+        lo, hi = (math.log10(lo), math.log10(hi)) if self._log_x else (lo, hi)
+        return lo, hi if hi > lo else lo + 1.0
 
     def _on_bins(self, _change: object = None) -> None:
         self._draw_histogram()
@@ -222,31 +249,16 @@ class Explorer:
         drawing = self._drawings.pop(key, None)
         if drawing is None:
             self._plot()
-            self._canvas.draw()
-            drawing = _Drawing.of(self._ax, np.array(self._canvas.buffer_rgba()))
+            drawing = _Drawing.of(self._view.ax, self._view.draw())
         self._drawings[key] = drawing
         while len(self._drawings) > DRAWINGS_KEPT:
             self._drawings.popitem(last=False)
         self._drawing = drawing
 
     def _plot(self) -> None:
-        self._clear_axes()
-        plots.histogram(self.splats, self.field.value, raw=self.raw.value, bins=self.bins.value,
-                        log_count=self.log_count.value, labels=self.labels, ax=self._ax)
+        results = [self.binned(i) for i in range(len(self.splats))]
+        self._view.show(results, self.field.value, self.raw.value, self.log_count.value)
         self._plotted = self._key()
-
-    def _clear_axes(self) -> None:
-        """Remove what the last histogram drew; cheaper than ``Axes.clear`` (keeps the ticks)."""
-        ax = self._ax
-        for artist in [*ax.lines, *ax.patches, *ax.collections]:
-            artist.remove()
-        if ax.get_legend() is not None:
-            ax.get_legend().remove()
-        for axis, scale in (("x", ax.get_xscale()), ("y", ax.get_yscale())):
-            if scale != "linear":
-                ax.set(**{f"{axis}scale": "linear"})
-        ax.relim()
-        ax.autoscale()
 
     def _show_span(self) -> None:
         self.histogram.value = to_png(self._drawing.with_span(*self.span))
@@ -255,18 +267,22 @@ class Explorer:
         if self._quiet:
             return
         self._show_span()
-        counts = [(label, int(m.sum()), m.size) for label, m in zip(self.labels, self.selections)]
+        masks = self.selections
+        counts = [(label, int(m.sum()), m.size) for label, m in zip(self.labels, masks)]
         self.status.value = "<br>".join(f"{label}: {k:,} of {n:,} selected ({k / max(n, 1):.1%})"
                                         for label, k, n in counts)
-        self._on_preview()
+        self._show_preview(masks[self.picker.value])
 
     def _on_preview(self, _change: object = None) -> None:
+        self._show_preview(self.selection)
+
+    def _show_preview(self, selection: np.ndarray) -> None:
         index = self.picker.value
         key = (index, self.view.value)
         if key not in self._views:
             self._views[key] = self._views[(index, 0)].with_camera(self.cameras[key[1]])
         color_by = "rgb" if self.color_by.value == "rgb" else self.values(index)
-        self.preview.value = to_png(self._views[key].image(color_by, highlight=self.selection))
+        self.preview.value = to_png(self._views[key].image(color_by, highlight=selection))
 
     def _on_render(self, _button: object = None) -> None:
         """Render the picked splat's selection (validator normalisation of the whole splat)."""
@@ -301,14 +317,13 @@ class _Drawing:
     to_pixels: Transform     # data -> display coordinates (frozen), origin bottom left
     rows: tuple[int, int]    # the axes box, as image rows (top, bottom)
     cols: tuple[int, int]
-    log_x: bool
 
     @classmethod
     def of(cls, ax: Axes, pixels: np.ndarray) -> _Drawing:
         box, height = ax.bbox, pixels.shape[0]
         return cls(pixels, ax.transData.frozen(),
                    (height - math.ceil(box.y1), height - math.floor(box.y0)),
-                   (math.floor(box.x0), math.ceil(box.x1)), ax.get_xscale() == "log")
+                   (math.floor(box.x0), math.ceil(box.x1)))
 
     def with_span(self, lo: float, hi: float) -> np.ndarray:
         """(H, W, 3) uint8 pixels with [lo, hi] shaded over the axes box (at least 1 px)."""
@@ -316,7 +331,7 @@ class _Drawing:
         x = self.to_pixels.transform([[lo, 1.0], [hi, 1.0]])[:, 0]
         c0, c1 = (int(np.clip(v, *self.cols)) for v in (np.floor(x[0]), np.ceil(x[1])))
         region = image[self.rows[0]:self.rows[1], c0:max(c1, c0 + 1)]
-        region[:] = np.round(region * (1.0 - SPAN_ALPHA) + np.multiply(SPAN_COLOR, SPAN_ALPHA))
+        region[:] = _SHADED[region, np.arange(3)]
         return image
 
 

@@ -31,7 +31,7 @@ def make_trellis_like(n: int = 10_240, seed: int = 0, **overrides: np.ndarray) -
     """A healthy TRELLIS-like Splat; ``overrides`` replace whole columns (broadcast).
 
     Example:
-        >>> make_trellis_like(64, opacity=-9.21).opacity.std()
+        >>> float(make_trellis_like(64, opacity=-9.21).opacity.std())
         0.0
     """
     columns = trellis_columns(n, seed)

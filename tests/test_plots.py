@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from matplotlib.figure import Figure
 from matplotlib.patches import StepPatch
 
 import splatlab
@@ -118,13 +119,13 @@ def test_several_splats_overlaid_with_labels() -> None:
 
 def test_binning_is_computed_once_per_splat_field(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    original = plots._bin_values
+    original = plots.bin_values
 
     def counting(*args, **kwargs):
         calls.append(args[1:])
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(plots, "_bin_values", counting)
+    monkeypatch.setattr(plots, "bin_values", counting)
     splat = make_splat(3)
     first = plots.histogram(splat, "z", bins=32)
     second = plots.histogram(splat, "z", bins=32, log_count=True, labels=["again"])
@@ -168,3 +169,64 @@ def test_render_grid_lays_out_candidates_by_views():
                                                  "after, view 0"]
     shown = fig.axes[0].images[0].get_array()
     assert shown.shape == (4, 5, 3) and shown[0, 0].tolist() == [255, 0, 0]
+
+
+def test_bin_values_reports_range_and_coarsens_like_numpy() -> None:
+    values = np.random.default_rng(4).normal(0, 2, 5000)
+    values[:4] = [np.nan, np.inf, -np.inf, np.nan]
+    fine = plots.bin_values(values, 1024)
+    finite = values[4:]
+    assert (fine.low, fine.high) == (finite.min(), finite.max())
+    assert fine.finite == 4996 and fine.non_finite == 4
+    for bins in (32, 256):
+        coarse = fine.coarsen(bins)
+        assert len(coarse.edges) == bins + 1 and coarse.edges[[0, -1]].tolist() == [
+            finite.min(), finite.max()]
+        assert np.array_equal(coarse.counts, np.histogram(finite, coarse.edges)[0])
+    with pytest.raises(ValueError, match="divide"):
+        fine.coarsen(100)
+    nothing = plots.bin_values(np.full(3, np.nan), 8)
+    assert nothing.finite == 0 and math.isnan(nothing.low) and nothing.counts.sum() == 0
+
+
+SETTINGS = [("opacity", True, 256, False), ("opacity", False, 64, True),
+            ("scale_0", True, 32, False), ("scale_max", False, 1024, True),
+            ("volume", True, 128, False), ("x", True, 256, True)]
+
+
+def test_histogram_view_shows_what_histogram_draws() -> None:
+    a, b = make_splat(0), make_splat(1, opacity=np.r_[np.inf, np.nan, np.zeros(N - 2)])
+    view = plots.HistogramView(["a", "b"])
+    for field, raw, bins, log_count in SETTINGS:  # one view, redrawn in place each time
+        view.show([plots.binned(s, field, raw, bins) for s in (a, b)], field, raw, log_count)
+        ax = Figure(figsize=(6.4, 3.4)).add_subplot()
+        plots.histogram([a, b], field, raw, bins, log_count, labels=["a", "b"], ax=ax)
+        shown = view.ax
+        assert (shown.get_xscale(), shown.get_yscale()) == (ax.get_xscale(), ax.get_yscale())
+        assert shown.get_xlim() == pytest.approx(ax.get_xlim(), rel=1e-12)
+        assert shown.get_ylim() == pytest.approx(ax.get_ylim(), rel=1e-12)
+        assert shown.get_xlabel() == ax.get_xlabel()
+        assert vertical_lines(view.figure) == vertical_lines(ax.figure)
+        assert ([t.get_text() for t in shown.get_legend().get_texts()]
+                == [t.get_text() for t in ax.get_legend().get_texts()])
+        for drawn, expected in zip(step_patches(view.figure), step_patches(ax.figure),
+                                   strict=True):
+            assert np.array_equal(drawn.get_data().values, expected.get_data().values)
+            assert np.array_equal(drawn.get_data().edges, expected.get_data().edges)
+        assert view.draw().shape == (306, 576, 4)
+
+
+def test_histogram_view_labels_log_ticks_without_mathtext() -> None:
+    view = plots.HistogramView(["a"])
+    view.show([plots.binned(make_splat(), "opacity", raw=False)], "opacity", raw=False,
+              log_count=True)
+    view.draw()
+    labels = [t.get_text() for axis in (view.ax.xaxis, view.ax.yaxis)
+              for t in axis.get_ticklabels() if t.get_text()]
+    assert "10⁻³" in labels and "10⁰" in labels and not any("$" in t for t in labels)
+    formatter = plots._PlainLogFormatter()
+    assert [formatter(x) for x in (1e-3, 1.0, 1e12)] == ["10⁻³", "10⁰", "10¹²"]
+    ax = Figure().add_subplot(xscale="log", xlim=(0.15, 0.5))
+    formatter.set_axis(ax.xaxis)
+    formatter.set_locs([0.2, 0.3, 0.4])  # less than a decade: minor ticks get labels too
+    assert formatter(0.2) == "2×10⁻¹"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from matplotlib.image import imread
 
 import splatlab.preview as preview
 from splatlab.preview import CONTEXT_COLOR
-from splatlab.widgets import Explorer, explore
+from splatlab.widgets import SPAN_ALPHA, SPAN_COLOR, Explorer, explore
 
 
 def _pixels(png: bytes) -> np.ndarray:
@@ -118,3 +119,35 @@ def test_explore_arguments():
         explore([splat, splat], labels=["one"])
     with pytest.raises(ValueError, match="at least one"):
         explore([])
+
+
+GOLD_ON_WHITE = np.round(255 * (1 - SPAN_ALPHA) + np.multiply(SPAN_COLOR, SPAN_ALPHA))
+"""A white pixel once shaded by the span."""
+
+
+def _shaded_columns(png: bytes) -> np.ndarray:
+    image = np.round(imread(io.BytesIO(png))[..., :3] * 255).astype(np.uint8)
+    return np.flatnonzero((image == GOLD_ON_WHITE).all(axis=2).any(axis=0))
+
+
+def test_histogram_image_follows_bins_with_numpy_counts(pair):
+    a, b = pair.splats
+    first = bytes(pair.histogram.value)
+    pair.bins.value = 64
+    assert pair.histogram.value != first
+    for splat, stairs in zip(pair.splats, pair.figure.axes[0].patches):
+        counts, edges = stairs.get_data().values, stairs.get_data().edges
+        finite = splat.opacity[np.isfinite(splat.opacity)].astype(np.float64)
+        assert len(counts) == 64 and edges[[0, -1]].tolist() == [finite.min(), finite.max()]
+        assert np.array_equal(counts, np.histogram(finite, edges)[0])
+    pair.bins.value = 256
+    assert pair.histogram.value == first
+
+
+def test_span_shading_matches_the_range(pair):
+    for raw, chosen in ((True, (-2.0, 1.5)), (True, None), (False, (-4.0, -3.0))):
+        pair.raw.value = raw
+        pair.range.value = chosen or (pair.range.min, pair.range.max)
+        x0, x1 = pair.figure.axes[0].transData.transform([(x, 1.0) for x in pair.span])[:, 0]
+        columns = _shaded_columns(pair.histogram.value)
+        assert np.array_equal(columns, np.arange(math.floor(x0), math.ceil(x1)))
