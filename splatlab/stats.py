@@ -122,9 +122,7 @@ def tensor_moments(matrix, names: Sequence[str] | None = None) -> pd.DataFrame:
     """
     names = [f"column_{j}" for j in range(matrix.shape[1])] if names is None else list(names)
     moments = device_moments(matrix)
-    frame = _frame(tuple(names), matrix.shape[0], "<tensor>", moments,
-                   [(np.nan,) * 5 + (pd.NA,)] * len(names), "skipped")
-    return frame[list(COLUMNS[:9])]
+    return _frame(tuple(names), matrix.shape[0], "<tensor>", moments, None, "skipped")
 
 
 # ---------------------------------------------------------------------------- fields
@@ -556,14 +554,15 @@ class _TorchBackend:
         torch = self.torch
         values = column[torch.isfinite(column)]
         n = values.numel()                                         # known on the host now
-        nan, posinf = torch.stack([torch.isnan(column), column == torch.inf]).sum(dim=1)
         if n == 0:
-            counts = torch.stack([nan, posinf]).cpu().numpy()
-            return np.array([0, *counts, len(column) - counts.sum(), 0.0, 0.0, np.inf, -np.inf])
+            values = torch.zeros(1, dtype=column.dtype, device=column.device)
         var, mean = torch.var_mean(values.double(), correction=0)
         low, high = torch.aminmax(values)
-        nan, posinf, mean, var, low, high = torch.stack(
-            [nan.double(), posinf.double(), mean, var, low.double(), high.double()]).cpu().numpy()
+        nan, posinf, mean, var, low, high = torch.stack(           # one copy back
+            [torch.isnan(column).sum(), (column == torch.inf).sum(), mean, var, low, high]
+        ).cpu().numpy()
+        if n == 0:
+            mean, var, low, high = 0.0, 0.0, np.inf, -np.inf
         return np.array([n, nan, posinf, len(column) - n - nan - posinf, mean, var * n, low, high])
 
     def order_stats(self, plan: _Plan, moments: np.ndarray) -> list[OrderStats]:
@@ -582,24 +581,30 @@ class _TorchBackend:
 
 
 # ---------------------------------------------------------------------------- table
-def _frame(fields: tuple[str, ...], count: int, source: str, moments: np.ndarray,
-           order: list[tuple], label: str) -> pd.DataFrame:
+def _moment_columns(count: int, moments: np.ndarray) -> dict[str, np.ndarray]:
+    """The table's columns ``count`` .. ``max`` from (8, F) moments."""
     n = moments[0]
     empty = n == 0
     with np.errstate(invalid="ignore", divide="ignore"):
         std = np.sqrt(moments[5] / n)
-    p01, p50, p99, mode, mode_count, distinct = (list(column) for column in zip(*order))
-    share = np.array(mode_count, dtype=np.float64) / max(count, 1)
-    frame = pd.DataFrame({
-        "count": np.full(len(fields), count, np.int64),
-        "finite": n.astype(np.int64), "nan": moments[1].astype(np.int64),
-        "posinf": moments[2].astype(np.int64), "neginf": moments[3].astype(np.int64),
-        "mean": np.where(empty, np.nan, moments[4]), "std": np.where(empty, np.nan, std),
-        "min": np.where(empty, np.nan, moments[6]), "max": np.where(empty, np.nan, moments[7]),
-        "p01": p01, "p50": p50, "p99": p99, "mode": mode,
-        "mode_share": np.where(empty, np.nan, share),
-        "distinct": pd.array(distinct, dtype="Int64"), "quantiles": label,
-    }, index=pd.Index(fields, name="field"))
+    counts = moments[:4].astype(np.int64)
+    return {"count": np.full(len(n), count, np.int64), "finite": counts[0], "nan": counts[1],
+            "posinf": counts[2], "neginf": counts[3],
+            "mean": np.where(empty, np.nan, moments[4]), "std": np.where(empty, np.nan, std),
+            "min": np.where(empty, np.nan, moments[6]), "max": np.where(empty, np.nan, moments[7])}
+
+
+def _frame(fields: tuple[str, ...], count: int, source: str, moments: np.ndarray,
+           order: list[tuple] | None, label: str) -> pd.DataFrame:
+    """The stats table; without ``order`` (order statistics) only its moment columns."""
+    columns = _moment_columns(count, moments)
+    if order is not None:
+        p01, p50, p99, mode, mode_count, distinct = (list(column) for column in zip(*order))
+        share = np.array(mode_count, dtype=np.float64) / max(count, 1)
+        columns.update({"p01": p01, "p50": p50, "p99": p99, "mode": mode,
+                        "mode_share": np.where(moments[0] == 0, np.nan, share),
+                        "distinct": pd.array(distinct, dtype="Int64"), "quantiles": label})
+    frame = pd.DataFrame(columns, index=pd.Index(fields, name="field"))
     frame.attrs.update(source=source, rows=count)
     return frame
 
