@@ -30,18 +30,33 @@ def _all_finite_moments(block: np.ndarray, out: np.ndarray) -> None:
     total = np.zeros(width)
     low = np.full(width, np.inf)
     high = np.full(width, -np.inf)
-    for r in range(rows):
-        for j in range(width):
-            v = np.float64(block[r, j])
-            total[j] += v
-            low[j] = min(low[j], v)
-            high[j] = max(high[j], v)
-    mean = total / rows
     m2 = np.zeros(width)
-    for r in range(rows):
+    if block.strides[0] < block.strides[1]:           # columns contiguous: one at a time
         for j in range(width):
-            d = block[r, j] - mean[j]
-            m2[j] += d * d
+            t, lo, hi = 0.0, np.inf, -np.inf
+            for r in range(rows):
+                v = np.float64(block[r, j])
+                t += v
+                lo = min(lo, v)
+                hi = max(hi, v)
+            mean_j, m = t / rows, 0.0
+            for r in range(rows):
+                d = block[r, j] - mean_j
+                m += d * d
+            total[j], low[j], high[j], m2[j] = t, lo, hi, m
+    else:                                             # rows contiguous: all columns a row
+        for r in range(rows):
+            for j in range(width):
+                v = np.float64(block[r, j])
+                total[j] += v
+                low[j] = min(low[j], v)
+                high[j] = max(high[j], v)
+        mean = total / rows
+        for r in range(rows):
+            for j in range(width):
+                d = block[r, j] - mean[j]
+                m2[j] += d * d
+    mean = total / rows
     for j in range(width):
         out[0, j], out[1, j], out[2, j], out[3, j] = rows, 0.0, 0.0, 0.0
         out[4, j], out[5, j], out[6, j], out[7, j] = mean[j], m2[j], low[j], high[j]
