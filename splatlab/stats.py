@@ -130,15 +130,16 @@ def tensor_moments(matrix, names: Sequence[str] | None = None) -> pd.DataFrame:
 class _Derived:
     """A derived row: ``of(chunk)`` gives its values on a :class:`_Chunk`, in ``dtype``.
 
-    ``inplace``, for rows that are a non-decreasing function of the one stored row in
-    ``inputs``, applies that function in place (so that a sorted copy stays sorted).
+    ``activation``, for rows that are a non-decreasing function of the one stored row in
+    ``inputs``, is that function as ``activation(values, out)`` (in place when ``out`` is
+    ``values``, so that a sorted copy stays sorted).
     """
 
     name: str
     inputs: tuple[str, ...]
     dtype: np.dtype
     of: Callable[[_Chunk], np.ndarray]
-    inplace: Callable[[np.ndarray], object] | None = None
+    activation: Callable[[np.ndarray, np.ndarray], object] | None = None
 
 
 class _Chunk:
@@ -156,13 +157,16 @@ class _Chunk:
         return np.stack([self.plan.columns[n][self.start:self.stop] for n in names], axis=1)
 
     def activated(self, names: tuple[str, ...], dtype: np.dtype,
-                  activation: Callable[[np.ndarray], object]) -> np.ndarray:
-        """``activation`` of the stored rows ``names`` as a new (k, rows) ``dtype`` array."""
+                  activation: Callable[[np.ndarray, np.ndarray], object]) -> np.ndarray:
+        """``activation`` of the stored rows ``names`` as a new (k, rows) ``dtype`` array.
+
+        The activation reads the table in place and writes the new array: one pass.
+        """
         key = (names, activation)
         if key not in self._activated:
-            values = np.array(self.rows(names).T, dtype, order="C")
-            activation(values)
-            self._activated[key] = values
+            out = np.empty((len(names), self.stop - self.start), dtype)
+            activation(self.rows(names).T, out)
+            self._activated[key] = out
         return self._activated[key]
 
 
@@ -247,7 +251,7 @@ class _Plan:
 
     def children(self, field: str) -> list[_Derived]:
         """Derived rows that are a non-decreasing function of stored ``field`` alone."""
-        return [d for d in self.derived.values() if d.inplace is not None
+        return [d for d in self.derived.values() if d.activation is not None
                 and d.inputs == (field,)]
 
     def group_view(self, names: tuple[str, ...]) -> np.ndarray | None:
@@ -308,22 +312,24 @@ def _derived_rows(splat: Splat, dtypes: dict[str, np.dtype]) -> list[_Derived]:
     return rows
 
 
-def _keep(x: np.ndarray) -> None:
-    """Identity (a field declared already activated)."""
+def _keep(x: np.ndarray, out: np.ndarray) -> None:
+    """Identity (a field declared already activated), into ``out``."""
+    np.copyto(out, x, casting="unsafe")
 
 
-def _sigmoid(x: np.ndarray) -> None:
-    """In place, bit for bit :func:`splatlab.splat.sigmoid`: 1 / (1 + exp(-x))."""
+def _sigmoid(x: np.ndarray, out: np.ndarray) -> None:
+    """Bit for bit :func:`splatlab.splat.sigmoid`, 1 / (1 + exp(-x)), into ``out``."""
     with np.errstate(over="ignore"):
-        np.negative(x, out=x)
-        np.exp(x, out=x)
-        np.add(x, 1.0, out=x)
-        np.divide(1.0, x, out=x)
+        np.negative(x, out=out, dtype=out.dtype, casting="unsafe")
+        np.exp(out, out=out)
+        np.add(out, 1.0, out=out)
+        np.divide(1.0, out, out=out)
 
 
-def _exp(x: np.ndarray) -> None:
+def _exp(x: np.ndarray, out: np.ndarray) -> None:
+    """exp(x) into ``out``."""
     with np.errstate(over="ignore"):
-        np.exp(x, out=x)
+        np.exp(x, out=out, dtype=out.dtype, casting="unsafe")
 
 
 def _max3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -468,7 +474,7 @@ class _HostBackend:
         out = {field: self._sorted_stats(values)}
         for child in plan.children(field):
             values = values.astype(child.dtype, copy=False)
-            self._each_piece(lambda a, b, v=values, f=child.inplace: f(v[a:b]))
+            self._each_piece(lambda a, b, v=values, f=child.activation: f(v[a:b], v[a:b]))
             if not is_sorted(values):             # non-decreasing in theory, not in float
                 self._sort(values)
             out[child.name] = self._sorted_stats(values)
