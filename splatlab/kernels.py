@@ -5,7 +5,7 @@ two sweeps. :func:`chunk_moments` reduces a (rows, K) chunk while it sits in cac
 layout, so a strided view of a memory-mapped table is read in place);
 :func:`partition_below` splits a column at a value so that two threads can sort the two
 sides; :func:`runs` reads the longest run and the number of distinct values of a sorted
-column.
+column; :func:`chunk_histogram` bins a chunk and notes which bins hold one value only.
 
 Example:
     >>> import numpy as np
@@ -21,6 +21,7 @@ import numba
 import numpy as np
 
 _REASSOC = {"reassoc", "nsz"}    # lets LLVM vectorise the sums; NaN and inf semantics kept
+_CACHED_ROWS = 1024              # rows of a slab swept once a column (stays in L2 cache)
 
 
 @numba.njit(nogil=True, cache=True, fastmath=_REASSOC)
@@ -152,3 +153,31 @@ def is_sorted(values: np.ndarray) -> bool:
                                          and values[k] == values[k]):
             return False
     return True
+
+
+@numba.njit(nogil=True, cache=True)
+def chunk_histogram(block: np.ndarray, low: np.ndarray, span: np.ndarray, counts: np.ndarray,
+                    last: np.ndarray, mixed: np.ndarray) -> None:
+    """Add the finite values of each column j of a (rows, K) array to its histogram.
+
+    Column j has ``counts.shape[1]`` equal bins over ``[low[j], low[j] + span[j]]`` (a
+    column with ``span[j] <= 0`` is skipped). ``last`` keeps the latest value put in each
+    bin and ``mixed`` turns True once a bin has received two different values, so a bin
+    that is not mixed holds ``counts`` copies of ``last``.
+    """
+    bins = counts.shape[1]
+    for start in range(0, block.shape[0], _CACHED_ROWS):     # a cached slab, column by column
+        stop = min(start + _CACHED_ROWS, block.shape[0])
+        for j in range(block.shape[1]):
+            if not span[j] > 0:
+                continue
+            scale, lowest = bins / span[j], low[j]
+            column_counts, column_last, column_mixed = counts[j], last[j], mixed[j]
+            for r in range(start, stop):
+                v = block[r, j]
+                if not np.isfinite(v):
+                    continue
+                b = min(int((v - lowest) * scale), bins - 1) if np.isfinite(scale) else 0
+                column_mixed[b] |= (column_counts[b] > 0) & (column_last[b] != v)
+                column_last[b] = v
+                column_counts[b] += 1

@@ -277,3 +277,35 @@ def test_tensor_moments_of_no_rows():
 
     got = tensor_moments(torch.zeros(0, 2), ["a", "b"])
     assert got["count"].tolist() == [0, 0] and got["mean"].isna().all()
+
+
+def test_histogram_table_is_within_one_bin_of_exact(gaussians: Splat):
+    exact = stats(gaussians)
+    binned = stats(gaussians, quantiles="histogram")
+    assert set(binned["quantiles"]) == {"histogram-4096"}
+    one_value = exact["distinct"] == 1                       # known exactly: min == max
+    assert binned["distinct"][~one_value].isna().all()
+    assert (binned["distinct"][one_value] == 1).all()
+    moments = ["count", "finite", "nan", "posinf", "neginf", "mean", "std", "min", "max"]
+    pd.testing.assert_frame_equal(binned[moments], exact[moments])
+    width = (exact["max"] - exact["min"]) / 4096
+    for level in ("p01", "p50", "p99"):
+        assert ((binned[level] - exact[level]).abs() <= width + 1e-12).all(), level
+    # the 40 % opacity spike shares its bin with other values: the mode is that bin's
+    # centre, and every share is an upper bound of the exact one
+    assert abs(binned.loc["opacity", "mode"] - float(LOGIT_1E4)) <= width["opacity"]
+    assert (binned["mode_share"] >= exact["mode_share"] - 1e-12).all()
+
+
+def test_histogram_mode_is_exact_for_a_spike_alone_in_its_bin():
+    values = np.concatenate([np.full(300, 2.5), np.linspace(-100.0, 100.0, 700)])
+    column = np.random.default_rng(3).permutation(values).astype(np.float32)
+    row = stats(Splat.from_arrays({"v": column}), quantiles="histogram").loc["v"]
+    assert row["mode"] == 2.5 and row["mode_share"] == 0.3
+
+
+def test_quantiles_option_is_checked(gaussians: Splat):
+    with pytest.raises(ValueError, match="quantiles must be"):
+        stats(gaussians, quantiles="approximate")
+    with pytest.raises(ValueError, match="host only"):
+        stats(gaussians, device="cpu", quantiles="histogram")
