@@ -514,8 +514,9 @@ class _HostBackend:
         width, fields = len(plan.stored), len(plan.fields)
         low, span = moments[6].copy(), moments[7] - moments[6]
         span[~np.isfinite(span)] = 0.0                 # no finite value: nothing to bin
-        counts = np.zeros((fields, _HISTOGRAM_BINS), np.int64)
-        last = np.zeros((fields, _HISTOGRAM_BINS))
+        counts = np.zeros((fields, _HISTOGRAM_BINS), np.int32)
+        last = np.zeros((fields, _HISTOGRAM_BINS),    # float32 when every field is
+                        np.result_type(*(plan.value_dtype(f) for f in plan.fields)))
         mixed = np.zeros((fields, _HISTOGRAM_BINS), bool)
         for stored, derived in plan.chunks(0, plan.count):
             for part, at in ((stored, slice(0, width)), (derived, slice(width, fields))):
