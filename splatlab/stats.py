@@ -231,12 +231,14 @@ class _Plan:
         """(stored, derived) (rows, K) blocks of the rows [start, stop), ``rows`` at a time.
 
         ``stored`` is a view of the table when it is one float32 matrix, else a float64
-        copy; ``derived`` is float64. Buffers are reused: use a pair before the next.
+        copy; ``derived`` is float32 when every derived row is. Buffers are reused: use a
+        pair before the next.
         """
         matrix = self._float32_matrix()
         rows = max(1, min(rows or self.chunk_rows, stop - start))
         stored_buffer = None if matrix is not None else np.empty((len(self.stored), rows))
-        derived_buffer = np.empty((len(self.derived), rows))
+        derived_buffer = np.empty((len(self.derived), rows), np.result_type(
+            np.float32, *(spec.dtype for spec in self.derived.values())))
         for a in range(start, stop, rows):
             b = min(a + rows, stop)
             if matrix is not None:
