@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache, cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,9 @@ import pandas as pd
 from .fields import GROUPS
 from .kernels import chunk_histogram, chunk_moments, is_sorted, partition_below, runs
 from .splat import Splat
+
+if TYPE_CHECKING:
+    import torch
 
 COLUMNS = ("count", "finite", "nan", "posinf", "neginf", "mean", "std", "min", "max",
            "p01", "p50", "p99", "mode", "mode_share", "distinct", "quantiles")
@@ -116,7 +120,7 @@ MOMENT_ROWS = ("finite", "nan", "posinf", "neginf", "mean", "m2", "min", "max")
 """Rows of :func:`device_moments` (``m2``: sum of squared deviations from the mean)."""
 
 
-def device_moments(matrix) -> np.ndarray:
+def device_moments(matrix: torch.Tensor) -> np.ndarray:
     """(8, F) float64 moments of each column of an (N, F) tensor, computed on its device.
 
     Rows as :data:`MOMENT_ROWS`; over finite values, float64 accumulation. The data
@@ -131,7 +135,7 @@ def device_moments(matrix) -> np.ndarray:
     return _TorchBackend(matrix.device).matrix_moments(matrix)
 
 
-def tensor_moments(matrix, names: Sequence[str] | None = None) -> pd.DataFrame:
+def tensor_moments(matrix: torch.Tensor, names: Sequence[str] | None = None) -> pd.DataFrame:
     """Moments of an (N, F) tensor already on its device, one row a column.
 
     The device-resident counterpart of ``stats(splat, quantiles=False)``: columns
@@ -598,7 +602,7 @@ class _TorchBackend:
                  for stored, derived in plan.chunks(0, plan.count, _TORCH_CHUNK)]
         return _merge_all(np.array(parts) if parts else _no_rows(len(plan.fields)))
 
-    def matrix_moments(self, x) -> np.ndarray:
+    def matrix_moments(self, x: torch.Tensor) -> np.ndarray:
         """(8, F) float64 moments of each column of an (N, F) tensor, over its finite values.
 
         Every column first as if all were finite: a float64-accumulated sum (finite
@@ -622,7 +626,7 @@ class _TorchBackend:
             out[:, j] = self._finite_moments(x[:, j])
         return out
 
-    def _finite_moments(self, column) -> np.ndarray:
+    def _finite_moments(self, column: torch.Tensor) -> np.ndarray:
         """(8,) moments of one column over its finite values, gathered first."""
         torch = self.torch
         values = column[torch.isfinite(column)]
