@@ -181,3 +181,11 @@ def chunk_histogram(block: np.ndarray, low: np.ndarray, span: np.ndarray, counts
                 column_mixed[b] |= (column_counts[b] > 0) & (column_last[b] != v)
                 column_last[b] = v
                 column_counts[b] += 1
+
+
+@numba.njit(nogil=True, cache=True)
+def gather_columns(block: np.ndarray, columns: np.ndarray, out: np.ndarray) -> None:
+    """Copy the columns ``columns`` of a (rows, K) array into the rows of ``out``."""
+    for r in range(block.shape[0]):
+        for i in range(len(columns)):
+            out[i, r] = block[r, columns[i]]

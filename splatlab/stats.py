@@ -26,7 +26,14 @@ import numpy as np
 import pandas as pd
 
 from .fields import GROUPS
-from .kernels import chunk_histogram, chunk_moments, is_sorted, partition_below, runs
+from .kernels import (
+    chunk_histogram,
+    chunk_moments,
+    gather_columns,
+    is_sorted,
+    partition_below,
+    runs,
+)
 from .splat import Splat
 
 if TYPE_CHECKING:
@@ -173,12 +180,19 @@ class _Derived:
 class _Chunk:
     """The rows [start, stop) of a plan's stored fields; activations computed once a chunk."""
 
-    def __init__(self, plan: _Plan, start: int, stop: int):
+    def __init__(self, plan: _Plan, start: int, stop: int, gathered: np.ndarray | None = None):
         self.plan, self.start, self.stop = plan, start, stop
+        self._gathered = gathered       # (len(plan.derived_inputs), rows) copies, or None
         self._activated: dict[tuple, np.ndarray] = {}
 
     def rows(self, names: tuple[str, ...]) -> np.ndarray:
-        """(rows, len(names)) stored values: a view of the table when the layout allows."""
+        """(rows, len(names)) stored values: a view of the rows gathered for this chunk or
+        of the table when the layout allows, else a copy."""
+        inputs = self.plan.derived_inputs
+        if self._gathered is not None and all(n in inputs for n in names):
+            first = inputs.index(names[0])
+            if inputs[first:first + len(names)] == names:
+                return self._gathered[first:first + len(names)].T
         view = self.plan.group_view(names)
         if view is not None:
             return view[self.start:self.stop]
@@ -226,6 +240,12 @@ class _Plan:
         return int(np.clip(self.count // 64, _MIN_CHUNK, _MAX_CHUNK))
 
     @cached_property
+    def derived_inputs(self) -> tuple[str, ...]:
+        """The stored fields the derived rows read, in stored order."""
+        used = {n for spec in self.derived.values() for n in spec.inputs}
+        return tuple(n for n in self.stored if n in used)
+
+    @cached_property
     def columns(self) -> dict[str, np.ndarray]:
         """Stored field -> its column as a plain (strided) ndarray view."""
         return {name: np.asarray(self.splat.column(name)) for name in self.stored}
@@ -243,15 +263,19 @@ class _Plan:
         stored_buffer = None if matrix is not None else np.empty((len(self.stored), rows))
         derived_buffer = np.empty((len(self.derived), rows), np.result_type(
             np.float32, *(spec.dtype for spec in self.derived.values())))
+        inputs = np.array([self.stored.index(n) for n in self.derived_inputs], np.int64)
+        gathered = np.empty((len(inputs), rows), np.float32)
         for a in range(start, stop, rows):
             b = min(a + rows, stop)
             if matrix is not None:
                 stored = matrix[a:b]
+                gather_columns(stored, inputs, gathered)             # while it is in cache
+                chunk = _Chunk(self, a, b, gathered[:, :b - a])
             else:
                 for j, name in enumerate(self.stored):
                     stored_buffer[j, :b - a] = self.columns[name][a:b]
                 stored = stored_buffer[:, :b - a].T
-            chunk = _Chunk(self, a, b)
+                chunk = _Chunk(self, a, b)
             for j, spec in enumerate(self.derived.values()):
                 derived_buffer[j, :b - a] = spec.of(chunk)
             yield stored, derived_buffer[:, :b - a].T
