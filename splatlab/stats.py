@@ -497,7 +497,9 @@ class _HostBackend:
     its own chunks); a column is copied out one piece a thread, split at a sampled median
     by :func:`~splatlab.kernels.partition_below` and its two sides sorted by two threads
     (numpy's sort releases the GIL); :func:`~splatlab.kernels.runs` reads mode and
-    distinct count, both halves at once. One column is held at a time.
+    distinct count, both halves at once. One column is held at a time. The histogram
+    table instead sends the chunks once more through
+    :func:`~splatlab.kernels.chunk_histogram`.
     """
 
     def __init__(self, count: int):
