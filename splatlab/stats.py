@@ -631,7 +631,7 @@ class _TorchBackend:
     def matrix_moments(self, x: torch.Tensor) -> np.ndarray:
         """(8, F) float64 moments of each column of an (N, F) tensor, over its finite values.
 
-        Every column first as if all were finite: a float64-accumulated sum (finite
+        Every column first as if all were finite: a float64-accumulated mean (finite
         exactly when every value is: float64 sums of float32 values cannot overflow),
         the two-pass M2 as the squared norm of ``x - mean`` (float64), and ``aminmax``;
         the four come back in one copy. A column whose sum is not finite (TRELLIS's
@@ -643,7 +643,7 @@ class _TorchBackend:
         out = _no_rows(width)[0]
         if rows == 0:
             return out
-        mean = x.sum(dim=0, dtype=torch.float64).div_(rows)
+        mean = torch.mean(x, dim=0, dtype=torch.float64)
         low, high = torch.aminmax(x, dim=0)
         norm = torch.linalg.vector_norm(x - mean, dim=0)          # x - mean is float64
         mean, norm, low, high = torch.cat([mean, norm, low, high]).cpu().numpy().reshape(4, -1)

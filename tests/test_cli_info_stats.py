@@ -51,6 +51,16 @@ def test_stats_csv_json_and_text(tmp_path, capsys):
     assert f"== {a} ==" in capsys.readouterr().out
 
 
+def test_stats_quantiles_option(tmp_path, capsys):
+    path = save(make_trellis_like(512, seed=1), tmp_path / "a.ply")
+    for option, label in (("histogram", "histogram-4096"), ("none", "skipped"),
+                          ("exact", "exact")):
+        assert main(["stats", "--csv", "--quantiles", option, str(path)]) == EXIT_OK
+        table = pd.read_csv(io.StringIO(capsys.readouterr().out))
+        assert set(table["quantiles"]) == {label}
+    assert table["p50"].notna().all()
+
+
 def test_internal_error_is_one_line(tmp_path, capsys, monkeypatch):
     path = save(make_trellis_like(64), tmp_path / "a.ply")
 
