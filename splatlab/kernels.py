@@ -157,13 +157,13 @@ def is_sorted(values: np.ndarray) -> bool:
 
 @numba.njit(nogil=True, cache=True)
 def chunk_histogram(block: np.ndarray, low: np.ndarray, span: np.ndarray, counts: np.ndarray,
-                    last: np.ndarray, mixed: np.ndarray) -> None:
+                    last: np.ndarray) -> None:
     """Add the finite values of each column j of a (rows, K) array to its histogram.
 
     Column j has ``counts.shape[1]`` equal bins over ``[low[j], low[j] + span[j]]`` (a
-    column with ``span[j] <= 0`` is skipped). ``last`` keeps the latest value put in each
-    bin and ``mixed`` turns True once a bin has received two different values, so a bin
-    that is not mixed holds ``counts`` copies of ``last``.
+    column with ``span[j] <= 0`` is skipped). ``last`` holds a bin's value while every
+    value put in it was that one, and NaN (for good) once two differed, so a non-empty
+    bin whose ``last`` is not NaN holds ``counts`` copies of it.
     """
     bins = counts.shape[1]
     for start in range(0, block.shape[0], _CACHED_ROWS):     # a cached slab, column by column
@@ -172,15 +172,15 @@ def chunk_histogram(block: np.ndarray, low: np.ndarray, span: np.ndarray, counts
             if not span[j] > 0:
                 continue
             scale, lowest = bins / span[j], low[j]
-            column_counts, column_last, column_mixed = counts[j], last[j], mixed[j]
+            column_counts, column_last = counts[j], last[j]
             for r in range(start, stop):
                 v = block[r, j]
                 if not np.isfinite(v):
                     continue
                 b = min(int((v - lowest) * scale), bins - 1) if np.isfinite(scale) else 0
-                column_mixed[b] |= (column_counts[b] > 0) & (column_last[b] != v)
-                column_last[b] = v
-                column_counts[b] += 1
+                seen, value = column_counts[b], column_last[b]
+                column_last[b] = v if seen == 0 else (value if value == v else np.nan)
+                column_counts[b] = seen + 1
 
 
 @numba.njit(nogil=True, cache=True)

@@ -459,8 +459,8 @@ def _quantiles(n: int, value_at: Callable[[int], float]) -> tuple[float, float, 
     return tuple(out)
 
 
-def _binned_stats(counts: np.ndarray, last: np.ndarray, mixed: np.ndarray, low: float,
-                  span: float) -> OrderStats:
+def _binned_stats(counts: np.ndarray, last: np.ndarray, low: float, span: float
+                  ) -> OrderStats:
     """Order statistics from one field's histogram: quantiles with the values of a bin
     spread evenly inside it; as mode, the fullest bin's value when it holds one value
     only, else its centre; the fullest bin's count; <NA> distinct."""
@@ -474,7 +474,8 @@ def _binned_stats(counts: np.ndarray, last: np.ndarray, mixed: np.ndarray, low: 
         return min(max(low + (b + inside) * width, low), low + span)
 
     fullest = int(counts.argmax())
-    mode = low + (fullest + 0.5) * width if mixed[fullest] else float(last[fullest])
+    one_value = not np.isnan(last[fullest])              # see kernels.chunk_histogram
+    mode = float(last[fullest]) if one_value else low + (fullest + 0.5) * width
     return (*_quantiles(int(cumulative[-1]), value_at), mode, int(counts[fullest]), pd.NA)
 
 
@@ -549,10 +550,9 @@ class _HostBackend:
         counts = np.zeros((fields, _HISTOGRAM_BINS), np.int32)
         last = np.zeros((fields, _HISTOGRAM_BINS),    # float32 when every field is
                         np.result_type(*(plan.value_dtype(f) for f in plan.fields)))
-        mixed = np.zeros((fields, _HISTOGRAM_BINS), bool)
         for stored, derived in plan.chunks(0, plan.count):
             for part, at in ((stored, slice(0, width)), (derived, slice(width, fields))):
-                chunk_histogram(part, low[at], span[at], counts[at], last[at], mixed[at])
+                chunk_histogram(part, low[at], span[at], counts[at], last[at])
         out = []
         for i in range(fields):
             if moments[0, i] == 0:
@@ -560,7 +560,7 @@ class _HostBackend:
             elif span[i] == 0:
                 out.append(_one_value(moments[:, i]))
             else:
-                out.append(_binned_stats(counts[i], last[i], mixed[i], low[i], span[i]))
+                out.append(_binned_stats(counts[i], last[i], low[i], span[i]))
         return out
 
     def _sorted_column(self, plan: _Plan, field: str) -> dict[str, OrderStats]:

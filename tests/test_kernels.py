@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from splatlab.kernels import chunk_moments, is_sorted, partition_below, runs
+from splatlab.kernels import (
+    chunk_histogram,
+    chunk_moments,
+    gather_columns,
+    is_sorted,
+    partition_below,
+    runs,
+)
 
 VALUES = st.lists(st.one_of(st.integers(-3, 3).map(float), st.floats(-1e3, 1e3, width=32),
                             st.sampled_from([np.nan, np.inf, -np.inf, -0.0])), max_size=200)
@@ -68,3 +75,32 @@ def test_is_sorted_puts_nan_last():
     assert not is_sorted(np.array([0.0, np.nan, 1.0]))
     assert not is_sorted(np.array([1.0, 0.0]))
     assert is_sorted(np.array([], np.float32))
+
+
+def test_chunk_histogram_counts_and_single_value_bins():
+    rng = np.random.default_rng(1)
+    column = np.concatenate([rng.uniform(0.0, 8.0, 1000), np.full(50, 4.5),
+                             [np.nan, np.inf]]).astype(np.float32)
+    block = np.stack([column, np.full_like(column, 3.0)], axis=1)    # second: one value
+    finite = column[np.isfinite(column)]
+    low = np.array([finite.min(), 3.0])
+    span = np.array([finite.max() - finite.min(), 0.0])
+    counts = np.zeros((2, 16), np.int32)
+    last = np.zeros((2, 16), np.float32)
+    chunk_histogram(block[:600], low, span, counts, last)          # in two chunks
+    chunk_histogram(block[600:], low, span, counts, last)
+    expected, _ = np.histogram(finite, bins=16, range=(low[0], low[0] + span[0]))
+    np.testing.assert_array_equal(counts[0], expected)
+    assert np.isnan(last[0][counts[0] > 1]).all()                    # continuous: mixed bins
+    assert not counts[1].any()                                       # span 0: skipped
+    spike = np.array([[2.0], [2.0], [2.0], [7.0]], np.float32)
+    counts, last = np.zeros((1, 4), np.int32), np.zeros((1, 4), np.float32)
+    chunk_histogram(spike, np.array([0.0]), np.array([8.0]), counts, last)
+    assert counts.tolist() == [[0, 3, 0, 1]] and last[0, 1] == 2.0 and last[0, 3] == 7.0
+
+
+def test_gather_columns_copies_the_named_columns():
+    block = np.arange(12, dtype=np.float32).reshape(4, 3)
+    out = np.empty((2, 4), np.float32)
+    gather_columns(block, np.array([2, 0]), out)
+    np.testing.assert_array_equal(out, block[:, [2, 0]].T)
