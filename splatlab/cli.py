@@ -30,6 +30,20 @@ class BadInput(Exception):
     """A problem with what the user gave (a file, an option); printed as one line."""
 
 
+def add_table_formats(parser: argparse.ArgumentParser, json_help: str, csv_help: str) -> None:
+    """The mutually exclusive ``--json`` and ``--csv`` options of a table-printing command.
+
+    Example:
+        >>> p = argparse.ArgumentParser()
+        >>> add_table_formats(p, "JSON lines", "CSV table")
+        >>> p.parse_args(["--csv"]).csv
+        True
+    """
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help=json_help)
+    form.add_argument("--csv", action="store_true", help=csv_help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command found in :mod:`splatlab.commands`."""
     parser = argparse.ArgumentParser(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..cli import EXIT_OK, BadInput
+from ..cli import EXIT_OK, BadInput, add_table_formats
 from ..diff import diff
 from ..io import load
 from ..splat import SplatFieldError
@@ -16,9 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                             description=__doc__.splitlines()[0])
     parser.add_argument("a", metavar="A")
     parser.add_argument("b", metavar="B")
-    fmt = parser.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="JSON records, one a field")
-    fmt.add_argument("--csv", action="store_true", help="CSV table")
+    add_table_formats(parser, "JSON records, one a field", "CSV table")
     parser.add_argument("--all", action="store_true",
                         help="text output: show unchanged fields too")
     parser.set_defaults(run=run)

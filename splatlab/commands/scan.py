@@ -6,15 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli import EXIT_BAD_INPUT, EXIT_OK, BadInput
+from ..cli import EXIT_BAD_INPUT, EXIT_OK, BadInput, add_table_formats
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("scan", help="scan PLY files and folders into one table")
     parser.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
-    form = parser.add_mutually_exclusive_group()
-    form.add_argument("--csv", action="store_true", help="CSV on stdout")
-    form.add_argument("--json", action="store_true", help="one JSON object a line")
+    add_table_formats(parser, "one JSON object a line", "CSV on stdout")
     parser.set_defaults(run=run)
 
 

@@ -9,16 +9,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..cli import for_each_file
+from ..cli import add_table_formats, for_each_file
 from ..io import load
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("stats", help="per-field statistics, raw and activated")
     parser.add_argument("files", nargs="+", metavar="FILE")
-    form = parser.add_mutually_exclusive_group()
-    form.add_argument("--json", action="store_true", help="one JSON object a file, a line each")
-    form.add_argument("--csv", action="store_true", help="one CSV table with a 'file' column")
+    add_table_formats(parser, "one JSON object a file, a line each",
+                      "one CSV table with a 'file' column")
     parser.add_argument("--device", default=None, help="torch device for the work (e.g. cuda)")
     parser.add_argument("--quantiles", choices=("exact", "histogram", "none"), default="exact",
                         help="order statistics: exact (sorts), histogram (4,096 bins, faster)"
