@@ -57,10 +57,9 @@ def _all_finite_moments(block: np.ndarray, out: np.ndarray) -> None:
             for j in range(width):
                 d = block[r, j] - mean[j]
                 m2[j] += d * d
-    mean = total / rows
     for j in range(width):
         out[0, j], out[1, j], out[2, j], out[3, j] = rows, 0.0, 0.0, 0.0
-        out[4, j], out[5, j], out[6, j], out[7, j] = mean[j], m2[j], low[j], high[j]
+        out[4, j], out[5, j], out[6, j], out[7, j] = total[j] / rows, m2[j], low[j], high[j]
 
 
 @numba.njit(nogil=True, cache=True)

@@ -202,7 +202,7 @@ class _Chunk:
                   activation: Callable[[np.ndarray, np.ndarray], object]) -> np.ndarray:
         """``activation`` of the stored rows ``names`` as a new (k, rows) ``dtype`` array.
 
-        The activation reads the table in place and writes the new array: one pass.
+        The activation reads :meth:`rows` in place and writes the new array: one pass.
         """
         key = (names, activation)
         if key not in self._activated:
@@ -677,10 +677,10 @@ class _TorchBackend:
         finite = torch.sort(torch.from_numpy(values).to(self.device)).values[span[0]:span[1]]
         if len(finite) == 0:
             return _NO_FINITE
-        runs, counts = torch.unique_consecutive(finite, return_counts=True)
+        distinct, counts = torch.unique_consecutive(finite, return_counts=True)
         best = int(counts.argmax())
-        return (*_quantiles(len(finite), finite.__getitem__), float(runs[best]),
-                int(counts[best]), len(runs))
+        return (*_quantiles(len(finite), finite.__getitem__), float(distinct[best]),
+                int(counts[best]), len(distinct))
 
 
 # ---------------------------------------------------------------------------- table
