@@ -127,18 +127,29 @@ MOMENT_ROWS = ("finite", "nan", "posinf", "neginf", "mean", "m2", "min", "max")
 """Rows of :func:`device_moments` (``m2``: sum of squared deviations from the mean)."""
 
 
-def device_moments(matrix: torch.Tensor) -> np.ndarray:
+def device_moments(matrix: torch.Tensor, engine: str = "auto") -> np.ndarray:
     """(8, F) float64 moments of each column of an (N, F) tensor, computed on its device.
 
     Rows as :data:`MOMENT_ROWS`; over finite values, float64 accumulation. The data
     stays on its device; only the (8, F) result comes back: the building block of
-    :func:`tensor_moments`.
+    :func:`tensor_moments`. ``engine``: ``"triton"``, two Triton kernels
+    (:mod:`splatlab.gpu_moments`; CUDA tensors); ``"torch"``, about 20 torch
+    operations (any device); ``"auto"``, Triton where it runs, else torch.
 
     Example:
         >>> import torch
         >>> float(device_moments(torch.tensor([[1.0], [3.0]]))[4, 0])
         2.0
     """
+    from . import gpu_moments
+
+    if engine not in ("auto", "triton", "torch"):
+        raise ValueError(f"engine must be 'auto', 'triton' or 'torch', not {engine!r}")
+    if engine == "triton" or (engine == "auto" and gpu_moments.available(matrix)):
+        if not gpu_moments.available(matrix):
+            raise ValueError("engine='triton' needs Triton and a 2-D float tensor on a CUDA"
+                             f" device; got {matrix.dtype} on {matrix.device}")
+        return gpu_moments.column_moments(matrix).cpu().numpy()
     return _TorchBackend(matrix.device).matrix_moments(matrix)
 
 
@@ -623,7 +634,7 @@ class _TorchBackend:
         self.device = torch.device(device)
 
     def moments(self, plan: _Plan) -> np.ndarray:
-        parts = [self.matrix_moments(self.torch.from_numpy(
+        parts = [device_moments(self.torch.from_numpy(
                     np.concatenate([stored, derived], axis=1, dtype=np.float64)).to(self.device))
                  for stored, derived in plan.chunks(0, plan.count, _TORCH_CHUNK)]
         return _merge_all(np.array(parts) if parts else _no_rows(len(plan.fields)))
