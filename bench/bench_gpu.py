@@ -6,7 +6,8 @@ In one run, side by side (medians of ``--repeat`` runs; CUDA events on the GPU):
   ``Splat.to_torch("cuda")`` (host copy into pinned memory, then one transfer);
 * the write-up's noise fix plus 17-field moments on device-resident data: plain torch
   ops (``std_mean``/``amin``/``amax``/non-finite counts, no masking) against
-  ``repair.add_logit_noise`` + ``stats.tensor_moments`` (finite-masked, float64);
+  ``repair.add_logit_noise`` + ``stats.device_moments`` (finite-masked, float64) through
+  each engine (Triton kernels, torch operations) and as the ``tensor_moments`` table;
 * the 16-view validator rig at 518 x 518: gsplat called directly, our gsplat backend
   (on device-resident fields, and through ``render``: a first draw with its transfer, and
   drawing the same splat again with its fields kept), and our PyTorch rasteriser;
@@ -56,11 +57,12 @@ def ours_fix_and_moments(matrix: torch.Tensor, names: list[str], seed: int):
     return tensor_moments(fixed, names)
 
 
-def ours_fix_and_device_moments(matrix: torch.Tensor, seed: int) -> np.ndarray:
-    """The same, stopping at the (8, F) moments tensor (no pandas table)."""
+def ours_fix_and_device_moments(matrix: torch.Tensor, seed: int, engine: str = "auto"
+                                ) -> np.ndarray:
+    """The same, stopping at the (8, F) moments (no pandas table), through ``engine``."""
     fixed = matrix.clone()
     fixed[:, OPACITY] = add_logit_noise(matrix[:, OPACITY], seed)
-    return device_moments(fixed)
+    return device_moments(fixed, engine)
 
 
 def gsplat_direct(fields: dict[str, torch.Tensor], cameras) -> torch.Tensor:
@@ -114,6 +116,8 @@ def main() -> None:
     measure("noise + moments, splatlab", lambda: ours_fix_and_moments(on_device, names, 0))
     measure("noise + moments, splatlab (tensor, no table)",
             lambda: ours_fix_and_device_moments(on_device, 0))
+    measure("noise + moments, splatlab (tensor, torch-ops engine)",
+            lambda: ours_fix_and_device_moments(on_device, 0, "torch"))
     cpu_matrix = torch.from_numpy(host)
     measure("noise + moments, plain torch (CPU)", lambda: plain_fix_and_moments(cpu_matrix, 0),
             "cpu", 3)
@@ -149,6 +153,8 @@ def report(rows: dict[str, dict], args: argparse.Namespace, device: str, views: 
         "splatlab / plain torch (noise + moments)": rows["noise + moments, splatlab"]["ms"] / plain,
         "splatlab tensor / plain torch (noise + moments)":
             rows["noise + moments, splatlab (tensor, no table)"]["ms"] / plain,
+        "splatlab tensor, torch-ops engine / plain torch (noise + moments)":
+            rows["noise + moments, splatlab (tensor, torch-ops engine)"]["ms"] / plain,
     }
     direct = rows.get(f"rig {views} views, gsplat direct")
     if direct:
