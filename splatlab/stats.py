@@ -32,7 +32,9 @@ from .kernels import (
     gather_columns,
     is_sorted,
     partition_below,
+    quat_norms,
     runs,
+    scale_summaries,
 )
 from .splat import Splat
 
@@ -194,7 +196,7 @@ class _Chunk:
     def __init__(self, plan: _Plan, start: int, stop: int, gathered: np.ndarray | None = None):
         self.plan, self.start, self.stop = plan, start, stop
         self._gathered = gathered       # (len(plan.derived_inputs), rows) copies, or None
-        self._activated: dict[tuple, np.ndarray] = {}
+        self._blocks: dict[object, np.ndarray] = {}  # computed blocks, by key
 
     def rows(self, names: tuple[str, ...]) -> np.ndarray:
         """(rows, len(names)) stored values: a view of the rows gathered for this chunk or
@@ -209,6 +211,12 @@ class _Chunk:
             return view[self.start:self.stop]
         return np.stack([self.plan.columns[n][self.start:self.stop] for n in names], axis=1)
 
+    def computed(self, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """``compute()``, once a chunk: blocks that several derived rows read."""
+        if key not in self._blocks:
+            self._blocks[key] = compute()
+        return self._blocks[key]
+
     def activated(self, names: tuple[str, ...], dtype: np.dtype,
                   activation: Callable[[np.ndarray, np.ndarray], object]) -> np.ndarray:
         """``activation`` of the stored rows ``names`` as a new (k, rows) ``dtype`` array.
@@ -216,11 +224,11 @@ class _Chunk:
         The activation reads :meth:`rows` in place and writes the new array: one pass.
         """
         key = (names, activation)
-        if key not in self._activated:
+        if key not in self._blocks:
             out = np.empty((len(names), self.stop - self.start), dtype)
             activation(self.rows(names).T, out)
-            self._activated[key] = out
-        return self._activated[key]
+            self._blocks[key] = out
+        return self._blocks[key]
 
 
 @dataclass(frozen=True)
@@ -366,15 +374,27 @@ def _derived_rows(splat: Splat, dtypes: dict[str, np.dtype]) -> list[_Derived]:
                           lambda c, k=k: linear(c)[k], scale_act)
                  for k, name in enumerate(scales)]
     if len(scales) == 3:
-        rows += [_Derived("scale_max", scales, scale_dt, lambda c: _max3(*linear(c))),
-                 _Derived("anisotropy", scales, scale_dt, lambda c: _anisotropy(*linear(c))),
-                 _Derived("volume", scales, scale_dt, lambda c: _product3(*linear(c)))]
+        def summaries(chunk: _Chunk) -> np.ndarray:
+            return chunk.computed("scale_summaries", lambda: _each_column(scale_summaries,
+                                                                          linear(chunk), 3))
+
+        rows += [_Derived(name, scales, scale_dt, lambda c, k=k: summaries(c)[k])
+                 for k, name in enumerate(("scale_max", "anisotropy", "volume"))]
     quats = GROUPS["quats"]
     if all(n in dtypes for n in quats):
         quat_dt = dtype_of(*quats)
-        rows.append(_Derived("quat_norm", quats, quat_dt,
-                             lambda c: _norm4(*np.array(c.rows(quats).T, quat_dt, order="C"))))
+        rows.append(_Derived("quat_norm", quats, quat_dt, lambda c: _each_column(
+            quat_norms, np.asarray(c.rows(quats).T, quat_dt), None)))
     return rows
+
+
+def _each_column(kernel: Callable[[np.ndarray, np.ndarray], None], values: np.ndarray,
+                 out_rows: int | None) -> np.ndarray:
+    """``kernel(values, out)`` into a new ``out``: (out_rows, rows), or (rows,) for None."""
+    shape = values.shape[1] if out_rows is None else (out_rows, values.shape[1])
+    out = np.empty(shape, values.dtype)
+    kernel(values, out)
+    return out
 
 
 def _keep(x: np.ndarray, out: np.ndarray) -> None:
@@ -395,25 +415,6 @@ def _exp(x: np.ndarray, out: np.ndarray) -> None:
     """exp(x) into ``out``."""
     with np.errstate(over="ignore"):
         np.exp(x, out=out, dtype=out.dtype, casting="unsafe")
-
-
-def _max3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    return np.maximum(np.maximum(a, b), c)
-
-
-def _anisotropy(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _max3(a, b, c) / np.minimum(np.minimum(a, b), c)
-
-
-def _product3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore", under="ignore"):
-        return a * b * c
-
-
-def _norm4(w: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        return np.sqrt(w * w + x * x + y * y + z * z)
 
 
 # ---------------------------------------------------------------------------- moments

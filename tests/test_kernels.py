@@ -13,7 +13,9 @@ from splatlab.kernels import (
     gather_columns,
     is_sorted,
     partition_below,
+    quat_norms,
     runs,
+    scale_summaries,
 )
 
 VALUES = st.lists(st.one_of(st.integers(-3, 3).map(float), st.floats(-1e3, 1e3, width=32),
@@ -104,3 +106,26 @@ def test_gather_columns_copies_the_named_columns():
     out = np.empty((2, 4), np.float32)
     gather_columns(block, np.array([2, 0]), out)
     np.testing.assert_array_equal(out, block[:, [2, 0]].T)
+
+
+SPECIALS = st.sampled_from([0.0, -0.0, 1e-30, 3.5, 1e30, np.inf, -np.inf, np.nan])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(*[st.floats(-50, 50) | SPECIALS] * 4), min_size=1,
+                     max_size=40))
+def test_scale_and_quat_summaries_are_numpys_bit_for_bit(dtype: type, rows: list):
+    values = np.array(rows, dtype).T.copy()                       # (4, rows)
+    a, b, c, d = values
+    got = np.empty((3, len(rows)), dtype)
+    scale_summaries(values[:3], got)
+    with np.errstate(all="ignore"):
+        high = np.maximum(np.maximum(a, b), c)
+        want = [high, high / np.minimum(np.minimum(a, b), c), a * b * c]
+        norms = np.sqrt(a * a + b * b + c * c + d * d)
+    for k in range(3):
+        np.testing.assert_array_equal(got[k], want[k])
+    got_norms = np.empty(len(rows), dtype)
+    quat_norms(values, got_norms)
+    np.testing.assert_array_equal(got_norms, norms)
