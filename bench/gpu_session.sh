@@ -35,7 +35,7 @@ python3 bench/bench_gpu.py --json "$out/bench_gpu.json" 2>&1 | tee "$out/bench_g
 python3 bench/bench_repair.py --device cuda 2>&1 | tee "$out/bench_repair_cuda.txt"
 python3 bench/bench_render_memory.py --device cuda 2>&1 | tee "$out/render_memory.txt"
 python3 -m pytest -q -p no:cacheprovider tests/test_render_gsplat.py tests/test_render.py \
-    tests/test_repair.py tests/test_timing.py tests/test_stats.py 2>&1 | tee "$out/pytest_gpu.txt"
+    tests/test_repair.py tests/test_timing.py tests/test_stats.py tests/test_gpu_moments.py 2>&1 | tee "$out/pytest_gpu.txt"
 python3 bench/run_notebook.py notebooks/02_noise_fix_on_gpu.ipynb "$out/02_executed.ipynb" \
     -p "SCALE = $scale" -p "OUT = '$out/nb02'" 2>&1 | tail -5
 cp "$out/nb02/key_numbers.json" "$out/nb02_key_numbers.json" 2>/dev/null
