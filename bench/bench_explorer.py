@@ -53,9 +53,9 @@ def interactions(ex: Explorer) -> dict[str, list[Callable[[], None]]]:
         "field (derived)": [_set(ex.field, "anisotropy"), _set(ex.field, "opacity")],
         "raw / activated": [_set(ex.raw, False), _set(ex.raw, True)],
         "colour by": [_set(ex.color_by, "field"), _set(ex.color_by, "rgb")],
-        "preview splat": [_set(ex.picker, 1), _set(ex.picker, 0)],
         "view": [_set(ex.view, 4), _set(ex.view, 0)],
-    }
+    } | ({"preview splat": [_set(ex.picker, 1), _set(ex.picker, 0)]}
+         if len(ex.splats) > 1 else {})
 
 
 def main() -> None:

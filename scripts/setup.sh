@@ -2,7 +2,8 @@
 # Install splatlab into ./.venv on a Debian machine.
 #   scripts/setup.sh          runtime only
 #   scripts/setup.sh --test   runtime and test tools
-# System libraries open3d 0.20 needs are installed with apt when missing.
+# System libraries open3d 0.20 needs are installed with apt when missing; with --test also
+# Debian's chromium, which tests/test_browser.py drives through Playwright.
 # torch: kept if already importable; else a CUDA build where nvidia-smi works, else the
 # CPU build torch==2.13.0 (override with SPLATLAB_TORCH="torch==X" or any pip spec).
 set -euo pipefail
@@ -18,6 +19,9 @@ have_lib libvulkan.so.1 || missing+=(libvulkan1)
 have_lib libEGL.so.1 || missing+=(libegl1)
 have_lib libGL.so.1 || missing+=(libgl1)
 ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || missing+=(mesa-vulkan-drivers)
+if [ -n "$extras" ] && [ ! -x /usr/bin/chromium ]; then
+    missing+=(chromium)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"

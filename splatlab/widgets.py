@@ -129,12 +129,15 @@ class Explorer:
                                       description="view", continuous_update=False)
         self.engine = widgets.ToggleButtons(options=["pytorch", "open3d"], value="pytorch",
                                             description="renderer")
-        self.render_button = widgets.Button(description="Render selection", icon="image")
+        self.render_button = widgets.Button(description="Render selection", icon="image",
+                                            layout=widgets.Layout(width="auto"))
         self.histogram = widgets.Image(format="png")
         self.preview = widgets.Image(format="png", width=resolution, height=resolution)
         self.rendered = widgets.Image(format="png", width=render_resolution,
-                                      height=render_resolution)
+                                      height=render_resolution,
+                                      layout=widgets.Layout(display="none"))  # until a render
         self.status = widgets.HTML()
+        self._counts = ""                 # the selection counts, the first lines of status
 
         for control in (self.field, self.raw):
             control.observe(self._on_field, "value")
@@ -269,8 +272,9 @@ class Explorer:
         self._show_span()
         masks = self.selections
         counts = [(label, int(m.sum()), m.size) for label, m in zip(self.labels, masks)]
-        self.status.value = "<br>".join(f"{label}: {k:,} of {n:,} selected ({k / max(n, 1):.1%})"
-                                        for label, k, n in counts)
+        self._counts = "<br>".join(f"{label}: {k:,} of {n:,} selected ({k / max(n, 1):.1%})"
+                                   for label, k, n in counts)
+        self.status.value = self._counts
         self._show_preview(masks[self.picker.value])
 
     def _on_preview(self, _change: object = None) -> None:
@@ -299,11 +303,12 @@ class Explorer:
                 image = rasterize(fields["means"], fields["quats"], fields["scales"],
                                   fields["opacities"], fields["colors"], camera).to_uint8()
         except (RuntimeError, ValueError, LookupError) as error:
-            self.status.value = f"render failed: {error}"
+            self.status.value = f"{self._counts}<br>render failed: {error}"
             return
         self.rendered.value = to_png(image)
-        self.status.value = (f"rendered {int(selection.sum()):,} gaussians with "
-                             f"{self.engine.value} in {time.perf_counter() - start:.1f} s")
+        self.rendered.layout.display = None
+        self.status.value = (f"{self._counts}<br>rendered {int(selection.sum()):,} gaussians"
+                             f" with {self.engine.value} in {time.perf_counter() - start:.1f} s")
 
     def _ipython_display_(self) -> None:
         display(self.widget)

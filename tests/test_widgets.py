@@ -100,14 +100,19 @@ def test_preview_highlights_the_selection_and_follows_picker_and_view(pair):
 
 def test_render_button_pytorch_and_open3d_fallback(pair, monkeypatch):
     pair.range.value = (0.0, pair.range.max)
+    assert pair.rendered.layout.display == "none"            # no empty image before a render
     pair.render_button.click()
-    assert pair.status.value.startswith(f"rendered {int(pair.selection.sum()):,} gaussians")
+    assert pair.rendered.layout.display is None
+    counts, report = pair.status.value.rsplit("<br>", 1)
+    assert "selected" in counts                                # the counts stay above the report
+    assert report.startswith(f"rendered {int(pair.selection.sum()):,} gaussians")
     assert bytes(pair.rendered.value).startswith(b"\x89PNG")
     assert imread(io.BytesIO(pair.rendered.value)).shape[:2] == (24, 24)
     monkeypatch.setattr(preview, "_probe_result", {"result": (False, "no Vulkan here")})
     pair.engine.value = "open3d"
     pair.render_button.click()
-    assert pair.status.value == "render failed: open3d cannot render here: no Vulkan here"
+    assert pair.status.value.endswith("<br>render failed: open3d cannot render here:"
+                                      " no Vulkan here")
 
 
 def test_explore_arguments():
