@@ -130,7 +130,8 @@ class Explorer:
         self.engine = widgets.ToggleButtons(options=["pytorch", "open3d"], value="pytorch",
                                             description="renderer")
         self.render_button = widgets.Button(description="Render selection", icon="image",
-                                            layout=widgets.Layout(width="auto"))
+                                            layout=widgets.Layout(width="auto",
+                                                                  min_width="max-content"))
         self.histogram = widgets.Image(format="png")
         self.preview = widgets.Image(format="png", width=resolution, height=resolution)
         self.rendered = widgets.Image(format="png", width=render_resolution,
