@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +54,7 @@ _MIN_CHUNK, _MAX_CHUNK = 1024, 16384
 _TORCH_CHUNK = 1 << 16
 _WORKERS = min(2, len(os.sched_getaffinity(0)))    # threads that sort and reduce row pieces
 _PIECE_MIN_ROWS = 1 << 16                           # fewer rows: one piece, no threads
+_PIECES_A_WORKER = 4                                # row pieces a worker, taken as they free
 _PIVOT_STRIDE = 64                                  # every 64th value samples the median
 _HISTOGRAM_BINS = 4096                              # bins a field, quantiles="histogram"
 _FLOAT32_EXACT = {"f4", "i1", "u1", "i2", "u2"}  # stored types that float32 holds exactly
@@ -499,15 +501,17 @@ def _one_value(moments: np.ndarray) -> OrderStats:
 
 @cache
 def _pool() -> ThreadPoolExecutor:
-    """The worker threads of :class:`_HostBackend`, started on first use and kept."""
-    return ThreadPoolExecutor(_WORKERS, thread_name_prefix="splatlab-stats")
+    """The threads that work beside the caller's in :class:`_HostBackend`, started on
+    first use and kept."""
+    return ThreadPoolExecutor(max(1, _WORKERS - 1), thread_name_prefix="splatlab-stats")
 
 
 class _HostBackend:
-    """Moments and sorts on the host, each split into row pieces run by worker threads.
+    """Moments and sorts on the host, each split into row pieces that the calling thread
+    and the pool's workers take as they come free.
 
     Moments come from :func:`~splatlab.kernels.chunk_moments` over chunks (each piece
-    its own chunks); a column is copied out one piece a thread, split at a sampled median
+    its own chunks); a column is copied out piece by piece, split at a sampled median
     by :func:`~splatlab.kernels.partition_below` and its two sides sorted by two threads
     (numpy's sort releases the GIL); :func:`~splatlab.kernels.runs` reads mode and
     distinct count, both halves at once. One column is held at a time. The histogram
@@ -516,15 +520,31 @@ class _HostBackend:
     """
 
     def __init__(self, count: int):
-        workers = 1 if count < _PIECE_MIN_ROWS else _WORKERS
-        edges = np.linspace(0, count, workers + 1).astype(int)
+        self.parallel = count >= _PIECE_MIN_ROWS and _WORKERS > 1
+        pieces = _WORKERS * _PIECES_A_WORKER if self.parallel else 1
+        edges = np.linspace(0, count, pieces + 1).astype(int)
         self.pieces = list(zip(edges[:-1].tolist(), edges[1:].tolist()))
 
     def _each_piece(self, fn: Callable[[int, int], object]) -> list:
-        """``fn(start, stop)`` for every piece (in parallel when there are several)."""
-        if len(self.pieces) == 1:
-            return [fn(*self.pieces[0])]
-        return [f.result() for f in [_pool().submit(fn, a, b) for a, b in self.pieces]]
+        """``fn(start, stop)`` of every piece, results in piece order.
+
+        The calling thread and the pool's other workers take the next piece as each comes
+        free, so a worker that a busy machine starts late delays nothing.
+        """
+        if not self.parallel:
+            return [fn(a, b) for a, b in self.pieces]
+        results: list = [None] * len(self.pieces)
+        taken = itertools.count()                   # next() is atomic under the GIL
+
+        def take_pieces() -> None:
+            while (i := next(taken)) < len(self.pieces):
+                results[i] = fn(*self.pieces[i])
+
+        helpers = [_pool().submit(take_pieces) for _ in range(_WORKERS - 1)]
+        take_pieces()
+        for helper in helpers:
+            helper.result()
+        return results
 
     def moments(self, plan: _Plan) -> np.ndarray:
         width = len(plan.stored)
@@ -592,7 +612,7 @@ class _HostBackend:
     def _sort(self, values: np.ndarray) -> None:
         """Sort in place; with two pieces, split at a sampled median and sort each side
         in its own thread (the two sorted sides are the sorted whole)."""
-        if len(self.pieces) == 1:
+        if not self.parallel:
             values.sort()
             return
         sample = np.sort(values[::_PIVOT_STRIDE])
@@ -607,7 +627,7 @@ class _HostBackend:
         n = len(finite)
         if n == 0:
             return _NO_FINITE
-        if len(self.pieces) == 1:
+        if not self.parallel:
             mode, count, distinct = runs(finite)
         else:                                   # split where a run starts: no run is cut
             cut = int(np.searchsorted(finite, finite[n // 2], "left"))
@@ -620,9 +640,10 @@ class _HostBackend:
 
     @staticmethod
     def _each_side(fn: Callable[[np.ndarray], object], values: np.ndarray, cut: int) -> list:
-        """``fn`` of ``values[:cut]`` and of ``values[cut:]``, in two threads."""
-        return [f.result() for f in [_pool().submit(fn, side)
-                                     for side in (values[:cut], values[cut:])]]
+        """``fn`` of ``values[:cut]`` (a pool worker) and of ``values[cut:]`` (this thread)."""
+        low = _pool().submit(fn, values[:cut])
+        high = fn(values[cut:])
+        return [low.result(), high]
 
 
 class _TorchBackend:
