@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ _PIECE_MIN_ROWS = 1 << 16                           # fewer rows: one piece, no 
 _PIECES_A_WORKER = 4                                # row pieces a worker, taken as they free
 _PIVOT_STRIDE = 64                                  # every 64th value samples the median
 _HISTOGRAM_BINS = 4096                              # bins a field, quantiles="histogram"
+_HISTOGRAM_SHARE = 0.04                             # threads' bins together, of the table bytes
 _FLOAT32_EXACT = {"f4", "i1", "u1", "i2", "u2"}  # stored types that float32 holds exactly
 
 OrderStats = tuple[float, float, float, float, int, int]
@@ -441,6 +443,20 @@ def _merge_all(parts: np.ndarray) -> np.ndarray:
     return parts[0]
 
 
+def _merge_bins(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Two sets of (counts, single values) bins of the same values' parts, as one.
+
+    A bin's value survives where one side is empty or both sides hold the same value;
+    else it is NaN (two values met in it).
+    """
+    (counts, last), (more_counts, more_last) = a, b
+    with np.errstate(invalid="ignore"):
+        agreed = np.where(last == more_last, last, np.nan)
+    merged = np.where(counts == 0, more_last, np.where(more_counts == 0, last, agreed))
+    return counts + more_counts, merged.astype(last.dtype, copy=False)
+
+
 def _no_rows(width: int) -> np.ndarray:
     """Moments of zero values: counts 0, mean 0, M2 0, min +inf, max -inf."""
     out = np.zeros((1, _MOMENT_ROWS, width))
@@ -576,15 +592,10 @@ class _HostBackend:
 
     def histogram_stats(self, plan: _Plan, moments: np.ndarray) -> list[OrderStats]:
         """Order statistics from one more pass binning every field (see :func:`stats`)."""
-        width, fields = len(plan.stored), len(plan.fields)
+        fields = len(plan.fields)
         low, span = moments[6].copy(), moments[7] - moments[6]
         span[~np.isfinite(span)] = 0.0                 # no finite value: nothing to bin
-        counts = np.zeros((fields, _HISTOGRAM_BINS), np.int32)
-        last = np.zeros((fields, _HISTOGRAM_BINS),    # float32 when every field is
-                        np.result_type(*(plan.value_dtype(f) for f in plan.fields)))
-        for stored, derived in plan.chunks(0, plan.count):
-            for part, at in ((stored, slice(0, width)), (derived, slice(width, fields))):
-                chunk_histogram(part, low[at], span[at], counts[at], last[at])
+        counts, last = self._binned(plan, low, span)
         out = []
         for i in range(fields):
             if moments[0, i] == 0:
@@ -594,6 +605,39 @@ class _HostBackend:
             else:
                 out.append(_binned_stats(counts[i], last[i], low[i], span[i]))
         return out
+
+    def _binned(self, plan: _Plan, low: np.ndarray, span: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """(fields, bins) counts and single values (see :func:`kernels.chunk_histogram`).
+
+        One set of bins a thread, merged at the end, where the sets together stay under
+        ``_HISTOGRAM_SHARE`` of the table's bytes; else one set filled by one thread.
+        """
+        width, fields = len(plan.stored), len(plan.fields)
+        dtype = np.result_type(*(plan.value_dtype(f) for f in plan.fields))  # float32 if all are
+        set_bytes = fields * _HISTOGRAM_BINS * (4 + dtype.itemsize)
+        table_bytes = plan.count * plan.splat.table.dtype.itemsize
+        threaded = self.parallel and _WORKERS * set_bytes <= _HISTOGRAM_SHARE * table_bytes
+        sets: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+        def bin_rows(start: int, stop: int) -> None:
+            key = threading.get_ident() if threaded else 0
+            if key not in sets:                    # each thread touches its own key only
+                sets[key] = (np.zeros((fields, _HISTOGRAM_BINS), np.int32),
+                             np.zeros((fields, _HISTOGRAM_BINS), dtype))
+            counts, last = sets[key]
+            for stored, derived in plan.chunks(start, stop):
+                for part, at in ((stored, slice(0, width)), (derived, slice(width, fields))):
+                    chunk_histogram(part, low[at], span[at], counts[at], last[at])
+
+        if threaded:
+            self._each_piece(bin_rows)
+        else:
+            bin_rows(0, plan.count)
+        (counts, last), *others = sets.values()
+        for more in others:
+            counts, last = _merge_bins((counts, last), more)
+        return counts, last
 
     def _sorted_column(self, plan: _Plan, field: str) -> dict[str, OrderStats]:
         """Order statistics of ``field`` and of its monotone children, from one sorted copy."""

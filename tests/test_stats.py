@@ -102,11 +102,13 @@ def gaussians() -> Splat:
 
 @contextmanager
 def pieces(how: str) -> Iterator[None]:
-    """Run stats in one piece, or in two row pieces by two threads even on small input."""
+    """Run stats in one piece, or in row pieces taken by two threads even on small input
+    (then the histogram pass keeps one set of bins a thread, too)."""
     with pytest.MonkeyPatch.context() as patch:
         if how == "two threads":
             patch.setattr(STATS, "_WORKERS", 2)
             patch.setattr(STATS, "_PIECE_MIN_ROWS", 2)
+            patch.setattr(STATS, "_HISTOGRAM_SHARE", float("inf"))
         else:
             patch.setattr(STATS, "_PIECE_MIN_ROWS", 1 << 62)
         yield
@@ -305,10 +307,32 @@ def test_histogram_table_is_within_one_bin_of_exact(gaussians: Splat):
     assert (binned["mode_share"] >= exact["mode_share"] - 1e-12).all()
 
 
-def test_histogram_mode_is_exact_for_a_spike_alone_in_its_bin():
+def test_threads_bins_merge_to_one_threads_table(gaussians: Splat):
+    with pieces("one piece"):
+        serial = stats(gaussians, quantiles="histogram")
+    with pieces("two threads"):
+        threaded = stats(gaussians, quantiles="histogram")
+    pd.testing.assert_frame_equal(threaded, serial)
+
+
+def test_merged_bins_keep_a_value_only_where_no_second_one_met_it():
+    nan = np.nan
+    counts = np.array([[0, 2, 3, 1, 0, 4]], np.int32)
+    last = np.array([[0.0, 1.5, 2.0, 7.0, 0.0, nan]], np.float32)
+    more_counts = np.array([[5, 0, 1, 1, 0, 2]], np.int32)
+    more_last = np.array([[9.0, 0.0, 2.0, 8.0, 0.0, 3.0]], np.float32)
+    merged_counts, merged_last = STATS._merge_bins((counts, last), (more_counts, more_last))
+    np.testing.assert_array_equal(merged_counts, [[5, 2, 4, 2, 0, 6]])
+    np.testing.assert_array_equal(merged_last, [[9.0, 1.5, 2.0, nan, 0.0, nan]])
+    assert merged_last.dtype == np.float32
+
+
+@pytest.mark.parametrize("how", ["one piece", "two threads"])
+def test_histogram_mode_is_exact_for_a_spike_alone_in_its_bin(how: str):
     values = np.concatenate([np.full(300, 2.5), np.linspace(-100.0, 100.0, 700)])
     column = np.random.default_rng(3).permutation(values).astype(np.float32)
-    row = stats(Splat.from_arrays({"v": column}), quantiles="histogram").loc["v"]
+    with pieces(how):
+        row = stats(Splat.from_arrays({"v": column}), quantiles="histogram").loc["v"]
     assert row["mode"] == 2.5 and row["mode_share"] == 0.3
 
 
