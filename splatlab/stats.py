@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -151,10 +151,11 @@ def device_moments(matrix: torch.Tensor, engine: str = "auto") -> np.ndarray:
 
     if engine not in ("auto", "triton", "torch"):
         raise ValueError(f"engine must be 'auto', 'triton' or 'torch', not {engine!r}")
-    if engine == "triton" or (engine == "auto" and gpu_moments.available(matrix)):
-        if not gpu_moments.available(matrix):
-            raise ValueError("engine='triton' needs Triton and a 2-D float tensor on a CUDA"
-                             f" device; got {matrix.dtype} on {matrix.device}")
+    runs_triton = gpu_moments.available(matrix)
+    if engine == "triton" and not runs_triton:
+        raise ValueError("engine='triton' needs Triton and a 2-D float tensor on a CUDA"
+                         f" device; got {matrix.dtype} on {matrix.device}")
+    if engine != "torch" and runs_triton:
         return gpu_moments.column_moments(matrix).cpu().numpy()
     return _TorchBackend(matrix.device).matrix_moments(matrix)
 
@@ -200,7 +201,7 @@ class _Chunk:
     def __init__(self, plan: _Plan, start: int, stop: int, gathered: np.ndarray | None = None):
         self.plan, self.start, self.stop = plan, start, stop
         self._gathered = gathered       # (len(plan.derived_inputs), rows) copies, or None
-        self._blocks: dict[object, np.ndarray] = {}  # computed blocks, by key
+        self._blocks: dict[Hashable, np.ndarray] = {}  # computed blocks, by key
 
     def rows(self, names: tuple[str, ...]) -> np.ndarray:
         """(rows, len(names)) stored values: a view of the rows gathered for this chunk or
@@ -215,7 +216,7 @@ class _Chunk:
             return view[self.start:self.stop]
         return np.stack([self.plan.columns[n][self.start:self.stop] for n in names], axis=1)
 
-    def computed(self, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    def computed(self, key: Hashable, compute: Callable[[], np.ndarray]) -> np.ndarray:
         """``compute()``, once a chunk: blocks that several derived rows read."""
         if key not in self._blocks:
             self._blocks[key] = compute()
@@ -227,12 +228,12 @@ class _Chunk:
 
         The activation reads :meth:`rows` in place and writes the new array: one pass.
         """
-        key = (names, activation)
-        if key not in self._blocks:
+        def activate() -> np.ndarray:
             out = np.empty((len(names), self.stop - self.start), dtype)
             activation(self.rows(names).T, out)
-            self._blocks[key] = out
-        return self._blocks[key]
+            return out
+
+        return self.computed((names, activation), activate)
 
 
 @dataclass(frozen=True)

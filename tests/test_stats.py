@@ -289,6 +289,18 @@ def test_tensor_moments_of_no_rows():
     assert got["count"].tolist() == [0, 0] and got["mean"].isna().all()
 
 
+def test_device_moments_engine_is_checked():
+    import torch
+
+    from splatlab.stats import device_moments
+
+    with pytest.raises(ValueError, match="engine must be"):
+        device_moments(torch.zeros(3, 2), engine="numba")
+    with pytest.raises(ValueError, match="engine='triton' needs"):
+        device_moments(torch.zeros(3, 2, dtype=torch.int32), engine="triton")
+    assert device_moments(torch.ones(3, 2), engine="torch")[0].tolist() == [3.0, 3.0]
+
+
 def test_histogram_table_is_within_one_bin_of_exact(gaussians: Splat):
     exact = stats(gaussians)
     binned = stats(gaussians, quantiles="histogram")
