@@ -1,7 +1,8 @@
 """Matplotlib histograms of splat fields, raw or activated, with the incident's reference lines.
 
-Every function returns a :class:`matplotlib.figure.Figure` built without pyplot, so nothing
-is shown or kept in global state; a notebook displays the returned figure.
+Every function returns a :class:`SplatFigure`, a :class:`matplotlib.figure.Figure` built
+without pyplot, so nothing is shown or kept in global state; a notebook displays the returned
+figure as a PNG (no ``%matplotlib inline`` needed), a script saves it with ``savefig``.
 
 Reference lines (FACTS.md sections 1-3):
 
@@ -25,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import weakref
@@ -44,8 +46,8 @@ from .loadchain import LOGIT_1E3, LOGIT_1E3_HIGH, LOGIT_1E4, LOGIT_1E4_HIGH
 from .render import RenderResult
 from .splat import Splat
 
-__all__ = ["Binned", "HistogramView", "bin_values", "binned", "field_grid", "field_values",
-           "histogram", "log_axis", "reference_lines", "render_grid"]
+__all__ = ["Binned", "HistogramView", "SplatFigure", "bin_values", "binned", "field_grid",
+           "field_values", "histogram", "log_axis", "reference_lines", "render_grid"]
 
 GATE_ALPHA = 1e-3
 """The validator rejects a file when > 80 % of gaussians have sigmoid(opacity) below this."""
@@ -60,6 +62,30 @@ DERIVED_FIELDS = ("alpha", "linear_scale_0", "linear_scale_1", "linear_scale_2",
 
 _RAW_SCALES = ("scale_0", "scale_1", "scale_2", "scale_max")
 _LINEAR_SCALES = ("linear_scale_0", "linear_scale_1", "linear_scale_2")
+
+
+class SplatFigure(Figure):
+    """A :class:`~matplotlib.figure.Figure` that IPython shows as a PNG without pyplot.
+
+    A plain Figure has an image representation in IPython only once pyplot's inline backend
+    has registered one (``%matplotlib inline``, or pyplot used in the kernel); a figure made
+    without pyplot otherwise shows as the text ``<Figure size 640x400 with 1 Axes>`` in
+    JupyterLab, the classic notebook and VS Code alike. This one has ``_repr_png_``. Where
+    the inline backend is active its registered formatter takes precedence over
+    ``_repr_png_`` in IPython, and it only shows pyplot's own figures by itself, so a
+    SplatFigure is shown once either way. Nothing else differs from a Figure.
+
+    Example:
+        >>> fig = SplatFigure(figsize=(2, 1))
+        >>> fig._repr_png_()[:4]
+        b'\\x89PNG'
+    """
+
+    def _repr_png_(self) -> bytes:
+        """PNG bytes of the figure, as ``%matplotlib inline`` draws it (tight bounding box)."""
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", bbox_inches="tight")
+        return buffer.getvalue()
 
 
 def field_values(splat: Splat, field: str, raw: bool = True) -> np.ndarray:
@@ -222,7 +248,7 @@ def _name(splat: Splat, index: int) -> str:
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (6.4, 4.0)) -> Axes:
-    return Figure(figsize=figsize, layout="constrained").add_subplot() if ax is None else ax
+    return SplatFigure(figsize=figsize, layout="constrained").add_subplot() if ax is None else ax
 
 
 def histogram(splats: Splat | Sequence[Splat], field: str, raw: bool = True, bins: int = 256,
@@ -232,7 +258,7 @@ def histogram(splats: Splat | Sequence[Splat], field: str, raw: bool = True, bin
 
     ``field`` and ``raw`` as in :func:`field_values`; non-finite values are left out and
     counted in the legend label. ``log_count`` puts counts on a log axis. ``ax`` draws into
-    existing axes (the figure they belong to is returned); otherwise a new Figure is made.
+    existing axes (the figure they belong to is returned); otherwise a new :class:`SplatFigure`.
 
     Example:
         >>> s = Splat.from_arrays({"opacity": np.array([-9.2103, 0.0, np.inf], np.float32)})
@@ -323,7 +349,7 @@ class HistogramView:
     def __init__(self, names: Sequence[str], figsize: tuple[float, float] = (6.4, 3.4),
                  dpi: float = 90):
         self.names = list(names)
-        self.figure = Figure(figsize=figsize, dpi=dpi)
+        self.figure = SplatFigure(figsize=figsize, dpi=dpi)
         self.figure.subplots_adjust(left=0.14, right=0.98, bottom=0.15, top=0.97)
         self._canvas = FigureCanvasAgg(self.figure)
         self.ax = self.figure.add_subplot()
@@ -399,7 +425,7 @@ class HistogramView:
             axis.set_minor_formatter(_PlainLogFormatter())
 
 
-def field_grid(splat: Splat, raw: bool = True, bins: int = 64, columns: int = 5) -> Figure:
+def field_grid(splat: Splat, raw: bool = True, bins: int = 64, columns: int = 5) -> SplatFigure:
     """One small histogram per stored property, in file order.
 
     Example:
@@ -410,7 +436,7 @@ def field_grid(splat: Splat, raw: bool = True, bins: int = 64, columns: int = 5)
     names = splat.properties
     columns = max(1, min(columns, len(names)))
     rows = -(-len(names) // columns)
-    fig = Figure(figsize=(2.6 * columns, 2.0 * rows), layout="constrained")
+    fig = SplatFigure(figsize=(2.6 * columns, 2.0 * rows), layout="constrained")
     for i, name in enumerate(names):
         ax = fig.add_subplot(rows, columns, i + 1)
         _draw(ax, [splat], [name], name, raw, bins)
@@ -422,7 +448,7 @@ def field_grid(splat: Splat, raw: bool = True, bins: int = 64, columns: int = 5)
 
 
 def render_grid(rows: dict[str, Sequence[RenderResult]], title: str | None = None,
-                size: float = 2.4) -> Figure:
+                size: float = 2.4) -> SplatFigure:
     """Renders in a grid: one row a candidate (named by its key), one column a view.
 
     Example:
@@ -432,7 +458,7 @@ def render_grid(rows: dict[str, Sequence[RenderResult]], title: str | None = Non
         ['a, view 0', 'a, view 1']
     """
     columns = max((len(views) for views in rows.values()), default=1)
-    fig = Figure(figsize=(size * columns, size * max(len(rows), 1)), layout="constrained")
+    fig = SplatFigure(figsize=(size * columns, size * max(len(rows), 1)), layout="constrained")
     for r, (name, views) in enumerate(rows.items()):
         for c, result in enumerate(views):
             ax = fig.add_subplot(len(rows), columns, r * columns + c + 1)

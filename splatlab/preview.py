@@ -4,7 +4,8 @@
   :class:`~splatlab.cameras.Camera` and draw them with a z-buffer in numpy: coloured by SH-DC
   colour or by any field through a colormap, filtered by activated opacity, a selection
   highlighted. No GPU or Vulkan driver is needed and a recolouring of 100k points takes
-  milliseconds, which keeps :func:`splatlab.widgets.explore` responsive.
+  milliseconds, which keeps :func:`splatlab.widgets.explore` responsive. The image is an
+  :class:`ImageArray`: a numpy array that a notebook shows as a picture.
 * :func:`to_open3d` builds the ``open3d.t.geometry.PointCloud`` that open3d's
   ``"gaussianSplat"`` shader draws, named as ``open3d.t.io.read_point_cloud`` names a 3DGS file
   (``positions``, ``f_dc``, ``f_rest`` (N, K, 3), ``opacity`` (N, 1) logit, ``scale`` linear,
@@ -14,7 +15,8 @@
 open3d aborts the whole process when it finds no usable Vulkan driver, so
 :func:`rendering_available` first tries a tiny render in a subprocess (once a process) and
 :func:`render_open3d` raises :class:`RuntimeError` with the probe's reason instead of crashing.
-Point views never need it.
+Point views never need it. open3d is imported and its first renderer made without their log
+lines (a dozen in a notebook cell), and its log level is set to errors only.
 
 Two things about open3d 0.20's splat shader (measured, see docs/previews.md): it assumes
 unit quaternions (``read_point_cloud`` keeps ``rot`` as stored, so a TRELLIS file with
@@ -30,7 +32,9 @@ Example:
 from __future__ import annotations
 
 import atexit
+import contextlib
 import copy
+import ctypes
 import io
 import math
 import os
@@ -46,10 +50,10 @@ import numpy as np
 import PIL.Image
 import torch
 from matplotlib import colormaps
-from matplotlib.figure import Figure
 
 from .cameras import Camera, validator_rig
 from .fields import SH_C0
+from .plots import SplatFigure
 from .render import NEAR_PLANE, validator_normalize
 from .splat import Splat, logit
 
@@ -57,8 +61,9 @@ if TYPE_CHECKING:
     import k3d
     import open3d as o3d
 
-__all__ = ["DEFAULT_RESOLUTION", "PointView", "image_agreement", "interactive", "montage",
-           "point_view", "render_open3d", "rendering_available", "to_open3d", "to_png"]
+__all__ = ["DEFAULT_RESOLUTION", "ImageArray", "PointView", "image_agreement", "interactive",
+           "montage", "point_view", "render_open3d", "rendering_available", "to_open3d",
+           "to_png"]
 
 DEFAULT_RESOLUTION = 384
 """Side in pixels of the default view: the validator's first camera at this resolution."""
@@ -133,8 +138,7 @@ def to_open3d(splat: Splat, *, normalize: bool = False, sh_degree: int | None = 
         >>> sorted(cloud.point)                                 # doctest: +SKIP
         ['f_dc', 'opacity', 'positions', 'rot', 'scale']
     """
-    import open3d as o3d
-
+    o3d = _open3d()
     positions, scales = splat.positions, splat.scales
     if normalize:
         positions, scales, alpha = _normalize(positions, scales, splat.alpha)
@@ -174,8 +178,7 @@ def render_open3d(splat: Splat, cameras: Sequence[Camera] | None = None, normali
     ok, reason = rendering_available()
     if not ok:
         raise RuntimeError(f"open3d cannot render here: {reason}")
-    from open3d.visualization import rendering
-
+    rendering = _open3d().visualization.rendering
     keep = _finite_rows(splat)
     if rows is not None:
         keep &= _as_mask(rows, splat.count)
@@ -207,13 +210,64 @@ def _offscreen(width: int, height: int) -> Any:
     """
     key = (width, height)
     if key not in _renderers:
-        from open3d.visualization import rendering
-
+        rendering = _open3d().visualization.rendering
         _renderers.clear()
         atexit.unregister(_renderers.clear)  # (re-)register after open3d's own exit hooks:
         atexit.register(_renderers.clear)    # ours must run first
-        _renderers[key] = rendering.OffscreenRenderer(width, height)
+        with _quiet_stdout():  # Filament's start-up lines, printed for every new engine
+            _renderers[key] = rendering.OffscreenRenderer(width, height)
     return _renderers[key]
+
+
+_open3d_quiet: list[bool] = []
+
+
+def _open3d() -> Any:
+    """The open3d module, imported without its log lines and set to log errors only.
+
+    In Jupyter, ``import open3d`` prints three lines (it enables its WebRTC visualizer, as
+    before: only the printing is dropped) and its log level is Info; the level is set once a
+    process, so a level the user sets later stays.
+    """
+    if "open3d" not in sys.modules:
+        with _quiet_stdout():
+            import open3d  # noqa: F401
+    import open3d as o3d
+
+    if not _open3d_quiet:
+        o3d.utility.set_verbosity_level(o3d.utility.VerbosityLevel.Error)
+        _open3d_quiet.append(True)
+    return o3d
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Drop what is printed meanwhile: by Python (``sys.stdout``) and by C/C++ code (file
+    descriptor 1, which Jupyter kernels forward into the cell). Standard error is kept."""
+    if sys.stdout is not None:
+        sys.stdout.flush()  # what was printed before still shows
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            saved = os.dup(1)
+        except OSError:  # no file descriptor 1 (a detached process): nothing to silence
+            yield
+            return
+        _flush_c_stdout()
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 1)
+        try:
+            yield
+        finally:
+            _flush_c_stdout()  # C stdio buffers what went to a pipe: drop it too
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _flush_c_stdout() -> None:
+    try:
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError, TypeError):  # no C library to reach (e.g. Windows)
+        pass
 
 
 def _finite_rows(splat: Splat) -> np.ndarray:
@@ -278,8 +332,8 @@ class PointView:
 
     def image(self, color_by: str | np.ndarray = "rgb", highlight: Rows | None = None, *,
               cmap: str = "viridis", clim: tuple[float, float] | None = None,
-              background: Color = (1.0, 1.0, 1.0)) -> np.ndarray:
-        """(H, W, 3) uint8 image of the points.
+              background: Color = (1.0, 1.0, 1.0)) -> ImageArray:
+        """(H, W, 3) uint8 image of the points (an :class:`ImageArray`: shown as a picture).
 
         ``color_by``: ``"rgb"`` (``0.5 + 0.28209479 f_dc``, clipped), a property name, or an
         (N,) array of values for every gaussian (coloured through ``cmap`` over ``clim``,
@@ -307,7 +361,7 @@ class PointView:
             nearest = self._nearest(layer)
             hit = nearest >= 0
             flat[hit] = layer_colors[nearest[hit]]
-        return flat.reshape(self.shape)
+        return ImageArray(flat.reshape(self.shape))
 
     @cached_property
     def _rgb(self) -> np.ndarray:
@@ -347,13 +401,15 @@ def point_view(splat: Splat, camera: Camera | None = None, *, color_by: str | np
                highlight: Rows | None = None, min_alpha: float = 0.0, max_points: int = 100_000,
                normalize: bool = True, point_size: int = 2, cmap: str = "viridis",
                clim: tuple[float, float] | None = None,
-               background: Color = (1.0, 1.0, 1.0)) -> np.ndarray:
+               background: Color = (1.0, 1.0, 1.0)) -> ImageArray:
     """(H, W, 3) uint8 point view of a Splat: :class:`PointView` then :meth:`PointView.image`.
 
+    An :class:`ImageArray`: the last line of a notebook cell shows it as a picture; it is a
+    numpy array for everything else (``.array`` is the plain one).
+
     Example:
-        >>> from matplotlib.figure import Figure
         >>> img = point_view(splat, color_by="opacity", min_alpha=0.01)  # doctest: +SKIP
-        >>> Figure().subplots().imshow(img)                              # doctest: +SKIP
+        >>> montage([img, point_view(splat)], ["opacity", "rgb"])        # doctest: +SKIP
     """
     view = PointView(splat, camera, normalize=normalize, min_alpha=min_alpha,
                      max_points=max_points, point_size=point_size)
@@ -454,6 +510,42 @@ def _percentile_range(values: np.ndarray) -> tuple[float, float]:
 
 
 # --------------------------------------------------------------------------- display
+class ImageArray(np.ndarray):
+    """An (H, W, 3) or (H, W, 4) uint8 image as a numpy array that IPython shows as a PNG.
+
+    It is a numpy array in every other respect (a subclass: shape, indexing, ``np.asarray``,
+    ``PIL.Image.fromarray`` work unchanged); ``.array`` is the plain ndarray, without a copy.
+    Arithmetic and comparisons give plain arrays; a slice stays an ImageArray and shows as a
+    picture while it is one (otherwise as numpy prints it).
+
+    Example:
+        >>> image = ImageArray(np.zeros((2, 3, 3), np.uint8))
+        >>> image.shape, image._repr_png_()[:4], type(image + 1).__name__
+        ((2, 3, 3), b'\\x89PNG', 'ndarray')
+        >>> image[0]._repr_png_() is None, type(image.array).__name__
+        (True, 'ndarray')
+    """
+
+    def __new__(cls, image: np.ndarray) -> ImageArray:
+        return np.asarray(image).view(cls)
+
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        # ufunc results (image != 255, image * 0.5, sums) are plain arrays, not images
+        return array[()] if return_scalar else array.view(np.ndarray)
+
+    @property
+    def array(self) -> np.ndarray:
+        """The same pixels as a plain ``numpy.ndarray`` (a view, no copy)."""
+        return self.view(np.ndarray)
+
+    def _repr_png_(self) -> bytes | None:
+        """PNG bytes for IPython, or None (no PNG) when this is not an 8-bit RGB(A) image."""
+        if self.dtype != np.uint8 or self.ndim != 3 or self.shape[2] not in (3, 4) \
+                or not self.size:
+            return None
+        return to_png(np.ascontiguousarray(self.array))
+
+
 def to_png(image: np.ndarray) -> bytes:
     """PNG bytes of an (H, W, 3) or (H, W, 4) uint8 image, for ``ipywidgets.Image`` or
     ``IPython.display`` (fast, light compression).
@@ -468,8 +560,9 @@ def to_png(image: np.ndarray) -> bytes:
 
 
 def montage(images: Sequence[np.ndarray], titles: Sequence[str] | None = None,
-            ncols: int = 4, size: float = 3.0) -> Figure:
-    """A Figure showing images side by side, ``ncols`` a row, ``size`` inches a panel.
+            ncols: int = 4, size: float = 3.0) -> SplatFigure:
+    """A Figure showing images side by side, ``ncols`` a row, ``size`` inches a panel (a
+    :class:`~splatlab.plots.SplatFigure`: a notebook shows it as a PNG).
 
     Example:
         >>> fig = montage([np.zeros((4, 4, 3), np.uint8)] * 2, ["a", "b"])
@@ -478,7 +571,7 @@ def montage(images: Sequence[np.ndarray], titles: Sequence[str] | None = None,
     """
     ncols = max(1, min(ncols, len(images)))
     nrows = math.ceil(len(images) / ncols)
-    fig = Figure(figsize=(size * ncols, size * nrows), layout="constrained")
+    fig = SplatFigure(figsize=(size * ncols, size * nrows), layout="constrained")
     for i, image in enumerate(images):
         ax = fig.add_subplot(nrows, ncols, i + 1)
         ax.imshow(image)

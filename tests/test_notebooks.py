@@ -1,7 +1,9 @@
-"""Every notebook runs top to bottom at a small scale and is stored without outputs."""
+"""Every notebook runs top to bottom at a small scale and is stored without outputs; every
+cell that plots shows a PNG, and no figure shows as the text ``<Figure size ...>``."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -13,6 +15,20 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 SMALL = 0.02
 EXTRA_SMALL = {"02_noise_fix_on_gpu.ipynb": "VIEWS = 2\nRESOLUTION = 64\nREPEAT = 2"}
 """Further parameters a notebook needs at CI scale (fewer, smaller renders)."""
+PLOTS = re.compile(r"(?<![\w.])(?:(?:splatlab\.)?(?:plots|preview)\.|splatlab\.)?"
+                   r"(?:histogram|field_grid|render_grid|point_view|montage)\(")
+"""A call of a splatlab function that returns a figure or an image (not ``np.histogram``)."""
+
+
+def plotting_cells(nb: nbformat.NotebookNode) -> list[int]:
+    return [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and PLOTS.search(c.source)]
+
+
+def test_plot_calls_are_found():
+    assert PLOTS.search('plots.histogram(s, "x")') and PLOTS.search("render_grid(images)")
+    assert not PLOTS.search("np.histogram(x)") and not PLOTS.search("chunk_histogram(b)")
+    found = {p.name: plotting_cells(nbformat.read(p, as_version=4)) for p in NOTEBOOKS}
+    assert found["01_reproduce_incident.ipynb"] and found["02_noise_fix_on_gpu.ipynb"], found
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -39,3 +55,9 @@ def test_runs_top_to_bottom(path, tmp_path):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]
     assert not errors
+    for i in plotting_cells(nb):  # shown as an image in a kernel without %matplotlib inline
+        kinds = [sorted(o.get("data", {})) or o.output_type for o in nb.cells[i].outputs]
+        assert any("image/png" in kind for kind in kinds), (i, nb.cells[i].source, kinds)
+    texts = [str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+             for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [t for t in texts if "<Figure size" in t]

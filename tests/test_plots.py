@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+import torch
+from IPython.core.formatters import DisplayFormatter
 from matplotlib.figure import Figure
 from matplotlib.patches import StepPatch
 
 import splatlab
 from splatlab import plots
 from splatlab.loadchain import LOGIT_1E3, LOGIT_1E3_HIGH, LOGIT_1E4, LOGIT_1E4_HIGH
+from splatlab.render import RenderResult
 
 N = 500
 
@@ -230,3 +235,53 @@ def test_histogram_view_labels_log_ticks_without_mathtext() -> None:
     formatter.set_axis(ax.xaxis)
     formatter.set_locs([0.2, 0.3, 0.4])  # less than a decade: minor ticks get labels too
     assert formatter(0.2) == "2×10⁻¹"
+
+
+# --------------------------------------------------------------------------- display
+def _png_size(png: bytes) -> tuple[int, int]:
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def test_figures_have_a_png_repr_without_pyplot() -> None:
+    splat = make_splat()
+    pixels = RenderResult(torch.rand(8, 8, 3), torch.ones(8, 8))
+    figures = {"histogram": plots.histogram(splat, "opacity", raw=False),
+               "field_grid": plots.field_grid(splat, bins=8),
+               "render_grid": plots.render_grid({"a": [pixels, pixels]}),
+               "HistogramView": plots.HistogramView(["a"]).figure}
+    for name, fig in figures.items():
+        assert isinstance(fig, plots.SplatFigure) and isinstance(fig, Figure), name
+        width, height = _png_size(fig._repr_png_())
+        # bbox_inches="tight", as %matplotlib inline: about the figure's size in pixels
+        assert width == pytest.approx(fig.bbox.width, rel=0.2), name
+        assert height == pytest.approx(fig.bbox.height, rel=0.2), name
+    # IPython's own formatter uses it (no inline backend registered in this process)
+    formats, _ = DisplayFormatter().format(figures["histogram"])
+    assert formats["image/png"].startswith(b"\x89PNG")
+    assert formats["text/plain"].startswith("<SplatFigure size")
+
+
+def test_given_axes_keep_their_figure() -> None:
+    fig = Figure()
+    assert plots.histogram(make_splat(), "x", ax=fig.add_subplot()) is fig
+
+
+def test_figures_still_save_to_files(tmp_path) -> None:
+    fig = plots.histogram(make_splat(), "opacity")
+    fig._repr_png_()  # displaying first does not change what is saved
+    for suffix in ("png", "pdf", "svg"):
+        fig.savefig(tmp_path / f"h.{suffix}")
+        assert (tmp_path / f"h.{suffix}").stat().st_size > 1000
+    assert (tmp_path / "h.png").read_bytes().startswith(b"\x89PNG")
+    assert type(fig.canvas).__name__ == "FigureCanvasBase"  # no backend attached for good
+
+
+def test_library_never_imports_pyplot() -> None:
+    code = ("import sys, torch; import splatlab, splatlab.plots, splatlab.preview, "
+            "splatlab.widgets\n"
+            "from splatlab import plots, synth\n"
+            "plots.histogram(synth.trellis(count=3200), 'opacity')._repr_png_()\n"
+            "assert 'matplotlib.pyplot' not in sys.modules")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
