@@ -1,9 +1,14 @@
 """Validator input gates: the checks a validator runs before it renders a file.
 
 ``gate(splat, rules="sn17")`` evaluates the subnet-17 gate (``shared/FACTS.md``
-section 2) on what the validator's loader makes of the file
-(:func:`splatlab.loadchain.validator_load`). Each check carries its measured value,
-threshold and verdict. Other validators' gates go into :data:`RULES` beside it.
+section 2) on what the validator's loader makes of the file it *receives*: by default
+(``path="submission"``) the file after the SPZ submission path (compress, then
+decompress: :func:`splatlab.submission.spz_roundtrip`), which is what a validator
+really judges; ``path="as-is"`` judges the file itself. A file the path refuses gets
+the verdict "cannot be submitted" with the reasons. A submission-path result carries
+the as-is result too (``result.as_is``), and shows both where they differ. Each check
+carries its measured value, threshold and verdict. Other validators' gates go into
+:data:`RULES` beside it.
 
 Two sn17 checks cannot fire as written (the centroid test compares rows 0-2 with a
 column of ones; the scale test reduces every scale to one boolean and divides by
@@ -29,16 +34,22 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from .fields import GAUSSIAN_PROPERTIES
+from .jsonsafe import json_safe
 from .loadchain import ValidatorData, validator_load
 from .splat import Splat
+from .submission import spz_roundtrip, submission_problems
 
 CANNOT_FIRE = "cannot fire as written"
+CANNOT_SUBMIT = "cannot be submitted"
+SUBMISSION, AS_IS = "submission", "as-is"
+PATHS = (SUBMISSION, AS_IS)
+"""Where a gate looks: what the validator receives through SPZ, or the file itself."""
 INTENDED_SCALE_EPS = 1e-4
 """Assumed threshold of the intended per-gaussian scale test (see the module docstring)."""
 
@@ -48,8 +59,9 @@ class GateCheck:
     """One check of a gate: what was measured, against what, and the verdict.
 
     ``rejects`` is True when this check rejects the file. ``verdict`` is ``"pass"``,
-    ``"reject"`` or ``"cannot fire as written"`` (a check that did not fire and, as
-    written, practically never can).
+    ``"reject"``, ``"cannot fire as written"`` (a check that did not fire and, as
+    written, practically never can) or ``"cannot be submitted"`` (the ``submission``
+    check: the SPZ path refuses the file; its note gives the reasons).
     """
 
     name: str
@@ -65,9 +77,15 @@ class GateCheck:
 class GateResult:
     """The outcome of a gate: every check and the overall verdict.
 
+    ``path`` says what was judged: ``"submission"`` (what the validator receives
+    through SPZ) or ``"as-is"`` (the file itself); a submission result holds the as-is
+    result in ``as_is``.
+
     Example:
-        >>> gate(make_trellis_like(6000)).passed           # doctest: +SKIP
-        False
+        >>> from splatlab import synth
+        >>> result = gate(synth.trellis(7040))
+        >>> result.passed, result.path, result.as_is.passed
+        (True, 'submission', True)
     """
 
     rules: str
@@ -75,6 +93,8 @@ class GateResult:
     intended: bool
     checks: tuple[GateCheck, ...]
     source: str | None = None
+    path: str = AS_IS
+    as_is: GateResult | None = None
 
     @property
     def passed(self) -> bool:
@@ -86,39 +106,90 @@ class GateResult:
         """Names of the checks that reject the file."""
         return [c.name for c in self.checks if c.rejects]
 
+    @property
+    def refused(self) -> list[str]:
+        """Why the submission path refuses the file (empty when it goes through)."""
+        return [reason for c in self.checks if c.verdict == CANNOT_SUBMIT
+                for reason in c.note.split("; ")]
+
+    @property
+    def verdict(self) -> str:
+        """``"pass"``, ``"reject"`` or ``"cannot be submitted"``."""
+        return CANNOT_SUBMIT if self.refused else "pass" if self.passed else "reject"
+
+    @property
+    def differs(self) -> bool:
+        """True when the as-is file would get another verdict or other measurements."""
+        if self.as_is is None:
+            return False
+        mine = {c.name: (c.measured, c.verdict) for c in self.checks}
+        theirs = {c.name: (c.measured, c.verdict) for c in self.as_is.checks}
+        return mine != theirs
+
     def to_frame(self) -> pd.DataFrame:
-        """One row a check: name, description, measured, threshold, verdict, note."""
-        frame = pd.DataFrame([asdict(c) for c in self.checks])
-        return frame.set_index("name")
+        """One row a check: description, measured, threshold, verdict, note; with the
+        as-is ``measured_as_is`` and ``verdict_as_is`` beside them for a submission result.
+        """
+        frame = pd.DataFrame([asdict(c) for c in self.checks]).set_index("name")
+        if self.as_is is not None:
+            other = pd.DataFrame([asdict(c) for c in self.as_is.checks]).set_index("name")
+            frame = frame.join(other[["measured", "verdict"]].add_suffix("_as_is"), how="outer")
+            frame = frame.reindex([*dict.fromkeys([*(c.name for c in self.checks),
+                                                   *(c.name for c in self.as_is.checks)])])
+        return frame
 
     def to_dict(self) -> dict:
-        return {"rules": self.rules, "version": self.version, "intended": self.intended,
-                "source": self.source, "passed": self.passed,
-                "checks": [asdict(c) for c in self.checks]}
+        out = {"rules": self.rules, "version": self.version, "intended": self.intended,
+               "source": self.source, "path": self.path, "verdict": self.verdict,
+               "passed": self.passed, "checks": [asdict(c) for c in self.checks]}
+        if self.as_is is not None:
+            out["as_is"] = self.as_is.to_dict()
+        return out
 
     def to_json(self, **kwargs) -> str:
-        return json.dumps(self.to_dict(), **kwargs)
+        return json.dumps(json_safe(self.to_dict()), **kwargs)
 
     def __repr__(self) -> str:
-        lines = [f"<GateResult {self.rules} {self.version}: "
-                 f"{'PASS' if self.passed else 'REJECT'}"
-                 f"{' (intended checks)' if self.intended else ''}>"]
+        lines = [f"<GateResult {self.rules} {self.version} ({self.path}): "
+                 f"{self.verdict.upper()}{' (intended checks)' if self.intended else ''}>"]
         lines += [f"  {c.name:10s} {c.verdict:24s} measured {c.measured:.6g},"
                   f" threshold {c.threshold:.6g}" for c in self.checks]
+        if self.differs:
+            lines.append(f"  as-is: {self.as_is.verdict.upper()}")
+            lines += [f"  {c.name:10s} {c.verdict:24s} measured {c.measured:.6g}"
+                      for c in self.as_is.checks]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        colour = {"pass": "#2e7d32", "reject": "#c62828", CANNOT_FIRE: "#757575"}
+        colour = {"pass": "#2e7d32", "reject": "#c62828", CANNOT_FIRE: "#757575",
+                  CANNOT_SUBMIT: "#c62828"}
+        theirs = {c.name: c for c in self.as_is.checks} if self.differs else {}
+
+        def as_is_cells(name: str) -> str:
+            if not theirs:
+                return ""
+            c = theirs.get(name)
+            if c is None:
+                return "<td></td><td></td>"
+            style = f"color:{colour[c.verdict]}"
+            return f"<td>{c.measured:.6g}</td><td style='{style}'>{c.verdict}</td>"
+
         rows = "".join(
             f"<tr><td>{html.escape(c.name)}</td><td style='text-align:left'>"
             f"{html.escape(c.description)}</td><td>{c.measured:.6g}</td><td>{c.threshold:.6g}"
-            f"</td><td style='color:{colour[c.verdict]}'>{c.verdict}</td>"
+            f"</td><td style='color:{colour[c.verdict]}'>{c.verdict}</td>{as_is_cells(c.name)}"
             f"<td style='text-align:left'>{html.escape(c.note)}</td></tr>" for c in self.checks)
-        verdict = "PASS" if self.passed else "REJECT (" + ", ".join(self.failed) + ")"
+        verdict = self.verdict.upper()
+        if self.verdict == "reject":
+            verdict += " (" + ", ".join(self.failed) + ")"
+        where = "as the validator receives it" if self.path == SUBMISSION else "the file as it is"
         caption = (f"{html.escape(self.rules)} gate {html.escape(self.version)}"
-                   f"{' (intended)' if self.intended else ''}: <b>{verdict}</b>")
+                   f"{' (intended)' if self.intended else ''}, {where}: <b>{verdict}</b>")
+        if theirs:
+            caption += f"; as-is: <b>{self.as_is.verdict.upper()}</b>"
+        extra = "<th>measured as-is</th><th>verdict as-is</th>" if theirs else ""
         head = ("<tr><th>check</th><th>rejects when</th><th>measured</th><th>threshold</th>"
-                "<th>verdict</th><th>note</th></tr>")
+                f"<th>verdict</th>{extra}<th>note</th></tr>")
         return f"<table><caption>{caption}</caption>{head}{rows}</table>"
 
 
@@ -191,20 +262,42 @@ RULES: dict[str, RuleSet] = {
 """Known gates by key. Add a new validator's gate as a new key; never change a released one."""
 
 
-def gate(splat: Splat, rules: str = "sn17", intended: bool = False) -> GateResult:
+def gate(splat: Splat, rules: str = "sn17", *, intended: bool = False,
+         path: str = SUBMISSION) -> GateResult:
     """Judge ``splat`` as a validator's input gate would, check by check.
 
-    A file the validator's loader cannot read (a 3DGS property missing) fails a
-    ``load`` check and no other check runs.
+    ``path="submission"`` (the default) judges what the validator receives: the file
+    after the SPZ submission path; a file the path refuses fails one ``submission``
+    check ("cannot be submitted", the reasons in its note). ``path="as-is"`` judges the
+    file itself. A file the validator's loader cannot read (a 3DGS property missing)
+    fails a ``load`` check and no other check runs.
 
     Example:
-        >>> gate(splatlab.load("scene.ply")).passed             # doctest: +SKIP
-        True
+        >>> from splatlab import synth
+        >>> noise = np.random.default_rng(0).normal(0, 2, 70_400).astype(np.float32)
+        >>> noisy = synth.trellis(70_400, opacity=np.float32(-9.2102) + noise)  # the noise fix
+        >>> [round(gate(noisy, path=p).checks[2].measured, 1) for p in PATHS]
+        [93.2, 87.6]
     """
     if rules not in RULES:
         raise ValueError(f"unknown gate rules {rules!r}; known: {', '.join(RULES)}")
+    if path not in PATHS:
+        raise ValueError(f"unknown gate path {path!r}; known: {', '.join(PATHS)}")
     rule = RULES[rules]
     source = str(splat.source) if splat.source else None
+    as_is = _judge(splat, rule, intended, source)
+    if path == AS_IS:
+        return as_is
+    problems = submission_problems(splat)
+    if problems:
+        check = GateCheck("submission", "the SPZ submission path refuses the file",
+                          float(len(problems)), 0.0, True, CANNOT_SUBMIT, "; ".join(problems))
+        return GateResult(rule.name, rule.version, intended, (check,), source, SUBMISSION, as_is)
+    received = _judge(spz_roundtrip(splat), rule, intended, source)
+    return replace(received, path=SUBMISSION, as_is=as_is)
+
+
+def _judge(splat: Splat, rule: RuleSet, intended: bool, source: str | None) -> GateResult:
     missing = [n for n in GAUSSIAN_PROPERTIES if n not in splat.properties]
     if missing:
         check = _check("load", "a 3DGS property the loader reads is missing", len(missing), 1,
@@ -214,5 +307,5 @@ def gate(splat: Splat, rules: str = "sn17", intended: bool = False) -> GateResul
     return GateResult(rule.name, rule.version, intended, tuple(checks), source)
 
 
-__all__ = ["CANNOT_FIRE", "GateCheck", "GateResult", "INTENDED_SCALE_EPS", "RULES", "RuleSet",
-           "gate"]
+__all__ = ["AS_IS", "CANNOT_FIRE", "CANNOT_SUBMIT", "INTENDED_SCALE_EPS", "PATHS", "RULES",
+           "SUBMISSION", "GateCheck", "GateResult", "RuleSet", "gate"]

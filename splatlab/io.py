@@ -1,8 +1,14 @@
-"""Load a PLY into a :class:`Splat`, save a Splat atomically and losslessly.
+"""Load a 3DGS file into a :class:`Splat`, save a Splat atomically and losslessly.
+
+The format is told by a file's content, never by its name: PLY (any layout) and SPZ
+(404-Repo/spz's zstd container or Niantic's gzip one, versions 1-3). On saving, the
+name's extension (or ``format=``) chooses: ``.spz`` writes SPZ version 2, anything
+else PLY.
 
 Example:
     >>> s = load("scene.ply")                      # doctest: +SKIP
     >>> save(s, "copy.ply")                        # byte-identical copy  # doctest: +SKIP
+    >>> save(s, "scene.spz")                       # what pyspz.compress writes  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -13,10 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import spz
 from .ply import (
     SplatFormatError,
     atomic_write,
+    build_header,
     format_ascii_rows,
     iter_table_bytes,
     map_bytes,
@@ -24,17 +31,56 @@ from .ply import (
     read_ascii_vertices,
     read_layout,
 )
-from .splat import OpacityEncoding, RawParts, ScaleEncoding, Splat
+from .splat import OpacityEncoding, RawParts, ScaleEncoding, SourceFormat, Splat
 
-MODIFIED_COMMENT = "modified by splatlab"
+FORMATS = ("ply", "spz")
+"""Formats :func:`save` writes."""
+
+_SIGNATURES = {
+    b"glTF": "a binary glTF (.glb) file",
+    b"PK\x03\x04": "a zip archive (a SOG bundle?)",
+    b"\x89PNG": "a PNG image",
+    b"RIFF": "a RIFF file (WebP image?)",
+    b"{": "a JSON text (a SOG meta.json or a LOD manifest?)",
+}
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    """``"ply"`` or ``"spz"``, from the first bytes of ``path``.
+
+    Raises :class:`SplatFormatError` naming what the file looks like otherwise.
+
+    Example:
+        >>> detect_format("scene.spz")                 # doctest: +SKIP
+        'spz'
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except IsADirectoryError:
+        raise SplatFormatError(path, "is a folder, not a file") from None
+    except OSError as e:
+        raise SplatFormatError(path, f"cannot open ({e.strerror})") from None
+    if not head:
+        raise SplatFormatError(path, "empty file")
+    if head.startswith(b"ply"):
+        return "ply"
+    if spz.detect_container(head) is not None or head[:4] == spz.MAGIC.to_bytes(4, "little"):
+        return "spz"
+    for signature, what in _SIGNATURES.items():
+        if head.startswith(signature):
+            raise SplatFormatError(path, f"not a 3DGS file splatlab reads: {what}")
+    raise SplatFormatError(path, f"not a PLY or SPZ file (it starts {head!r})")
 
 
 def load(path: str | os.PathLike, opacity: OpacityEncoding = "logit",
          scales: ScaleEncoding = "log") -> Splat:
-    """Read a PLY file; binary bodies are memory-mapped and read only when a field is used.
+    """Read a PLY or SPZ file; PLY bodies are memory-mapped and read only when used.
 
     ``opacity`` declares how the stored opacity is encoded ("logit", the 3DGS
-    standard, or "probability"); ``scales`` likewise ("log" or "linear").
+    standard, or "probability"); ``scales`` likewise ("log" or "linear"). An SPZ file
+    gives exactly the properties ``pyspz.decompress(..., include_normals=False)`` gives.
     Raises :class:`SplatFormatError` with a one-line message for a bad file.
 
     Example:
@@ -42,6 +88,8 @@ def load(path: str | os.PathLike, opacity: OpacityEncoding = "logit",
         >>> s.count, s.is_gaussian       # doctest: +SKIP
         (52709, True)
     """
+    if detect_format(path) == "spz":
+        return _load_spz(Path(path), opacity, scales)
     layout = read_layout(path)
     if layout.header.format == "ascii":
         table, rows, tail = read_ascii_vertices(layout)
@@ -52,33 +100,85 @@ def load(path: str | os.PathLike, opacity: OpacityEncoding = "logit",
         raw = RawParts(pre=map_bytes(layout.path, len(layout.header.raw), layout.vertex_offset),
                        tail=map_bytes(layout.path, layout.tail_offset, layout.file_size))
     return Splat(table, layout.header, source=layout.path, opacity=opacity, scales=scales,
-                 raw=raw)
+                 raw=raw, source_format=SourceFormat("ply"))
 
 
-def save(splat: Splat, path: str | os.PathLike, overwrite: bool = False) -> Path:
+def _load_spz(path: Path, opacity: OpacityEncoding, scales: ScaleEncoding) -> Splat:
+    packed, info, data = spz.read(path)
+    return splat_from_spz(packed, info, source=path, opacity=opacity, scales=scales,
+                          encoded=data)
+
+
+def splat_from_spz(packed: spz.SpzPacked, info: spz.SpzInfo, *, source: Path | None = None,
+                   opacity: OpacityEncoding = "logit", scales: ScaleEncoding = "log",
+                   encoded: bytes | None = None) -> Splat:
+    """The Splat of a decoded SPZ payload, with the header ``pyspz.decompress`` writes."""
+    table = spz.decode(packed)
+    table.flags.writeable = False
+    header = build_header([(name, "float") for name in table.dtype.names], len(table), "<", [])
+    origin = SourceFormat("spz", info.container, info.version, info.fractional_bits,
+                          info.antialiased, quantised=True)
+    return Splat(table, header, source=source, opacity=opacity, scales=scales,
+                 raw=RawParts(encoded=encoded), source_format=origin)
+
+
+def save(splat: Splat, path: str | os.PathLike, *, overwrite: bool = False,
+         format: str | None = None, container: str = "zstd", comment: str | None = None
+         ) -> Path:
     """Write ``splat`` to ``path`` atomically (temporary file, fsync, rename).
 
-    An unchanged Splat is written byte-identical to the file it came from;
-    changed fields keep their dtype, byte order and position, and a header
-    comment records the change. Refuses to replace an existing file unless
-    ``overwrite=True``.
+    ``format`` is ``"ply"`` or ``"spz"`` (default: ``"spz"`` for a ``.spz`` name, else
+    ``"ply"``). PLY: an unchanged Splat is written byte-identical to the file it came
+    from, changed fields keep their dtype, byte order and position, and the header is
+    left as it was (``comment`` adds one comment line; the submission path then refuses
+    the file). SPZ: version 2 in ``container`` (``"zstd"`` as pyspz, ``"gzip"`` as
+    Niantic); an unchanged Splat loaded from SPZ in that container keeps its bytes.
+    Refuses to replace an existing file unless ``overwrite=True``.
 
     Example:
         >>> save(s.replace(opacity=s.opacity + 1), "out.ply")  # doctest: +SKIP
         PosixPath('out.ply')
     """
     path = Path(path)
+    kind = format or ("spz" if path.suffix.lower() == ".spz" else "ply")
+    if kind not in FORMATS:
+        raise ValueError(f"unknown format {kind!r}; splatlab writes {', '.join(FORMATS)}")
     if overwrite and splat.source is not None and path.exists() and os.path.samefile(
             path, splat.source):
         splat = splat.detached()
-    atomic_write(path, _file_parts(splat), overwrite=overwrite)
+    if kind == "spz":
+        if comment is not None:
+            raise ValueError("SPZ has no place for a comment")
+        atomic_write(path, iter([spz_bytes(splat, container)]), overwrite=overwrite)
+    else:
+        atomic_write(path, _ply_parts(splat, comment), overwrite=overwrite)
     return path
 
 
-def _file_parts(splat: Splat) -> Iterator[bytes]:
+def spz_bytes(splat: Splat, container: str = "zstd") -> bytes:
+    """The SPZ file of ``splat``: what ``pyspz.compress`` (zstd) or Niantic's spz (gzip)
+    makes of its PLY.
+
+    Example:
+        >>> spz_bytes(s)[:4].hex()                      # doctest: +SKIP
+        '28b52ffd'
+    """
+    origin, raw = splat.source_format, splat.raw_parts
+    if (not splat.modified and origin.name == "spz" and origin.container == container
+            and raw.encoded is not None):
+        return raw.encoded
+    try:
+        packed = spz.encode({name: splat.column(name) for name in splat.properties},
+                            antialiased=origin.antialiased)
+    except ValueError as e:
+        raise SplatFormatError(splat.source or "<splat>", f"cannot write SPZ: {e}") from None
+    return spz.to_bytes(packed, container)
+
+
+def _ply_parts(splat: Splat, comment: str | None) -> Iterator[bytes]:
     header = splat.header
-    if splat.modified:
-        header = header.with_comment(f"{MODIFIED_COMMENT} {__version__}", MODIFIED_COMMENT)
+    if comment is not None:
+        header = header.with_comment(comment, comment)
     yield header.raw
     raw = splat.raw_parts
     yield _as_bytes(raw.pre)
@@ -104,4 +204,5 @@ def _as_bytes(part: np.ndarray | bytes) -> bytes | memoryview:
     return part if isinstance(part, bytes) else memoryview(np.ascontiguousarray(part)).cast("B")
 
 
-__all__ = ["load", "save", "SplatFormatError"]
+__all__ = ["FORMATS", "SplatFormatError", "detect_format", "load", "save", "splat_from_spz",
+           "spz_bytes"]

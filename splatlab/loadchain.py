@@ -1,7 +1,10 @@
 """Models of load chains: what a program sees in a file, or what it writes back.
 
-Two programs matter to the incident (``shared/FACTS.md`` sections 2 and 3):
+Three programs matter to the incident (``shared/FACTS.md`` sections 2, 3 and 5):
 
+* :func:`spz_roundtrip` / :func:`submission_problems`: the SPZ submission path between
+  the miner and the validator (compress, then decompress; from
+  :mod:`splatlab.submission`);
 * :func:`validator_load` / :func:`validator`: the subnet-17 validator's loader
   (activations) and the normalisation it applies before rendering;
 * :func:`miner_double_logit`: the miner's ``GaussianModel.load_ply`` + re-save, which
@@ -28,6 +31,7 @@ import torch
 from .fields import GROUPS, SH_C0
 from .render import validator_frame, validator_normalize
 from .splat import Splat
+from .submission import SubmissionRefused, spz_roundtrip, submission_problems
 
 CLAMP_1E4: tuple[float, float] = (1e-4, 0.9999)
 """The miner's clamp at the time of the incident."""
@@ -186,7 +190,7 @@ def validator(splat: Splat, ref_bbox_size: float = REF_BBOX_SIZE) -> ValidatorDa
 
 __all__ = [
     "CLAMP_1E3", "CLAMP_1E4", "LOGIT_1E3", "LOGIT_1E3_HIGH", "LOGIT_1E4", "LOGIT_1E4_HIGH",
-    "REF_BBOX_SIZE", "SPIKES", "ValidatorData", "double_logit", "float32_logit",
-    "float32_sigmoid",
-    "miner_double_logit", "validator", "validator_load",
+    "REF_BBOX_SIZE", "SPIKES", "SubmissionRefused", "ValidatorData", "double_logit",
+    "float32_logit", "float32_sigmoid", "miner_double_logit", "spz_roundtrip",
+    "submission_problems", "validator", "validator_load",
 ]

@@ -19,7 +19,6 @@ from typing import Literal
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import __version__
 from .fields import GAUSSIAN_PROPERTIES, GROUPS, SH_C0, SH_REST_COUNTS, f_rest_names
 from .ply import PlyHeader, build_header, ply_type_of
 
@@ -66,6 +65,39 @@ class RawParts:
     pre: np.ndarray | bytes = b""      # elements stored before 'vertex'
     tail: np.ndarray | bytes = b""     # elements and bytes after 'vertex'
     ascii_rows: bytes | None = None    # exact vertex rows of an ASCII file
+    encoded: bytes | None = None       # the whole file, for formats decoded on load (SPZ)
+
+
+@dataclass(frozen=True)
+class SourceFormat:
+    """What kind of file a Splat's values came from.
+
+    ``name`` is ``"ply"``, ``"spz"`` or ``"arrays"`` (built in memory); for SPZ,
+    ``container`` is ``"zstd"`` (404-Repo/spz, what subnet 17 sends) or ``"gzip"``
+    (Niantic), with the payload's ``version`` and ``fractional_bits``. ``quantised``
+    says the values passed through a lossy encoding (SPZ bytes), so they sit on a grid.
+
+    Example:
+        >>> SourceFormat("spz", "zstd", 2, 12, quantised=True).label
+        'SPZ v2 (zstd), quantised'
+    """
+
+    name: str = "ply"
+    container: str | None = None
+    version: int | None = None
+    fractional_bits: int | None = None
+    antialiased: bool = False
+    quantised: bool = False
+
+    @property
+    def label(self) -> str:
+        """One phrase for tables and reprs."""
+        text = self.name.upper() if self.name != "arrays" else "in-memory arrays"
+        if self.version is not None:
+            text += f" v{self.version}"
+        if self.container:
+            text += f" ({self.container})"
+        return text + (", quantised" if self.quantised else "")
 
 
 class Splat:
@@ -85,7 +117,7 @@ class Splat:
     def __init__(self, table: np.ndarray, header: PlyHeader, *, source: Path | None = None,
                  overrides: Mapping[str, np.ndarray] | None = None,
                  opacity: OpacityEncoding = "logit", scales: ScaleEncoding = "log",
-                 raw: RawParts | None = None):
+                 raw: RawParts | None = None, source_format: SourceFormat | None = None):
         if opacity not in ("logit", "probability"):
             raise ValueError(f"opacity encoding must be 'logit' or 'probability', not {opacity!r}")
         if scales not in ("log", "linear"):
@@ -97,6 +129,7 @@ class Splat:
         self._opacity_encoding = opacity
         self._scale_encoding = scales
         self._raw = raw or RawParts()
+        self._source_format = source_format or SourceFormat()
         self._encoding: Encoding | None = None
 
     # ------------------------------------------------------------------ building
@@ -107,7 +140,8 @@ class Splat:
         """Build a Splat from 1-D arrays, one a property, in file order.
 
         Each array keeps its dtype (float32 stays ``float``). ``byte_order`` is
-        ``"<"``, ``">"`` or ``"="`` (ASCII).
+        ``"<"``, ``">"`` or ``"="`` (ASCII). ``comments`` become header comment lines
+        (none by default: a comment line makes the submission path refuse the file).
 
         Example:
             >>> Splat.from_arrays({"x": np.arange(3, dtype=np.float32)}).header.format
@@ -123,9 +157,9 @@ class Splat:
             table[name] = values
         table.flags.writeable = False
         types = [(name, ply_type_of(a.dtype)) for name, a in arrays.items()]
-        header = build_header(types, count, byte_order,
-                              [f"created by splatlab {__version__}", *comments])
-        return cls(table, header, opacity=opacity, scales=scales)
+        header = build_header(types, count, byte_order, list(comments))
+        return cls(table, header, opacity=opacity, scales=scales,
+                   source_format=SourceFormat("arrays"))
 
     def replace(self, **fields: np.ndarray) -> Splat:
         """Return a new Splat with some fields changed; this one is untouched.
@@ -145,12 +179,13 @@ class Splat:
                 updates[name] = self._cast_column(name, column)
         return Splat(self._table, self._header, source=self._source,
                      overrides={**self._overrides, **updates}, opacity=self._opacity_encoding,
-                     scales=self._scale_encoding, raw=self._raw)
+                     scales=self._scale_encoding, raw=self._raw,
+                     source_format=self._source_format)
 
     def take(self, rows: np.ndarray) -> Splat:
         """A new Splat of the given rows (indices or a boolean mask), in that order.
 
-        Dtypes, property order, byte order and header comments are kept. Files with
+        Dtypes, property order, byte order and the header's other lines are kept. Files with
         other elements (faces index vertices) are refused, since their indices would break.
 
         Example:
@@ -166,18 +201,19 @@ class Splat:
         for name, values in self._overrides.items():
             table[name] = values[rows]
         table.flags.writeable = False
-        header = self._header.with_vertex_count(len(table)).with_comment(
-            f"rows taken by splatlab {__version__}", "rows taken by splatlab")
+        header = self._header.with_vertex_count(len(table))
         return Splat(table, header, source=None, opacity=self._opacity_encoding,
-                     scales=self._scale_encoding)
+                     scales=self._scale_encoding, source_format=self._source_format)
 
     def detached(self) -> Splat:
         """A copy that holds every byte in memory, free of the file it was mapped from."""
         table = np.array(self._table)
         table.flags.writeable = False
-        raw = RawParts(bytes(self._raw.pre), bytes(self._raw.tail), self._raw.ascii_rows)
+        raw = RawParts(bytes(self._raw.pre), bytes(self._raw.tail), self._raw.ascii_rows,
+                       self._raw.encoded)
         return Splat(table, self._header, source=None, overrides=self._overrides,
-                     opacity=self._opacity_encoding, scales=self._scale_encoding, raw=raw)
+                     opacity=self._opacity_encoding, scales=self._scale_encoding, raw=raw,
+                     source_format=self._source_format)
 
     def _split_group(self, key: str, value: np.ndarray) -> dict[str, np.ndarray]:
         n = self.count
@@ -239,6 +275,11 @@ class Splat:
     def source(self) -> Path | None:
         """The file this Splat was loaded from (None when built in memory)."""
         return self._source
+
+    @property
+    def source_format(self) -> SourceFormat:
+        """The kind of file the values came from (format, container, version, quantised)."""
+        return self._source_format
 
     @property
     def modified(self) -> bool:
@@ -507,12 +548,17 @@ class Splat:
     def __repr__(self) -> str:
         state = " modified" if self.modified else ""
         return (f"<Splat{state} {self.count:,} gaussians, {len(self.properties)} properties,"
-                f" {self._header.format}, from {self._label()}>")
+                f" {self._format_label()}, from {self._label()}>")
+
+    def _format_label(self) -> str:
+        if self._source_format.name == "ply":
+            return self._header.format
+        return self._source_format.label
 
     def _repr_html_(self) -> str:
         enc = self.encoding if self.is_gaussian else None
         rows = [("source", self._label()), ("gaussians", f"{self.count:,}"),
-                ("format", self._header.format),
+                ("format", self._format_label()),
                 ("3DGS fields", "yes" if self.is_gaussian else "no"),
                 ("modified", ", ".join(self.changed_properties) or "no")]
         if enc is not None:

@@ -271,8 +271,7 @@ def trellis(count: int = 762_112, seed: int = 0, shape: str = "burger",
                   else scales_with_std(count, scale_std, seed))
     groups.update(opacity=_checked(opacity, (count,), "opacity"),
                   log_scales=_checked(scales, (count, 3), "scales"))
-    return Splat.from_arrays(_columns(TRELLIS_PROPERTIES, groups, count),
-                             comments=(f"synthetic TRELLIS {shape} seed {seed}",))
+    return Splat.from_arrays(_columns(TRELLIS_PROPERTIES, groups, count))
 
 
 def inria(count: int = 100_000, seed: int = 0, shape: str = "burger",
@@ -292,8 +291,7 @@ def inria(count: int = 100_000, seed: int = 0, shape: str = "burger",
     groups.update(opacity=default_opacity(count, rng), log_scales=log_scales(count, rng, 0.75))
     rest = f_rest_names(SH_REST_COUNTS[sh_degree])
     groups.update({name: _normal(rng, (count,), 0.05) for name in rest})
-    return Splat.from_arrays(_columns(inria_properties(sh_degree), groups, count),
-                             comments=(f"synthetic INRIA {shape} seed {seed}",))
+    return Splat.from_arrays(_columns(inria_properties(sh_degree), groups, count))
 
 
 def _checked(values: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndarray:

@@ -37,4 +37,4 @@ def make_trellis_like(n: int = 10_240, seed: int = 0, **overrides: np.ndarray) -
     columns = trellis_columns(n, seed)
     for name, value in overrides.items():
         columns[name] = np.broadcast_to(np.asarray(value, np.float32), (n,)).copy()
-    return Splat.from_arrays(columns, comments=("synthetic TRELLIS-like",))
+    return Splat.from_arrays(columns)

@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
-from _splats import make_trellis_like
+from _splats import make_trellis_like, trellis_columns
 
 from splatlab import Splat, load
-from splatlab.gate import CANNOT_FIRE, RULES, gate
+from splatlab.gate import CANNOT_FIRE, CANNOT_SUBMIT, RULES, gate
 from splatlab.loadchain import LOGIT_1E3, LOGIT_1E4
 
 N = 10_240
@@ -50,10 +50,15 @@ def test_uniform_write_up_field_is_rejected():
 
 
 def test_rotation_identity_after_normalisation():
-    assert gate(make_trellis_like(N, rot_0=3.0, rot_1=0, rot_2=0, rot_3=0)).failed == ["rotation"]
+    identity = make_trellis_like(N, rot_0=3.0, rot_1=0, rot_2=0, rot_3=0)
+    assert gate(identity, path="as-is").failed == ["rotation"]
     almost = make_trellis_like(N, rot_0=1.0, rot_1=0, rot_2=0, rot_3=0).quats.copy()
     almost[0, 1] = 0.01
-    assert gate(make_trellis_like(N).replace(quats=almost)).passed
+    assert gate(make_trellis_like(N).replace(quats=almost), path="as-is").passed
+    # Through SPZ an identity comes back as (0.99998, 0.0039, 0.0039, 0.0039): the check
+    # cannot fire on what the validator receives.
+    through = gate(identity)
+    assert through.passed and through.as_is.failed == ["rotation"] and through.differs
 
 
 def test_centroid_as_written_compares_rows_and_as_intended_columns():
@@ -76,17 +81,48 @@ def test_scale_test_as_written_cannot_fire_and_as_intended_does():
 
 
 def test_non_3dgs_file_fails_to_load():
-    result = gate(Splat.from_arrays({"x": np.zeros(8000, np.float32)}))
+    points = Splat.from_arrays({"x": np.zeros(8000, np.float32)})
+    result = gate(points, path="as-is")
     assert result.failed == ["load"] and "opacity" in result.checks[0].note
+    through = gate(points)
+    assert through.verdict == CANNOT_SUBMIT and "missing properties" in through.refused[0]
+    assert through.as_is.failed == ["load"]
 
 
 def test_result_api_and_registry():
     result = gate(make_trellis_like(N, opacity=LOGIT_1E4))
     frame = result.to_frame()
     assert list(frame.index) == ["count", "centroid", "opacity", "rotation", "scales"]
-    assert set(frame.columns) >= {"measured", "threshold", "verdict"}
+    assert set(frame.columns) >= {"measured", "threshold", "verdict", "measured_as_is",
+                                  "verdict_as_is"}
+    assert list(gate(make_trellis_like(N), path="as-is").to_frame().columns) == [
+        "description", "measured", "threshold", "rejects", "verdict", "note"]
     assert json.loads(result.to_json())["passed"] is False
     assert "REJECT" in result._repr_html_() and "REJECT" in repr(result)
     assert "sn17" in RULES
     with pytest.raises(ValueError, match="unknown gate"):
         gate(make_trellis_like(64), rules="sn99")
+
+
+def test_submission_path_judges_what_the_validator_decodes():
+    # logit(1e-4) with the write-up's noise: sigmoid below 1/510 becomes alpha byte 0,
+    # so more is invisible through SPZ than in the file (FACTS.md section 5).
+    rng = np.random.default_rng(0)
+    noisy = make_trellis_like(N, opacity=LOGIT_1E4 + rng.normal(0, 2, N).astype(np.float32))
+    through, as_is = gate(noisy), gate(noisy, path="as-is")
+    assert through.checks[2].measured > as_is.checks[2].measured + 4
+    assert through.as_is == as_is and through.differs
+    payload = json.loads(through.to_json())
+    assert payload["path"] == "submission" and payload["as_is"]["path"] == "as-is"
+    assert "as-is" in repr(through) and "verdict as-is" in through._repr_html_()
+
+
+def test_a_file_the_path_refuses_cannot_be_submitted():
+    commented = Splat.from_arrays(trellis_columns(N), comments=("note",))
+    result = gate(commented)
+    assert result.verdict == CANNOT_SUBMIT and not result.passed
+    assert result.failed == ["submission"] and "line 3" in result.refused[0]
+    assert result.as_is.passed  # the file itself would pass
+    assert "CANNOT BE SUBMITTED" in repr(result)
+    with pytest.raises(ValueError, match="unknown gate path"):
+        gate(commented, path="elsewhere")

@@ -1,0 +1,556 @@
+"""Read and write SPZ, the compressed 3DGS format subnet-17 miners submit (FACTS.md section 5).
+
+An SPZ file is a 16-byte header and quantised attribute streams (the *payload*), inside
+one of two containers:
+
+* ``zstd``: one zstd frame around the payload, as 404-Repo/spz (``pyspz``) writes it: the
+  bytes a validator receives;
+* ``gzip``: Niantic's spz, versions 1-3 (version 1 stores float16 positions, version 3
+  smallest-three rotations in 4 bytes); version 2 is written.
+
+Decoding gives exactly the float32 values of ``pyspz.decompress(..., include_normals=False)``
+(the same float32 arithmetic, checked bit for bit against the real library's outputs in
+``tests/test_spz.py``), in its property order ``x y z f_dc_0..2 f_rest_* opacity scale_0..2
+rot_0..3``. Encoding gives the payload ``pyspz.compress`` writes, byte for byte.
+
+Why our own codec: no maintained Python package reproduces the 404 zstd container, and
+the one that reads Niantic's (gsply) rounds with numpy (half to even) where the C++ rounds
+half away from zero, so its bytes differ from the library the validator runs.
+
+Where the C++ is undefined (a float-to-integer cast of NaN or of a value out of range) we
+do what its x86-64 build does: the cast gives ``INT32_MIN``, so a NaN opacity, colour,
+scale or rotation becomes byte 0 (opacity -inf, log scale -10) and a NaN or huge position
+becomes 0.
+
+Example:
+    >>> import numpy as np
+    >>> columns = {name: np.zeros(2, np.float32) for name in ENCODED_PROPERTIES}
+    >>> columns["rot_0"] = np.ones(2, np.float32)        # identity rotations
+    >>> columns["scale_0"] = np.full(2, -20, np.float32)  # below the log-scale clamp
+    >>> decoded = decode(parse_payload(encode(columns).to_payload()))
+    >>> [float(decoded[n][0]) for n in ("opacity", "scale_0", "rot_0", "rot_1")]
+    [0.007843292318284512, -10.0, 0.9999769330024719, 0.003921627998352051]
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .fields import GROUPS, f_rest_names
+from .ply import SplatFormatError
+
+MAGIC = 0x5053474E
+"""``NGSP`` read as a little-endian uint32: the first four bytes of every payload."""
+HEADER = struct.Struct("<IIIBBBB")
+"""magic, version, point count, SH degree, fractional bits, flags, reserved."""
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+GZIP_MAGIC = b"\x1f\x8b"
+CONTAINERS = ("zstd", "gzip")
+MAX_POINTS = 10_000_000
+"""``pyspz.decompress`` refuses more points than this."""
+COMPRESS_MAX_POINTS = 10 * 1024 * 1024
+"""``pyspz.compress`` refuses a PLY declaring more vertices than this."""
+FRACTIONAL_BITS = 12
+"""Fixed-point fraction of positions the library writes (1/4096 = about 0.24 mm)."""
+FLAG_ANTIALIASED = 0x1
+COLOR_SCALE = np.float32(0.15)
+"""f_dc is stored as byte(f_dc * 0.15 * 255 + 127.5): colours clamp at about +-3.33."""
+SH_DIM = {0: 0, 1: 3, 2: 8, 3: 15}
+"""Coefficients a colour channel for each SH degree."""
+ENCODED_PROPERTIES = ("x", "y", "z", "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2",
+                      "rot_3", "opacity", "f_dc_0", "f_dc_1", "f_dc_2")
+"""Properties ``pyspz.compress`` needs; ``f_rest_*`` are optional, everything else is dropped."""
+_INT32_MIN = -(2**31)
+_READ_BLOCK = 1 << 22
+
+
+@dataclass(frozen=True)
+class SpzPacked:
+    """An SPZ payload as its quantised streams (uint8 arrays, one row a gaussian).
+
+    ``positions`` (N, 3, 3) 24-bit fixed point (version 1: (N, 3, 2) float16 bytes),
+    ``alphas`` (N,), ``colors`` (N, 3), ``scales`` (N, 3), ``rotations`` (N, 3)
+    (version 3: (N, 4) smallest-three), ``sh`` (N, dim, 3) coefficient-major.
+    """
+
+    version: int
+    sh_degree: int
+    fractional_bits: int
+    antialiased: bool
+    positions: np.ndarray
+    alphas: np.ndarray
+    colors: np.ndarray
+    scales: np.ndarray
+    rotations: np.ndarray
+    sh: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return len(self.alphas)
+
+    def header_bytes(self) -> bytes:
+        """The 16-byte header of this payload."""
+        flags = FLAG_ANTIALIASED if self.antialiased else 0
+        return HEADER.pack(MAGIC, self.version, self.count, self.sh_degree,
+                           self.fractional_bits, flags, 0)
+
+    def to_payload(self) -> bytes:
+        """Header and streams in the library's order: positions, alphas, colours, scales,
+        rotations, SH."""
+        streams = (self.positions, self.alphas, self.colors, self.scales, self.rotations,
+                   self.sh)
+        return self.header_bytes() + b"".join(np.ascontiguousarray(s).tobytes() for s in streams)
+
+
+@dataclass(frozen=True)
+class SpzInfo:
+    """What an SPZ file's header and container say about it."""
+
+    container: str
+    version: int
+    count: int
+    sh_degree: int
+    fractional_bits: int
+    antialiased: bool
+
+
+# ---------------------------------------------------------------- quantisers (float32 in)
+def _c_round(x: np.ndarray) -> np.ndarray:
+    """C's ``round`` of float32 values (half away from zero), exactly, as float64."""
+    x = x.astype(np.float64)
+    return np.copysign(np.floor(np.abs(x) + 0.5), x)
+
+
+def _to_byte(x: np.ndarray) -> np.ndarray:
+    """``clamp(round(x), 0, 255)`` cast to uint8; NaN gives 0 as on x86-64."""
+    r = np.clip(_c_round(x), 0.0, 255.0)
+    return np.nan_to_num(r, nan=0.0).astype(np.uint8)
+
+
+def _to_int32(r: np.ndarray) -> np.ndarray:
+    """A float-to-int32 cast as x86-64 does it: NaN and out-of-range give INT32_MIN."""
+    ok = (r >= -(2.0**31)) & (r < 2.0**31)
+    return np.where(ok, np.nan_to_num(r, nan=0.0), _INT32_MIN).astype(np.int64)
+
+
+def _f32(columns: dict[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
+    return np.stack([np.asarray(columns[n], np.float32) for n in names], axis=1)
+
+
+def _quantize_positions(p: np.ndarray, fractional_bits: int) -> np.ndarray:
+    fixed = _to_int32(_c_round(p * np.float32(1 << fractional_bits))) & 0xFFFFFF
+    return np.stack([fixed & 0xFF, (fixed >> 8) & 0xFF, fixed >> 16], axis=-1).astype(np.uint8)
+
+
+def _quantize_alphas(opacity: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        e = np.exp(-opacity.astype(np.float64)).astype(np.float32)
+        sigmoid = np.float32(1) / (np.float32(1) + e)
+    return _to_byte(sigmoid * np.float32(255))
+
+
+def _quantize_rotations(rot_wxyz: np.ndarray) -> np.ndarray:
+    q = rot_wxyz[:, [1, 2, 3, 0]]  # x, y, z, w as the library holds them
+    sq = q * q
+    with np.errstate(invalid="ignore", divide="ignore"):
+        norm = np.sqrt(((sq[:, 0] + sq[:, 1]) + sq[:, 2]) + sq[:, 3])
+        unit = q / norm[:, None]
+    sign = np.where(unit[:, 3] < 0, np.float32(-127.5), np.float32(127.5))
+    return _to_byte(unit[:, :3] * sign[:, None] + np.float32(127.5))
+
+
+def _quantize_sh(sh: np.ndarray) -> np.ndarray:
+    """(N, dim, 3) coefficients to bytes: 5 bits for degree 1, 4 for the rest."""
+    r = (_c_round(sh * np.float32(128)).astype(np.float32) + np.float32(128)).astype(np.float64)
+    q = _to_int32(r)
+    bucket = np.full(sh.shape[1], 16, np.int64)
+    bucket[:3] = 8
+    shifted = q + bucket[None, :, None] // 2
+    truncated = np.where(shifted >= 0, shifted // bucket[None, :, None],
+                         -((-shifted) // bucket[None, :, None]))  # C division
+    return np.clip(truncated * bucket[None, :, None], 0, 255).astype(np.uint8)
+
+
+def sh_rest_count(properties: list[str] | tuple[str, ...]) -> int:
+    """How many ``f_rest_*`` the library takes: the run f_rest_0, f_rest_1... (at most 45).
+
+    Example:
+        >>> sh_rest_count(["f_rest_0", "f_rest_1", "f_rest_3"])
+        2
+    """
+    present = set(properties)
+    count = 0
+    while count < 45 and f"f_rest_{count}" in present:
+        count += 1
+    return count
+
+
+def degree_for_dim(dim: int) -> int:
+    """The library's SH degree for ``dim`` coefficients a channel (it rounds down).
+
+    Example:
+        >>> degree_for_dim(8), degree_for_dim(2)
+        (2, 0)
+    """
+    return 0 if dim < 3 else 1 if dim < 8 else 2 if dim < 15 else 3
+
+
+def encode(columns: dict[str, np.ndarray], *, antialiased: bool = False) -> SpzPacked:
+    """Quantise named float columns into a version-2 payload exactly as ``pyspz.compress``.
+
+    ``columns`` needs :data:`ENCODED_PROPERTIES`; ``f_rest_0..`` are used as the library
+    uses them (see :func:`sh_rest_count`); values are taken as float32.
+    Raises ValueError when a property is missing or the SH count fits no degree (the
+    library then writes an empty payload that its own decompress refuses).
+
+    Example:
+        >>> cols = {n: np.zeros(1, np.float32) for n in ENCODED_PROPERTIES}
+        >>> encode(cols).alphas.tolist()    # sigmoid(0) * 255 = 127.5 rounds up
+        [128]
+    """
+    missing = [n for n in ENCODED_PROPERTIES if n not in columns]
+    if missing:
+        raise ValueError(f"SPZ needs properties {', '.join(missing)}")
+    rest = sh_rest_count(list(columns))
+    dim = rest // 3
+    if rest % 3 or dim not in SH_DIM.values():
+        raise ValueError(f"{rest} f_rest properties fit no SH degree (0, 9, 24 or 45)")
+    count = len(np.asarray(columns["x"]))
+    if rest:
+        flat = _f32(columns, f_rest_names(rest))  # f_rest_{c*dim + j}
+        sh = _quantize_sh(flat.reshape(count, 3, dim).transpose(0, 2, 1))
+    else:
+        sh = np.zeros((count, 0, 3), np.uint8)
+    colour = _f32(columns, GROUPS["sh_dc"])
+    return SpzPacked(
+        version=2, sh_degree=degree_for_dim(dim), fractional_bits=FRACTIONAL_BITS,
+        antialiased=antialiased,
+        positions=_quantize_positions(_f32(columns, GROUPS["positions"]), FRACTIONAL_BITS),
+        alphas=_quantize_alphas(np.asarray(columns["opacity"], np.float32)),
+        colors=_to_byte(colour * (COLOR_SCALE * np.float32(255)) + np.float32(127.5)),
+        scales=_to_byte((_f32(columns, GROUPS["log_scales"]) + np.float32(10)) * np.float32(16)),
+        rotations=_quantize_rotations(_f32(columns, GROUPS["quats"])),
+        sh=sh,
+    )
+
+
+# ---------------------------------------------------------------- dequantisers
+def _byte_table(f) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return f(np.arange(256, dtype=np.float32)).astype(np.float32)
+
+
+def _alpha_of(b: np.ndarray) -> np.ndarray:
+    x = b / np.float32(255)
+    with np.errstate(divide="ignore"):
+        ratio = x / (np.float32(1) - x)
+        return np.log(ratio.astype(np.float64)).astype(np.float32)  # logf, correctly rounded
+
+
+ALPHA_TABLE = _byte_table(_alpha_of)
+"""Byte -> stored opacity: log(a / (1 - a)), a = b / 255; byte 0 is -inf, 255 is +inf."""
+COLOR_TABLE = _byte_table(lambda b: (b / np.float32(255) - np.float32(0.5)) / COLOR_SCALE)
+SCALE_TABLE = _byte_table(lambda b: b / np.float32(16) - np.float32(10))
+SH_TABLE = _byte_table(lambda b: (b - np.float32(128)) / np.float32(128))
+ROTATION_TABLE = _byte_table(lambda b: b * np.float32(1 / 127.5) + np.float32(-1))
+LOG_SCALE_RANGE = (float(SCALE_TABLE[0]), float(SCALE_TABLE[255]))
+"""Log scales an SPZ can hold: [-10, 5.9375]; others clamp."""
+POSITION_LIMIT = float(1 << 23) / (1 << FRACTIONAL_BITS)
+"""Positions in [-2048, 2048) survive; others wrap around (24-bit fixed point)."""
+
+
+def _decode_positions(packed: SpzPacked) -> np.ndarray:
+    p = packed.positions
+    if packed.version == 1:
+        return np.ascontiguousarray(p).view("<f2").reshape(packed.count, 3).astype(np.float32)
+    fixed = (p[..., 0].astype(np.int32) | (p[..., 1].astype(np.int32) << 8)
+             | (p[..., 2].astype(np.int32) << 16))
+    fixed = np.where(fixed & 0x800000, fixed - (1 << 24), fixed)
+    scale = np.float32(1.0 / (1 << packed.fractional_bits))
+    return fixed.astype(np.float32) * scale
+
+
+def _decode_first_three(r: np.ndarray) -> np.ndarray:
+    xyz = ROTATION_TABLE[r]
+    sq = xyz * xyz
+    w = np.sqrt(np.maximum(np.float32(0), np.float32(1) - ((sq[:, 0] + sq[:, 1]) + sq[:, 2])))
+    return np.concatenate([w[:, None], xyz], axis=1)
+
+
+def _decode_smallest_three(r: np.ndarray) -> np.ndarray:
+    """Niantic version 3: two bits name the largest component, three 10-bit signed others."""
+    comp = (r[:, 0].astype(np.uint32) | (r[:, 1].astype(np.uint32) << 8)
+            | (r[:, 2].astype(np.uint32) << 16) | (r[:, 3].astype(np.uint32) << 24))
+    largest = (comp >> 30).astype(np.int64)
+    xyzw = np.zeros((len(r), 4), np.float32)
+    total = np.zeros(len(r), np.float32)
+    rows = np.arange(len(r))
+    for i in (3, 2, 1, 0):
+        active = largest != i
+        magnitude = (comp & 511).astype(np.float64)
+        value = (np.sqrt(0.5) * magnitude / 511.0).astype(np.float32)
+        value = np.where((comp >> 9) & 1, -value, value)
+        xyzw[:, i] = np.where(active, value, 0)
+        total = np.where(active, total + value * value, total)
+        comp = np.where(active, comp >> 10, comp)
+    xyzw[rows, largest] = np.sqrt(np.maximum(np.float32(0), np.float32(1) - total))
+    return xyzw[:, [3, 0, 1, 2]]
+
+
+def decoded_properties(sh_degree: int) -> tuple[str, ...]:
+    """Property order of ``pyspz.decompress(..., include_normals=False)``.
+
+    Example:
+        >>> decoded_properties(0)[:4], len(decoded_properties(3))
+        (('x', 'y', 'z', 'f_dc_0'), 59)
+    """
+    return (*GROUPS["positions"], *GROUPS["sh_dc"], *f_rest_names(3 * SH_DIM[sh_degree]),
+            "opacity", *GROUPS["log_scales"], *GROUPS["quats"])
+
+
+def decode(packed: SpzPacked) -> np.ndarray:
+    """The float32 table ``pyspz.decompress`` gives (a structured array, its property order).
+
+    Example:
+        >>> cols = {n: np.full(1, 0.5, np.float32) for n in ENCODED_PROPERTIES}
+        >>> float(decode(encode(cols))["scale_0"][0])
+        0.5
+    """
+    n, dim = packed.count, SH_DIM[packed.sh_degree]
+    names = decoded_properties(packed.sh_degree)
+    matrix = np.empty((n, len(names)), np.float32)
+    matrix[:, 0:3] = _decode_positions(packed)
+    matrix[:, 3:6] = COLOR_TABLE[packed.colors]
+    rest = 3 * dim
+    if rest:  # f_rest_{c*dim + j} = sh[j, c]
+        matrix[:, 6:6 + rest] = SH_TABLE[packed.sh].transpose(0, 2, 1).reshape(n, rest)
+    at = 6 + rest
+    matrix[:, at] = ALPHA_TABLE[packed.alphas]
+    matrix[:, at + 1:at + 4] = SCALE_TABLE[packed.scales]
+    rotations = (_decode_smallest_three(packed.rotations) if packed.version >= 3
+                 else _decode_first_three(packed.rotations))
+    matrix[:, at + 4:at + 8] = rotations
+    return matrix.view(np.dtype([(name, "<f4") for name in names])).reshape(n)
+
+
+# ---------------------------------------------------------------- payload and containers
+def _stream_sizes(version: int, count: int, sh_degree: int) -> list[tuple[str, tuple[int, ...]]]:
+    position = (3, 2) if version == 1 else (3, 3)
+    rotation = (4,) if version >= 3 else (3,)
+    return [("positions", (count, *position)), ("alphas", (count,)), ("colors", (count, 3)),
+            ("scales", (count, 3)), ("rotations", (count, *rotation)),
+            ("sh", (count, SH_DIM[sh_degree], 3))]
+
+
+def payload_size(version: int, count: int, sh_degree: int) -> int:
+    """Bytes of a payload with this header.
+
+    Example:
+        >>> payload_size(2, 1, 0)    # 16 header + 9 + 1 + 3 + 3 + 3
+        35
+    """
+    return HEADER.size + sum(int(np.prod(shape)) for _, shape in
+                             _stream_sizes(version, count, sh_degree))
+
+
+def parse_header(data: bytes, source: str | os.PathLike = "<bytes>",
+                 versions: tuple[int, ...] = (1, 2, 3)) -> SpzInfo:
+    """Check a payload's 16-byte header; refuse what the library refuses.
+
+    Example:
+        >>> parse_header(HEADER.pack(MAGIC, 2, 5, 0, 12, 0, 0)).count
+        5
+    """
+    if len(data) < HEADER.size:
+        raise SplatFormatError(source, f"SPZ payload of {len(data)} bytes has no 16-byte header")
+    magic, version, count, degree, bits, flags, _ = HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise SplatFormatError(source, f"not an SPZ payload (magic {magic:#010x},"
+                               f" expected {MAGIC:#010x} 'NGSP')")
+    if version not in versions:
+        known = ", ".join(str(v) for v in versions)
+        raise SplatFormatError(source, f"SPZ version {version} is not supported (reads {known})")
+    if count > MAX_POINTS:
+        raise SplatFormatError(source, f"SPZ header declares {count:,} points, more than the"
+                               f" {MAX_POINTS:,} the library accepts")
+    if count == 0:
+        raise SplatFormatError(source, "SPZ header declares 0 points")
+    if degree > 3:
+        raise SplatFormatError(source, f"SPZ SH degree {degree} is not supported (0-3)")
+    if version > 1 and bits > 24:
+        raise SplatFormatError(source, f"SPZ fractional bits {bits} leave no integer part")
+    return SpzInfo("", version, count, degree, bits, bool(flags & FLAG_ANTIALIASED))
+
+
+def parse_payload(data: bytes, source: str | os.PathLike = "<bytes>",
+                  versions: tuple[int, ...] = (1, 2, 3)) -> SpzPacked:
+    """Split a decompressed payload into its streams (bytes after them are ignored, as the
+    library ignores them).
+
+    Example:
+        >>> packed = parse_payload(HEADER.pack(MAGIC, 2, 1, 0, 12, 0, 0) + bytes(19))
+        >>> packed.count, packed.positions.shape
+        (1, (1, 3, 3))
+    """
+    info = parse_header(data, source, versions)
+    need = payload_size(info.version, info.count, info.sh_degree)
+    if len(data) < need:
+        raise SplatFormatError(source, f"truncated SPZ payload: {info.count:,} points need"
+                               f" {need:,} bytes, {len(data):,} present")
+    buffer = np.frombuffer(data, np.uint8)
+    streams, at = {}, HEADER.size
+    for name, shape in _stream_sizes(info.version, info.count, info.sh_degree):
+        size = int(np.prod(shape))
+        streams[name] = buffer[at:at + size].reshape(shape)
+        at += size
+    return SpzPacked(info.version, info.sh_degree, info.fractional_bits, info.antialiased,
+                     **streams)
+
+
+def detect_container(head: bytes) -> str | None:
+    """``"zstd"``, ``"gzip"``, or None, from a file's first bytes.
+
+    Example:
+        >>> detect_container(b"\\x28\\xb5\\x2f\\xfd..."), detect_container(b"ply\\n")
+        ('zstd', None)
+    """
+    if head.startswith(ZSTD_MAGIC):
+        return "zstd"
+    if head.startswith(GZIP_MAGIC):
+        return "gzip"
+    return None
+
+
+def _bounded_decompress(data: bytes, container: str, source) -> bytes:
+    """Decompress only as far as the payload header justifies (no bomb can make us
+    allocate more than its own declared streams)."""
+    if container == "zstd":
+        import zstandard
+
+        reader = zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=False)
+        errors: tuple[type[Exception], ...] = (zstandard.ZstdError,)
+    else:
+        reader = gzip.GzipFile(fileobj=_BytesReader(data))
+        errors = (OSError, EOFError, zlib.error)
+    try:
+        head = _read_up_to(reader, HEADER.size)
+        info = parse_header(head, source)
+        need = payload_size(info.version, info.count, info.sh_degree)
+        body = _read_up_to(reader, need - len(head))
+    except errors as e:
+        raise SplatFormatError(source, f"corrupt {container} stream ({_one_line(e)})") from None
+    payload = head + body
+    if len(payload) < need:
+        raise SplatFormatError(source, f"truncated SPZ: {info.count:,} points need {need:,}"
+                               f" payload bytes, the {container} stream holds {len(payload):,}")
+    return payload
+
+
+class _BytesReader:
+    """A minimal file object over bytes for :class:`gzip.GzipFile` (no copy)."""
+
+    def __init__(self, data: bytes):
+        self._view = memoryview(data)
+        self._at = 0
+
+    def read(self, size: int = -1) -> bytes:
+        stop = len(self._view) if size is None or size < 0 else self._at + size
+        chunk = self._view[self._at:stop]
+        self._at += len(chunk)
+        return bytes(chunk)
+
+
+def _read_up_to(reader, size: int) -> bytes:
+    parts, got = [], 0
+    while got < size:
+        block = reader.read(min(_READ_BLOCK, size - got))
+        if not block:
+            break
+        parts.append(block)
+        got += len(block)
+    return b"".join(parts)
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def read(path: str | os.PathLike) -> tuple[SpzPacked, SpzInfo, bytes]:
+    """Read an SPZ file: its streams, what its header says, and the file's bytes.
+
+    Raises :class:`SplatFormatError` with one line naming the file for anything the
+    library would refuse.
+
+    Example:
+        >>> packed, info, _ = read("hamburger.spz")   # doctest: +SKIP
+        >>> info.container, info.version, packed.count  # doctest: +SKIP
+        ('zstd', 2, 52709)
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise SplatFormatError(path, f"cannot open ({e.strerror})") from None
+    packed, info = read_bytes(data, path)
+    return packed, info, data
+
+
+def read_bytes(data: bytes, source: str | os.PathLike = "<bytes>") -> tuple[SpzPacked, SpzInfo]:
+    """Read SPZ bytes (either container).
+
+    Example:
+        >>> cols = {n: np.zeros(3, np.float32) for n in ENCODED_PROPERTIES}
+        >>> read_bytes(to_bytes(encode(cols), "gzip"))[1].container
+        'gzip'
+    """
+    container = detect_container(data[:4])
+    if container is None:
+        if data[:4] == MAGIC.to_bytes(4, "little"):
+            version = int.from_bytes(data[4:8], "little")
+            raise SplatFormatError(source, f"SPZ version {version} with a plaintext header is not"
+                                   " supported (reads zstd and gzip SPZ, versions 1-3)")
+        raise SplatFormatError(source, "not an SPZ file (neither a zstd nor a gzip stream)")
+    payload = _bounded_decompress(data, container, source)
+    packed = parse_payload(payload, source)
+    if container == "zstd" and packed.version == 3:
+        raise SplatFormatError(source, "SPZ version 3 in a zstd frame: no tool writes that")
+    info = SpzInfo(container, packed.version, packed.count, packed.sh_degree,
+                   packed.fractional_bits, packed.antialiased)
+    return packed, info
+
+
+def to_bytes(packed: SpzPacked, container: str = "zstd", level: int | None = None) -> bytes:
+    """The file bytes of ``packed`` in ``container`` (zstd as pyspz, gzip as Niantic's spz).
+
+    ``level`` defaults to 1 for zstd (pyspz's) and 6 for gzip.
+
+    Example:
+        >>> cols = {n: np.zeros(1, np.float32) for n in ENCODED_PROPERTIES}
+        >>> to_bytes(encode(cols))[:4] == ZSTD_MAGIC
+        True
+    """
+    payload = packed.to_payload()
+    if container == "zstd":
+        import zstandard
+
+        return zstandard.ZstdCompressor(level=level or 1, write_content_size=True).compress(
+            payload)
+    if container == "gzip":
+        return gzip.compress(payload, compresslevel=6 if level is None else level, mtime=0)
+    raise ValueError(f"unknown SPZ container {container!r}; known: {', '.join(CONTAINERS)}")
+
+
+__all__ = [
+    "ALPHA_TABLE", "COLOR_SCALE", "COMPRESS_MAX_POINTS", "CONTAINERS", "ENCODED_PROPERTIES",
+    "FRACTIONAL_BITS", "HEADER", "LOG_SCALE_RANGE", "MAGIC", "MAX_POINTS", "POSITION_LIMIT",
+    "SH_DIM", "SpzInfo", "SpzPacked", "decode", "decoded_properties", "degree_for_dim",
+    "detect_container", "encode", "parse_header", "parse_payload", "payload_size", "read",
+    "read_bytes", "sh_rest_count", "to_bytes",
+]
