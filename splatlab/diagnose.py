@@ -26,6 +26,7 @@ from .jsonsafe import json_safe
 from .loadchain import CLAMP_1E3, CLAMP_1E4, float32_logit, float32_sigmoid
 from .splat import Splat, SplatFieldError
 from .stats import stats
+from .submission import log_scale_clamps, position_wraps, submission_problems
 
 Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
@@ -58,6 +59,12 @@ CODES: dict[str, str] = {
     "SL901": "opacity looks like probabilities in a logit field",
     "SL902": "scales look linear in a log field",
     "SL903": "f_rest count fits no SH degree",
+    "SL950": "refused by the submission path (pyspz compress/decompress)",
+    "SL951": "more gaussians invisible to the gate through SPZ than as-is",
+    "SL952": "positions that wrap around through SPZ (beyond +-2048)",
+    "SL953": "log scales that SPZ clamps to [-10, 5.9375]",
+    "SL954": "the gate's identity-rotation check cannot fire through SPZ",
+    "SL955": "NaN that SPZ turns into -inf or a clamp value",
 }
 """Every finding code and its title. Codes are stable: new detectors get new codes."""
 
@@ -222,7 +229,9 @@ class Report(Sequence[Finding]):
 def diagnose(splat: Splat, **thresholds) -> Report:
     """Run every detector on ``splat``; keyword arguments override :class:`Thresholds`.
 
-    A file without the 3DGS properties gives one SL001 finding.
+    A file without the 3DGS properties gives one SL001 finding (and SL950: the
+    submission path refuses it). Codes SL95x are about the SPZ submission path
+    (FACTS.md section 5): what the validator receives instead of the file.
 
     Example:
         >>> diagnose(splatlab.load("scene.ply"), min_count=1000).codes  # doctest: +SKIP
@@ -235,6 +244,7 @@ def diagnose(splat: Splat, **thresholds) -> Report:
         found = [Finding("SL001", "error", "vertex",
                          f"Not a 3DGS file: missing {', '.join(missing)}.",
                          {"missing": float(len(missing))}, splat.count)]
+        found.extend(_refused(splat))
         return Report(found, source=source, count=splat.count, thresholds=limits)
     table = stats(splat)
     findings: list[Finding] = []
@@ -469,8 +479,93 @@ def _encoding(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Find
         yield Finding("SL903", "error", "f_rest", f"{e}.", {"f_rest": k}, splat.count)
 
 
+def _refused(splat: Splat) -> list[Finding]:
+    problems = submission_problems(splat)
+    if not problems:
+        return []
+    return [Finding("SL950", "error", "file",
+                    "The submission path refuses the file, so a miner cannot submit it: "
+                    + "; ".join(problems) + ".", {"problems": len(problems)}, splat.count)]
+
+
+def _submission(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Finding]:
+    refused = _refused(splat)
+    if refused:
+        yield from refused
+        return
+    from .gate import gate  # the gate sits above diagnosis; imported when used
+
+    result = gate(splat)
+    through = {c.name: c for c in result.checks}
+    as_is = {c.name: c for c in result.as_is.checks}
+    n = splat.count
+    if "opacity" in through:
+        spz_share, file_share = through["opacity"].measured, as_is["opacity"].measured
+        turned = through["opacity"].rejects and not as_is["opacity"].rejects
+        if turned or (spz_share - file_share > 1.0
+                      and spz_share > 100 * t.invisible_warn_share):
+            yield Finding(
+                "SL951", "error" if turned else "warning", "opacity",
+                f"Through SPZ {spz_share:.1f} % of gaussians fall under the gate's sigmoid"
+                f" 1e-3, against {file_share:.1f} % as the file is: opacity travels as one"
+                " byte, and byte 0 (sigmoid below about 1/510) decodes to -inf.",
+                {"share_submission": spz_share / 100, "share_as_is": file_share / 100,
+                 "gate_turned": float(turned)},
+                round((spz_share - file_share) / 100 * n))
+    wraps = position_wraps(splat.positions).any(axis=1)
+    if wraps.any():
+        k = int(wraps.sum())
+        yield Finding("SL952", "error", "positions",
+                      f"{k:,} gaussians lie beyond +-2048 on some axis: SPZ's 24-bit fixed"
+                      " point wraps them to the other side of the scene.",
+                      {"share": k / n, "max_abs": float(np.nanmax(np.abs(
+                          np.where(np.isfinite(splat.positions), splat.positions, 0))))}, k)
+    log_scales = splat.log_scales
+    clamps = log_scale_clamps(log_scales).any(axis=1)
+    if clamps.any():
+        k = int(clamps.sum())
+        with np.errstate(invalid="ignore"):
+            large = int((log_scales > 0).any(axis=1)[clamps].sum())
+        # tiny gaussians growing to exp(-10) change little; large ones shrinking do
+        severity = "warning" if large or k / n > 0.01 else "info"
+        yield Finding("SL953", severity, "scale",
+                      f"{k:,} gaussians have log scales outside [-10, 5.9375], where SPZ"
+                      f" clamps them ({large:,} of them at the top).",
+                      {"share": k / n, "clamped_large": large}, k)
+    if "rotation" in as_is and as_is["rotation"].rejects and not through["rotation"].rejects:
+        yield Finding("SL954", "info", "rot",
+                      "The gate rejects this file as it is (every rotation the identity), but"
+                      " not what the validator receives: SPZ returns an identity as"
+                      " (0.99998, 0.0039, 0.0039, 0.0039).", {"count": n}, n)
+    nan = {name: int(table.loc[name, "nan"]) for name in _float_fields(splat)
+           if name in table.index and table.loc[name, "nan"]}
+    if nan:
+        becomes = "; ".join(f"{name} ({k:,}) -> {_nan_through_spz(name)}"
+                            for name, k in nan.items())
+        k = max(nan.values())
+        yield Finding("SL955", "warning", next(iter(nan)),
+                      f"NaN through SPZ: {becomes}.", {k2: float(v) for k2, v in nan.items()},
+                      k)
+
+
+def _nan_through_spz(name: str) -> str:
+    """What SPZ makes of a NaN in ``name`` (the x86-64 build: a NaN-to-int cast gives
+    INT32_MIN, so a byte field gets 0 and a position 0)."""
+    if name == "opacity":
+        return "-inf (invisible)"
+    if name in GROUPS["positions"]:
+        return "0"
+    if name in GROUPS["log_scales"]:
+        return "-10"
+    if name in GROUPS["sh_dc"]:
+        return "-3.33"
+    if name in GROUPS["quats"]:
+        return "the rotation of bytes (0, 0, 0)"
+    return "-1" if name.startswith("f_rest_") else "dropped"
+
+
 DETECTORS = (_nonfinite, _spread, _signatures, _spikes, _invisible, _scales_huge, _quats,
-             _count, _duplicates, _positions, _encoding)
+             _count, _duplicates, _positions, _encoding, _submission)
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -1,11 +1,13 @@
 """Scan many PLY files into one table, one row a file, locally or on an executor.
 
-Each row holds what an incident review reads first: the count, stored-opacity
-statistics, the scale spread, the share of gaussians the sn17 gate counts as
-invisible, the shares at the miner's clamp spikes (``logit(1e-4)`` and
+Each row holds what an incident review reads first: the file's format, the count,
+stored-opacity statistics, the scale spread, the share of gaussians the sn17 gate
+counts as invisible (as the file is, and as the validator receives it through the SPZ
+submission path), the shares at the miner's clamp spikes (``logit(1e-4)`` and
 ``logit(0.9999)``, and the older ``logit(1e-3)``/``logit(0.999)``) and the gate
-verdict. An unreadable file gives a row with ``error`` set instead of stopping
-the scan.
+verdict on both paths (``gate`` is what the validator decides: "pass", "reject" or
+"cannot be submitted"; ``gate_as_is`` judges the file itself). An unreadable file
+gives a row with ``error`` set instead of stopping the scan.
 
 Example:
     >>> table = scan(["a.ply", "b.ply"])                         # doctest: +SKIP
@@ -41,10 +43,15 @@ SPIKE_COLUMNS: dict[str, float] = {
 }
 """Scan column -> the float32 value the miner's clamp leaves (share of gaussians at it)."""
 
-COLUMNS = ("file", "count", "opacity_mean", "opacity_min", "opacity_max", "opacity_std",
-           "opacity_nonfinite", "scale_std", "alpha_below_1e-3", *SPIKE_COLUMNS,
-           "uniform_rule", "gate", "gate_failed", "error")
+COLUMNS = ("file", "format", "count", "opacity_mean", "opacity_min", "opacity_max",
+           "opacity_std", "opacity_nonfinite", "scale_std", "alpha_below_1e-3",
+           "alpha_below_1e-3_spz", *SPIKE_COLUMNS, "uniform_rule", "gate", "gate_failed",
+           "gate_as_is", "error")
 """Columns of :func:`scan`, in order."""
+
+
+SCANNED_SUFFIXES = (".ply", ".spz")
+"""File names a folder scan picks up (the content decides how each is read)."""
 
 
 class Executor(Protocol):
@@ -52,7 +59,8 @@ class Executor(Protocol):
 
 
 def expand(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Files named, and the ``*.ply`` files under folders named (sorted, recursive).
+    """Files named, and the ``*.ply`` and ``*.spz`` files under folders named (sorted,
+    recursive).
 
     Example:
         >>> expand(["data/"])                                    # doctest: +SKIP
@@ -61,7 +69,8 @@ def expand(paths: Iterable[str | os.PathLike]) -> list[Path]:
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*.ply") if p.is_file()))
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file()
+                                and p.suffix.lower() in SCANNED_SUFFIXES))
         else:
             files.append(path)
     return files
@@ -111,11 +120,13 @@ def scan_splat(splat: Splat, rules: str = "sn17") -> dict[str, Any]:
 
     Example:
         >>> from splatlab import synth
-        >>> scan_splat(synth.trellis(32 * 300))["gate"]
-        'pass'
+        >>> row = scan_splat(synth.trellis(32 * 300))
+        >>> row["gate"], row["gate_as_is"], row["format"]
+        ('pass', 'pass', 'in-memory arrays')
     """
     row: dict[str, Any] = dict.fromkeys(COLUMNS)
     row["file"] = str(splat.source) if splat.source else None
+    row["format"] = splat.source_format.label
     missing = [n for n in GAUSSIAN_PROPERTIES if n not in splat.properties]
     if missing:
         row.update(count=splat.count, error="not a 3DGS file: missing " + ", ".join(missing))
@@ -126,8 +137,12 @@ def scan_splat(splat: Splat, rules: str = "sn17") -> dict[str, Any]:
     row.update(spike_shares(opacity))
     row["uniform_rule"] = bool(row["opacity_std"] < 1.0)
     result = gate(splat, rules)
-    row["gate"] = "pass" if result.passed else "reject"
+    row["gate"] = result.verdict
     row["gate_failed"] = ",".join(result.failed)
+    row["gate_as_is"] = result.as_is.verdict
+    checks = {c.name: c for c in result.checks}
+    if "opacity" in checks:  # absent when the path refuses the file
+        row["alpha_below_1e-3_spz"] = checks["opacity"].measured / 100
     return row
 
 
@@ -149,7 +164,8 @@ def scan_file(path: str | os.PathLike, rules: str = "sn17") -> dict[str, Any]:
 
 def scan(paths: Iterable[str | os.PathLike] | str | os.PathLike,
          executor: Executor | None = None, rules: str = "sn17") -> pd.DataFrame:
-    """One row a file for files and folders (``*.ply`` under them), in path order.
+    """One row a file for files and folders (``*.ply`` and ``*.spz`` under them), in path
+    order.
 
     ``executor``: anything with ``.map(fn, items)`` (a ``concurrent.futures``
     pool, ``dask.distributed.Client.get_executor()``); None scans here.

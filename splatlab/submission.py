@@ -25,6 +25,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
 from . import spz
 from .io import splat_from_spz
 from .ply import MAX_HEADER_BYTES, SplatFormatError
@@ -166,6 +168,31 @@ def _property_names(lines: list[bytes], problems: list[str]) -> list[str] | None
     return names
 
 
+def position_wraps(positions: np.ndarray) -> np.ndarray:
+    """Mask of finite coordinates that wrap around in SPZ's 24-bit fixed point (|p| >= 2048).
+
+    Example:
+        >>> position_wraps(np.float32([2047.9, 2048.0, -2048.0, -2048.1])).tolist()
+        [False, True, False, True]
+    """
+    fixed = np.asarray(positions, np.float32).astype(np.float64) * (1 << spz.FRACTIONAL_BITS)
+    rounded = np.copysign(np.floor(np.abs(fixed) + 0.5), fixed)
+    return np.isfinite(rounded) & ((rounded < -(1 << 23)) | (rounded >= 1 << 23))
+
+
+def log_scale_clamps(log_scales: np.ndarray) -> np.ndarray:
+    """Mask of log scales SPZ clamps to [-10, 5.9375] (more than half a step outside).
+
+    Example:
+        >>> log_scale_clamps(np.float32([-10.03, -10.04, 5.96, 6.0])).tolist()
+        [False, True, False, True]
+    """
+    low, high = spz.LOG_SCALE_RANGE
+    s = np.asarray(log_scales, np.float32)
+    with np.errstate(invalid="ignore"):
+        return (s < low - 1 / 32) | (s > high + 1 / 32)
+
+
 def spz_roundtrip(splat: Splat, *, container: str = "zstd") -> Splat:
     """What the validator decodes from ``splat``: compress then decompress, bit for bit.
 
@@ -191,4 +218,5 @@ def spz_roundtrip(splat: Splat, *, container: str = "zstd") -> Splat:
                           scales=splat.scale_encoding)
 
 
-__all__ = ["SubmissionRefused", "spz_roundtrip", "submission_problems"]
+__all__ = ["SubmissionRefused", "log_scale_clamps", "position_wraps", "spz_roundtrip",
+           "submission_problems"]

@@ -42,14 +42,15 @@ def test_healthy_synthetic_file_has_only_info(healthy):
 
 def test_hamburger_is_clean_apart_from_info(hamburger_path):
     report = diagnose(load(hamburger_path))
-    assert [f.code for f in report] == ["SL702"]  # 52,709 is not a multiple of 32
-    assert report[0].severity == "info"
+    # 52,709 is not a multiple of 32; 73 log scales below -10 grow to -10 through SPZ
+    assert [f.code for f in report] == ["SL702", "SL953"]
+    assert {f.severity for f in report} == {"info"} and report[1].affected == 73
 
 
 def test_not_a_3dgs_file_gives_one_finding():
     report = diagnose(Splat.from_arrays({"x": np.zeros(10, np.float32)}))
-    assert [(f.code, f.severity) for f in report] == [("SL001", "error")]
-    assert "opacity" in report[0].message
+    assert [(f.code, f.severity) for f in report] == [("SL001", "error"), ("SL950", "error")]
+    assert "opacity" in report[0].message and "missing properties" in report[1].message
 
 
 def put(values: np.ndarray, rows: slice, value: float) -> np.ndarray:
@@ -198,3 +199,45 @@ def test_thresholds_are_documented_parameters():
     assert Thresholds().opacity_std == 1.0 and Thresholds().min_count == 7000
     with pytest.raises(TypeError):
         diagnose(make_trellis_like(64), no_such_threshold=1)
+
+
+# ----------------------------------------------------------------- the submission path (SL95x)
+def test_a_commented_header_cannot_be_submitted():
+    commented = Splat.from_arrays(trellis_columns(7_040), comments=("made by hand",))
+    report = diagnose(commented)
+    assert report.filter(code="SL950").errors[0].message.count("line 3 must start") == 1
+    assert diagnose(Splat.from_arrays(trellis_columns(7_040))).filter(code="SL95").codes == []
+
+
+def test_noise_fix_is_more_invisible_through_spz():
+    rng = np.random.default_rng(0)
+    noisy = make_trellis_like(70_400, opacity=LOGIT_1E4 + rng.normal(0, 2, 70_400)
+                              .astype(np.float32))
+    (finding,) = diagnose(noisy).filter(code="SL951")
+    assert finding.severity == "warning"  # rejected either way
+    assert finding.evidence["share_submission"] == pytest.approx(0.932, abs=0.005)
+    assert finding.evidence["share_as_is"] == pytest.approx(0.876, abs=0.005)
+
+
+def test_spz_turns_a_passing_file_into_a_rejected_one():
+    # sigmoid between 1e-3 and 1/510: visible to the gate as-is, byte 0 (-inf) through SPZ
+    opacity = np.full(N, np.float32(-6.5))
+    opacity[: N // 10] = 5.0
+    (finding,) = diagnose(make_trellis_like(N, opacity=opacity)).filter(code="SL951")
+    assert finding.severity == "error" and finding.evidence["gate_turned"] == 1.0
+
+
+def test_wrapping_positions_clamped_scales_identity_rotations_and_nan():
+    columns = trellis_columns(N)
+    columns["x"][:7] = 2500.0
+    columns["scale_0"][:3] = 7.0
+    columns["opacity"][:5] = np.nan
+    for name, value in (("rot_0", 1.0), ("rot_1", 0.0), ("rot_2", 0.0), ("rot_3", 0.0)):
+        columns[name][:] = value
+    report = diagnose(Splat.from_arrays(columns))
+    found = {f.code: f for f in report.filter(code="SL95")}
+    assert set(found) == {"SL952", "SL953", "SL954", "SL955"}
+    assert found["SL952"].affected == 7 and found["SL952"].severity == "error"
+    assert found["SL953"].affected == 3 and found["SL953"].severity == "warning"
+    assert found["SL954"].severity == "info"
+    assert "opacity (5) -> -inf" in found["SL955"].message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from _splats import make_trellis_like
 
+from splatlab import Splat
 from splatlab.cameras import orbit_cameras
 from splatlab.judge import JUDGE_COLUMNS, judge
 from splatlab.loadchain import LOGIT_1E4
@@ -26,3 +27,16 @@ def test_invisible_file_is_rejected_and_renders_nothing():
 def test_without_renders_coverage_is_missing():
     table = judge({"a": make_trellis_like(8_000)}, renders=False)
     assert np.isnan(table.loc["a", "covered_mean"]) and table.loc["a", "count"] == 8_000
+
+
+def test_a_candidate_the_path_refuses_is_not_rendered():
+    healthy = make_trellis_like(8_000, seed=1, opacity=4.0)
+    commented = Splat.from_arrays({n: healthy.column(n) for n in healthy.properties},
+                                  comments=("repaired by hand",))
+    cams = orbit_cameras(1, 2.5, -15.0, 49.1, 32, 32)
+    table = judge({"commented": commented}, cameras=cams, device="cpu")
+    assert table.loc["commented", "gate"] == "cannot be submitted"
+    assert table.loc["commented", "gate_as_is"] == "pass"
+    assert np.isnan(table.loc["commented", "covered_mean"])
+    as_is = judge({"commented": commented}, cameras=cams, device="cpu", path="as-is")
+    assert as_is.loc["commented", "covered_mean"] > 0

@@ -91,7 +91,7 @@ def test_bad_file_gives_an_error_row(folder, tmp_path):
 def test_cli_csv_json_and_exit_codes(folder, capsys):
     assert main(["scan", str(folder), "--csv"]) == 0
     csv = capsys.readouterr().out
-    assert csv.splitlines()[0].startswith("file,count,opacity_mean")
+    assert csv.splitlines()[0].startswith("file,format,count,opacity_mean")
     assert len(csv.splitlines()) == 5
     assert main(["scan", str(folder / "c_uniform.ply"), "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
@@ -105,3 +105,22 @@ def test_cli_csv_json_and_exit_codes(folder, capsys):
         assert "broken.ply" in captured.err and "d_big.ply" in captured.out
     finally:
         (folder / "sub" / "broken.ply").unlink()
+
+
+def test_both_paths_and_spz_files(tmp_path):
+    healthy = synth.trellis(N, seed=1)
+    splatlab.save(healthy, tmp_path / "a.ply")
+    splatlab.save(healthy, tmp_path / "b.spz")
+    commented = splatlab.Splat.from_arrays({n: healthy.column(n) for n in healthy.properties},
+                                           comments=("edited by hand",))
+    splatlab.save(commented, tmp_path / "c.ply")
+    table = scan(tmp_path).set_index(scan(tmp_path)["file"].str.split("/").str[-1])
+    assert table.loc["a.ply", "format"] == "PLY"
+    assert table.loc["b.spz", "format"] == "SPZ v2 (zstd), quantised"
+    assert (table.loc[["a.ply", "b.spz"], "gate"] == "pass").all()
+    # SPZ byte 0 decodes to -inf: more invisible through the path than as-is
+    assert table.loc["a.ply", "alpha_below_1e-3_spz"] >= table.loc["a.ply", "alpha_below_1e-3"]
+    assert table.loc["c.ply", "gate"] == "cannot be submitted"
+    assert table.loc["c.ply", "gate_as_is"] == "pass" and table.loc["c.ply", "gate_failed"] == (
+        "submission")
+    assert np.isnan(table.loc["c.ply", "alpha_below_1e-3_spz"])
