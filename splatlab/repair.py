@@ -2,7 +2,10 @@
 
 No strategy mutates its input. The :class:`RepairRecord` says what was done and
 why: strategy, parameters, RNG seed, device, the gaussians touched, statistics of
-the touched fields before and after, and the sn17 gate verdict before and after.
+the touched fields before and after, and the sn17 gate verdict before and after, on
+what the validator receives (the file after the SPZ submission path; the as-is
+verdict beside it). A repair counts as a fix only when ``gate_after.passed``: the
+repaired file goes through the submission path and then passes the gate.
 
 * :func:`uniform_noise`: the incident write-up's fix, faithfully (std < 1.0 -> add
   N(0, 2.0) noise to every stored opacity);
@@ -115,14 +118,18 @@ class RepairRecord:
 
 
 def _verdict(result: GateResult) -> str:
-    return "pass" if result.passed else "reject"
+    return result.verdict
 
 
 def _gate_summary(result: GateResult) -> dict:
-    return {"rules": result.rules, "version": result.version, "passed": result.passed,
-            "failed": result.failed,
-            "checks": {c.name: {"measured": c.measured, "verdict": c.verdict}
-                       for c in result.checks}}
+    """The gate on what the validator receives, with the as-is verdict beside it."""
+    summary = {"rules": result.rules, "version": result.version, "path": result.path,
+               "verdict": result.verdict, "passed": result.passed, "failed": result.failed,
+               "checks": {c.name: {"measured": c.measured, "verdict": c.verdict}
+                          for c in result.checks}}
+    if result.as_is is not None:
+        summary["as_is"] = {"verdict": result.as_is.verdict, "failed": result.as_is.failed}
+    return summary
 
 
 def _record(strategy: str, parameters: dict, before: Splat, after: Splat, fields: list[str],
@@ -460,7 +467,7 @@ AUTO_RULES: tuple[tuple[frozenset[str], str, str, dict], ...] = (
     (frozenset({"SL101", "SL102", "SL103"}), "", "nonfinite", {"mode": "median"}),
     (frozenset({"SL302"}), "opacity", "undo_double_logit", {"clamp": CLAMP_1E4}),
     (frozenset({"SL303"}), "opacity", "undo_double_logit", {"clamp": CLAMP_1E3}),
-    (frozenset({"SL201", "SL202", "SL402"}), "opacity", "match_distribution",
+    (frozenset({"SL201", "SL202", "SL402", "SL951"}), "opacity", "match_distribution",
      {"field": "opacity"}),
     (frozenset({"SL202", "SL501"}), "scale_", "scales", {}),
 )

@@ -1,4 +1,5 @@
-"""``splatlab info FILE...``: layout, counts and encoding of each file."""
+"""``splatlab info FILE...``: format, layout, counts and encoding of each file, and whether
+the subnet-17 submission path accepts it."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from pathlib import Path
 from ..cli import for_each_file
 from ..io import load
 from ..splat import Splat, SplatFieldError
+from ..submission import submission_problems
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("info", help="layout, counts and encoding of PLY files")
+    parser = sub.add_parser("info", help="format, layout, counts and encoding of 3DGS files",
+                            description=__doc__.replace("``", "").split("\n\n")[0])
     parser.add_argument("files", nargs="+", metavar="FILE")
     parser.add_argument("--json", action="store_true", help="one JSON object a line")
     parser.set_defaults(run=run)
@@ -29,9 +32,14 @@ def describe(splat: Splat) -> dict:
         degree: int | str = splat.sh_degree
     except SplatFieldError as e:
         degree = f"invalid ({e})"
+    origin = splat.source_format
     facts = {
         "file": str(splat.source),
-        "format": splat.header.format,
+        "format": origin.name,
+        "layout": splat.header.format if origin.name == "ply" else f"version {origin.version}",
+        "container": origin.container,
+        "fractional_bits": origin.fractional_bits,
+        "quantised": origin.quantised,
         "gaussians": splat.count,
         "properties": len(splat.properties),
         "bytes_per_gaussian": splat.table.dtype.itemsize,
@@ -39,6 +47,7 @@ def describe(splat: Splat) -> dict:
         "sh_degree": degree if splat.is_gaussian else None,
         "other_elements": {e.name: e.count for e in splat.header.elements if e.name != "vertex"},
         "comments": list(splat.header.comments),
+        "submission_problems": submission_problems(splat) if origin.name == "ply" else [],
     }
     if splat.is_gaussian:
         enc = splat.encoding
@@ -54,7 +63,10 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(facts))
             return
-        print(f"{facts['file']}: {facts['format']}, {facts['gaussians']:,} gaussians,"
+        kind = f"PLY {facts['layout']}" if facts["format"] == "ply" else (
+            f"SPZ {facts['layout']} ({facts['container']}, {facts['fractional_bits']} fractional"
+            " bits, quantised)")
+        print(f"{facts['file']}: {kind}, {facts['gaussians']:,} gaussians,"
               f" {facts['properties']} properties ({facts['bytes_per_gaussian']} bytes each)")
         if not facts["is_gaussian"]:
             print("  not a 3DGS file (plain point cloud or other data)")
@@ -65,4 +77,8 @@ def run(args: argparse.Namespace) -> int:
                   f" look {enc['scales_look']}")
         for name, count in facts["other_elements"].items():
             print(f"  element {name}: {count:,}")
+        problems = facts["submission_problems"]
+        if problems:
+            print(f"  cannot be submitted (pyspz would refuse it): {problems[0]}"
+                  + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
     return for_each_file(args.files, show)

@@ -1,0 +1,501 @@
+"""SPZ: the codec against the real library's outputs (404-Repo/spz 0.1, what subnet 17 runs),
+Niantic's gzip container as splat-transform and gsply write it, hostile files, and properties
+that must hold for any float32 input (FACTS.md section 5)."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import os
+import resource
+import struct
+import tempfile
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zstandard
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import splatlab
+from splatlab import Splat, SplatFormatError, spz
+from splatlab.fields import f_rest_names
+from splatlab.io import spz_bytes
+from splatlab.splat import SourceFormat
+from splatlab.submission import SubmissionRefused, spz_roundtrip, submission_problems
+
+FIXTURES = Path(os.environ.get("SPLATLAB_FIXTURES",
+                               Path(__file__).resolve().parents[2] / "shared" / "fixtures"))
+"""``../shared/fixtures`` as in tests/conftest.py; tests that need it skip when it is absent."""
+REFERENCES = ("hamburger", "edge_sh0", "edge_sh1", "edge_sh2", "edge_sh3")
+STREAMS = ("positions", "alphas", "colors", "scales", "rotations", "sh")
+HYPOTHESIS = settings(max_examples=30, deadline=None, derandomize=True, database=None,
+                      suppress_health_check=[HealthCheck.too_slow])
+
+
+# ---------------------------------------------------------------- helpers
+def shared(*parts: str) -> Path:
+    """A path under ../shared/fixtures, or skip the test when it is absent."""
+    path = FIXTURES.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"fixture {path} absent")
+    return path
+
+
+def bits(values: np.ndarray) -> np.ndarray:
+    """float32 values as their bit patterns (so -0.0, +-inf and NaN payloads count)."""
+    return np.ascontiguousarray(values, np.float32).view(np.uint32)
+
+
+def assert_same(a: Splat, b: Splat) -> None:
+    assert a.properties == b.properties
+    assert a.count == b.count
+    for name in a.properties:
+        np.testing.assert_array_equal(bits(a.column(name)), bits(b.column(name)), err_msg=name)
+
+
+def assert_table(table: np.ndarray, splat: Splat) -> None:
+    """A decoded structured table equals a Splat's columns, names, order and bits."""
+    assert list(table.dtype.names) == splat.properties
+    for name in splat.properties:
+        np.testing.assert_array_equal(bits(table[name]), bits(splat.column(name)), err_msg=name)
+
+
+def unzstd(data: bytes) -> bytes:
+    return zstandard.ZstdDecompressor().decompressobj().decompress(data)
+
+
+def to_zstd(payload: bytes) -> bytes:
+    return zstandard.ZstdCompressor(level=1, write_content_size=True).compress(payload)
+
+
+def columns_of(splat: Splat) -> dict[str, np.ndarray]:
+    return {name: splat.column(name) for name in splat.properties}
+
+
+def source_ply(name: str) -> Path:
+    return shared("hamburger.ply") if name == "hamburger" else shared("spz", f"{name}.ply")
+
+
+def synthetic(count: int, dim: int = 0, seed: int = 0) -> dict[str, np.ndarray]:
+    """Plausible 3DGS columns (no fixture needed)."""
+    rng = np.random.default_rng(seed)
+    columns = {name: rng.normal(0, 1, count).astype(np.float32) for name in spz.ENCODED_PROPERTIES}
+    for name in ("x", "y", "z"):
+        columns[name] = rng.uniform(-50, 50, count).astype(np.float32)
+    for name in ("scale_0", "scale_1", "scale_2"):
+        columns[name] = rng.uniform(-9, 1, count).astype(np.float32)
+    columns["opacity"] = rng.uniform(-8, 8, count).astype(np.float32)
+    for name in f_rest_names(3 * dim):
+        columns[name] = rng.uniform(-1, 1, count).astype(np.float32)
+    return columns
+
+
+def one_line_naming(error: SplatFormatError, name: str) -> str:
+    message = str(error)
+    assert "\n" not in message, message
+    assert name in message, message
+    return message
+
+
+# ---------------------------------------------------------------- 1. the real library's outputs
+@pytest.mark.parametrize("name", REFERENCES)
+def test_load_matches_pyspz_decompress(name, tmp_path):
+    """load(NAME.spz) is pyspz.decompress's PLY: properties, order and every bit, and saving
+    it as PLY writes that file byte for byte."""
+    reference = shared("spz", f"{name}.spz.ply")
+    decoded = splatlab.load(shared("spz", f"{name}.spz"))
+    assert decoded.source_format == SourceFormat("spz", "zstd", 2, 12, False, quantised=True)
+    assert_same(decoded, splatlab.load(reference))
+    written = splatlab.save(decoded, tmp_path / "x.ply")
+    assert written.read_bytes() == reference.read_bytes()
+
+
+@pytest.mark.parametrize("name", REFERENCES)
+def test_encode_matches_pyspz_compress(name, tmp_path):
+    """Encoding NAME.ply gives pyspz.compress's payload byte for byte, through encode, save and
+    spz_roundtrip."""
+    payload = unzstd(shared("spz", f"{name}.spz").read_bytes())
+    source = splatlab.load(source_ply(name))
+    assert spz.encode(columns_of(source)).to_payload() == payload
+    written = splatlab.save(source, tmp_path / "x.spz")
+    assert written.read_bytes()[:4] == spz.ZSTD_MAGIC
+    assert unzstd(written.read_bytes()) == payload
+    assert_same(spz_roundtrip(source), splatlab.load(shared("spz", f"{name}.spz.ply")))
+
+
+def test_references_cover_every_alpha_byte():
+    """Together the fixtures hold all 256 alpha bytes, so ALPHA_TABLE is checked entry by
+    entry against the library's decode (0 -> -inf, 255 -> +inf)."""
+    table = np.full(256, np.nan, np.float32)
+    seen = np.zeros(256, bool)
+    for name in REFERENCES:
+        packed, _, _ = spz.read(shared("spz", f"{name}.spz"))
+        opacity = splatlab.load(shared("spz", f"{name}.spz.ply")).column("opacity")
+        table[packed.alphas] = opacity
+        seen[packed.alphas] = True
+    assert seen.all(), f"alpha bytes never seen: {np.flatnonzero(~seen).tolist()}"
+    np.testing.assert_array_equal(bits(table), bits(spz.ALPHA_TABLE))
+    assert spz.ALPHA_TABLE[0] == -np.inf and spz.ALPHA_TABLE[255] == np.inf
+
+
+# ---------------------------------------------------------------- 2. header variants
+def _variants() -> list[dict[str, str]]:
+    path = FIXTURES / "spz" / "header_variants.tsv"
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+@pytest.mark.parametrize("row", _variants(), ids=lambda row: row["variant"])
+def test_header_variants_match_the_library(row):
+    path = shared("spz", "header_variants", f"{row['variant']}.ply")
+    problems = submission_problems(path)
+    compressed = row["compress"] == "accepted"
+    decompressed = row["decompress"] == "accepted"
+    assert (problems == []) == (compressed and decompressed), problems
+    if compressed and not decompressed:
+        assert problems and all("decompress" in p for p in problems), problems
+    if not compressed:
+        assert any("decompress" not in p for p in problems), problems
+    assert submission_problems(path.read_bytes()) == problems
+    try:
+        splat = splatlab.load(path)
+    except SplatFormatError:
+        return  # some variants are not a PLY splatlab reads; the path and bytes forms suffice
+    assert submission_problems(splat) == problems
+    if problems:
+        with pytest.raises(SubmissionRefused):
+            spz_roundtrip(splat)
+    else:
+        assert spz_roundtrip(splat).count == splat.count
+
+
+# ---------------------------------------------------------------- 3. Niantic gzip version 3
+@pytest.mark.parametrize("name", ("hamburger", "sample_sh3"))
+def test_niantic_v3_matches_splat_transform(name):
+    ours = splatlab.load(shared("formats", f"{name}.v3.spz"))
+    reference = splatlab.load(shared("formats", "decoded", f"{name}.v3.spz.ply"))
+    assert ours.source_format == SourceFormat("spz", "gzip", 3, 12, False, quantised=True)
+    assert sorted(ours.properties) == sorted(reference.properties)
+    assert ours.count == reference.count
+    tolerances = {"f_dc": 2.5e-7, "rot": 1.2e-7, "opacity": 5e-7}
+    for name_ in ours.properties:
+        a, b = ours.column(name_), reference.column(name_)
+        tolerance = next((t for prefix, t in tolerances.items() if name_.startswith(prefix)), None)
+        if tolerance is None:  # positions, scales, SH
+            np.testing.assert_array_equal(bits(a), bits(b), err_msg=name_)
+            continue
+        finite = np.isfinite(a) & np.isfinite(b)
+        assert np.abs(a[finite] - b[finite]).max() <= tolerance, name_
+        if name_ != "opacity":
+            assert finite.all(), name_
+            continue
+        # Byte 255 (0): we give +inf (-inf) as the C++ library; splat-transform clamps
+        # to logit(1 - 1e-6) = 13.81551.
+        assert np.isfinite(b).all()
+        assert np.array_equal(~finite, np.isinf(a))
+        assert (a == np.inf).any()
+        assert (b[a == np.inf] == np.float32(13.81551)).all()
+        assert (b[a == -np.inf] == np.float32(-13.81551)).all()
+
+
+@pytest.mark.parametrize("name", ("hamburger.spz", "sample_sh3.spz"))
+def test_niantic_v4_is_refused(name):
+    path = shared("formats", name)
+    with pytest.raises(SplatFormatError) as caught:
+        splatlab.load(path)
+    assert "version 4" in one_line_naming(caught.value, str(path))
+
+
+# ---------------------------------------------------------------- 4. containers
+def test_gzip_container_roundtrip(tmp_path):
+    decoded = spz_roundtrip(Splat.from_arrays(synthetic(2000, dim=8, seed=1)))
+    written = splatlab.save(decoded, tmp_path / "x.spz", container="gzip")
+    assert written.read_bytes()[:2] == spz.GZIP_MAGIC
+    back = splatlab.load(written)
+    assert back.source_format == SourceFormat("spz", "gzip", 2, 12, False, quantised=True)
+    assert back.source_format.label == "SPZ v2 (gzip), quantised"
+    assert_same(back, decoded)
+    # and the zstd one, to compare: the same values, pyspz's container
+    zstd = splatlab.load(splatlab.save(decoded, tmp_path / "y.spz"))
+    assert zstd.source_format == SourceFormat("spz", "zstd", 2, 12, False, quantised=True)
+    assert_same(zstd, back)
+
+
+def test_unchanged_spz_keeps_its_bytes(tmp_path):
+    first = splatlab.save(Splat.from_arrays(synthetic(500, dim=3)), tmp_path / "a.spz",
+                          container="gzip")
+    loaded = splatlab.load(first)
+    again = splatlab.save(loaded, tmp_path / "b.spz", container="gzip", format="spz")
+    assert again.read_bytes() == first.read_bytes()
+    # another container, or a change, re-encodes
+    other = splatlab.save(loaded, tmp_path / "c.spz", container="zstd")
+    assert other.read_bytes()[:4] == spz.ZSTD_MAGIC
+    assert_same(splatlab.load(other), loaded)
+    changed = loaded.replace(opacity=np.zeros(loaded.count, np.float32))
+    assert spz_bytes(changed, "gzip") != first.read_bytes()
+
+
+@pytest.mark.parametrize("path_parts, container", [(("spz", "hamburger.spz"), "zstd"),
+                                                   (("formats", "hamburger.v3.spz"), "gzip")])
+def test_unchanged_reference_spz_keeps_its_bytes(path_parts, container, tmp_path):
+    path = shared(*path_parts)
+    written = splatlab.save(splatlab.load(path), tmp_path / "copy.spz", container=container)
+    assert written.read_bytes() == path.read_bytes()
+
+
+def test_gsply_reads_ours_and_we_read_gsply(tmp_path):
+    gsply = pytest.importorskip("gsply")
+    decoded = spz_roundtrip(Splat.from_arrays(synthetic(1000, seed=2)))
+    ours = splatlab.save(decoded, tmp_path / "ours.spz", container="gzip")
+    theirs_view = gsply.read_spz(ours)
+    np.testing.assert_allclose(theirs_view.means, decoded.positions, atol=1e-6)
+    np.testing.assert_allclose(theirs_view.scales, decoded.log_scales, atol=1e-6)
+    np.testing.assert_allclose(theirs_view.sh0, decoded.sh_dc, atol=1e-6)
+    finite = np.isfinite(decoded.opacity)
+    np.testing.assert_allclose(theirs_view.opacities[finite], decoded.opacity[finite], atol=1e-4)
+    np.testing.assert_allclose(theirs_view.quats, decoded.quats, atol=1e-5)
+
+    data = gsply.GSData(means=decoded.positions, scales=decoded.log_scales,
+                        quats=decoded.quats_normalized, opacities=decoded.opacity,
+                        sh0=decoded.sh_dc, shN=None)
+    written = tmp_path / "gsply.spz"
+    gsply.write_spz(written, data)
+    back = splatlab.load(written)
+    assert back.source_format == SourceFormat("spz", "gzip", 3, 12, False, quantised=True)
+    their_decode = gsply.read_spz(written)
+    np.testing.assert_allclose(back.positions, their_decode.means, atol=1e-6)
+    np.testing.assert_allclose(back.positions, decoded.positions, atol=1 / 4096)
+    np.testing.assert_allclose(back.log_scales, their_decode.scales, atol=1e-6)
+    finite = np.isfinite(back.opacity)
+    np.testing.assert_allclose(back.opacity[finite], their_decode.opacities[finite], atol=1e-4)
+    np.testing.assert_allclose(back.quats, their_decode.quats, atol=1e-5)
+
+
+def test_version_1_float16_positions(tmp_path):
+    positions = np.float16([[0.5, -1.25, 65504.0], [6e-8, -0.0, 1e-4], [-65504.0, 3.140625, 0]])
+    count = len(positions)
+    rotations = np.uint8([[128, 128, 128], [255, 0, 128], [0, 0, 0]])
+    streams = (positions.tobytes(), bytes([0, 128, 255]), bytes(range(9)), bytes([160] * 9),
+               rotations.tobytes())
+    payload = spz.HEADER.pack(spz.MAGIC, 1, count, 0, 0, 0, 0) + b"".join(streams)
+    assert len(payload) == spz.payload_size(1, count, 0)
+    path = tmp_path / "v1 hand made.spz"
+    path.write_bytes(gzip.compress(payload, mtime=0))
+    packed, info, _ = spz.read(path)
+    assert (info.container, info.version, info.count) == ("gzip", 1, 3)
+    table = spz.decode(packed)
+    got = np.stack([table["x"], table["y"], table["z"]], axis=1)
+    np.testing.assert_array_equal(bits(got), bits(positions.astype(np.float32)))
+    np.testing.assert_array_equal(bits(table["opacity"]), bits(spz.ALPHA_TABLE[[0, 128, 255]]))
+    assert table["scale_0"].tolist() == [0.0] * 3
+    splat = splatlab.load(path)
+    assert splat.source_format.version == 1
+    assert_table(table, splat)
+
+
+# ---------------------------------------------------------------- 5. hostile input
+def _payload(count: int = 3, dim: int = 0, seed: int = 0) -> bytes:
+    return spz.encode(synthetic(count, dim, seed)).to_payload()
+
+
+def _patched(payload: bytes, fmt: str, offset: int, value: int) -> bytes:
+    data = bytearray(payload)
+    struct.pack_into(fmt, data, offset, value)
+    return bytes(data)
+
+
+def _half(data: bytes) -> bytes:
+    return data[:len(data) // 2]
+
+
+def _huge_content_size() -> bytes:
+    """A valid multi-block zstd frame whose header declares 2**40 content bytes."""
+    payload = _payload(60_000, seed=3)
+    frame = zstandard.ZstdCompressor(level=1, write_content_size=False).compress(payload)
+    assert frame[4] == 0 and zstandard.frame_header_size(frame) == 6  # window byte, no size
+    huge = frame[:4] + bytes([0xC0]) + frame[5:6] + struct.pack("<Q", 2**40) + frame[6:]
+    assert zstandard.get_frame_parameters(huge).content_size == 2**40
+    return huge
+
+
+def _header_only_stream() -> bytes:
+    """A streaming frame (no content size) of a header claiming 9,999,999 points."""
+    compressor = zstandard.ZstdCompressor().compressobj()
+    header = spz.HEADER.pack(spz.MAGIC, 2, 9_999_999, 0, 12, 0, 0)
+    return compressor.compress(header) + compressor.flush()
+
+
+HOSTILE = {
+    "wrong magic": (lambda: to_zstd(b"XXXX" + _payload()[4:]), "magic"),
+    "version 4 in zstd": (lambda: to_zstd(_patched(_payload(), "<I", 4, 4)), "version 4"),
+    "version 0": (lambda: to_zstd(_patched(_payload(), "<I", 4, 0)), "version 0"),
+    "version 7": (lambda: to_zstd(_patched(_payload(), "<I", 4, 7)), "version 7"),
+    "version 3 in zstd": (lambda: to_zstd(_patched(_payload(), "<I", 4, 3) + bytes(3)),
+                          "version 3 in a zstd frame"),
+    "SH degree 5": (lambda: to_zstd(_patched(_payload(), "<B", 12, 5)), "SH degree 5"),
+    "10,000,001 points": (lambda: to_zstd(_patched(_payload(), "<I", 8, 10_000_001)),
+                          "10,000,001"),
+    "truncated payload": (lambda: to_zstd(_patched(_payload(), "<I", 8, 1000)), "truncated"),
+    "truncated zstd file": (lambda: _half(to_zstd(_payload(20_000))), "truncated SPZ"),
+    "truncated zstd block": (lambda: _half(to_zstd(_payload(300))), ""),
+    "huge content size": (_huge_content_size, "zstd"),
+    "header-only stream": (_header_only_stream, "9,999,999"),
+    "random after gzip magic": (lambda: spz.GZIP_MAGIC + np.random.default_rng(5).bytes(500),
+                                "gzip"),
+    "empty file": (lambda: b"", "empty"),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_hostile_input_is_refused_cheaply(case, tmp_path):
+    build, expected = HOSTILE[case]
+    path = tmp_path / "hostile input.spz"
+    path.write_bytes(build())
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    tracemalloc.start()
+    try:
+        with pytest.raises(SplatFormatError) as caught:
+            splatlab.load(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert expected in one_line_naming(caught.value, str(path))
+    assert peak < 50e6, f"{case}: {peak / 1e6:.0f} MB traced"
+    assert grown * 1024 < 50e6, f"{case}: resident set grew {grown / 1024:.0f} MiB"
+    if path.stat().st_size:  # the bytes form refuses it as well, naming the given source
+        with pytest.raises(SplatFormatError) as caught:
+            spz.read_bytes(path.read_bytes(), "given name.spz")
+        one_line_naming(caught.value, "given name.spz")
+
+
+def test_folder_is_refused(tmp_path):
+    folder = tmp_path / "a folder.spz"
+    folder.mkdir()
+    for reader in (splatlab.load, spz.read):
+        with pytest.raises(SplatFormatError) as caught:
+            reader(folder)
+        one_line_naming(caught.value, str(folder))
+
+
+# ---------------------------------------------------------------- 6. properties (hypothesis)
+_ANY_FLOAT32 = st.floats(width=32)  # NaN, +-inf, subnormals, +-3.4e38
+_VALUES = st.one_of(
+    _ANY_FLOAT32,
+    st.floats(-5000, 5000, width=32),  # positions beyond +-2048 wrap
+    st.floats(-20, 20, width=32),
+    st.sampled_from([2048.0, -2048.0, 2047.9998, 0.5 / 4096, -0.0, 1e-45, 3.4e38]),
+)
+
+
+@st.composite
+def spz_columns(draw) -> dict[str, np.ndarray]:
+    count = draw(st.integers(1, 8))
+    dim = draw(st.sampled_from(tuple(spz.SH_DIM.values())))
+    names = (*spz.ENCODED_PROPERTIES, *f_rest_names(3 * dim))
+    return {name: draw(hnp.arrays(np.float32, count, elements=_VALUES)) for name in names}
+
+
+@HYPOTHESIS
+@given(columns=spz_columns())
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_every_path_decodes_the_same(columns):
+    expected = spz.decode(spz.encode(columns))
+    splat = Splat.from_arrays(columns)
+    assert_table(expected, spz_roundtrip(splat))
+    packed, info = spz.read_bytes(spz_bytes(splat))
+    assert (info.container, info.version) == ("zstd", 2)
+    np.testing.assert_array_equal(bits(spz.decode(packed).view(np.float32)),
+                                  bits(expected.view(np.float32)))
+    with tempfile.TemporaryDirectory() as folder:  # a PLY on disk, loaded, then to SPZ
+        loaded = splatlab.load(splatlab.save(splat, Path(folder) / "in.ply"))
+        spz_path = Path(folder) / "out.spz"
+        spz_path.write_bytes(spz_bytes(loaded))
+        assert_table(expected, splatlab.load(spz_path))
+
+
+@HYPOTHESIS
+@given(columns=spz_columns())
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_encode_is_idempotent_on_decoded_values(columns):
+    first = spz.encode(columns)
+    table = spz.decode(first)
+    second = spz.encode({name: table[name] for name in table.dtype.names})
+    for stream in ("positions", "alphas", "colors", "scales", "sh"):
+        np.testing.assert_array_equal(getattr(second, stream), getattr(first, stream),
+                                      err_msg=stream)
+    # Three stored components of norm > 1 decode with w = 0 and renormalise differently.
+    x, y, z = (table[f"rot_{i}"] for i in (1, 2, 3))
+    unit = ((x * x + y * y) + z * z) <= np.float32(1)
+    np.testing.assert_array_equal(second.rotations[unit], first.rotations[unit])
+
+
+_BASE_PAYLOADS = [_payload(4, dim, seed=dim) for dim in spz.SH_DIM.values()]
+
+
+@HYPOTHESIS
+@given(data=st.data())
+def test_mutated_payloads_fail_only_with_format_errors(data):
+    payload = bytearray(data.draw(st.sampled_from(_BASE_PAYLOADS)))
+    mutation = data.draw(st.sampled_from(("flip", "truncate", "append")))
+    if mutation == "flip":
+        for at in data.draw(st.lists(st.integers(0, spz.HEADER.size - 1), min_size=1,
+                                     max_size=4)):
+            payload[at] ^= data.draw(st.integers(1, 255))
+    elif mutation == "truncate":
+        del payload[data.draw(st.integers(0, len(payload) - 1)):]
+    else:
+        payload += data.draw(st.binary(min_size=1, max_size=64))
+    container = data.draw(st.sampled_from(spz.CONTAINERS))
+    wrapped = to_zstd(bytes(payload)) if container == "zstd" else gzip.compress(bytes(payload))
+    try:
+        packed, info = spz.read_bytes(wrapped, "mutated payload.spz")
+    except SplatFormatError as e:
+        one_line_naming(e, "mutated payload.spz")
+        return
+    table = spz.decode(packed)
+    assert len(table) == info.count == packed.count
+    assert info.container == container and info.version in (1, 2, 3)
+
+
+# ---------------------------------------------------------------- 7. NaN
+def test_nan_follows_the_x86_build():
+    """What the codec does with NaN, the C++ library's undefined behaviour as its x86-64
+    build gives it (a float-to-int cast of NaN is INT32_MIN, FACTS.md section 5):
+
+    * NaN opacity: alpha byte 0, decoded -inf (the gaussian becomes invisible);
+    * NaN position: fixed point INT32_MIN & 0xFFFFFF = 0, decoded 0.0 (other axes untouched);
+    * NaN log scale: byte 0, decoded -10;
+    * NaN f_dc: byte 0, decoded (0/255 - 0.5)/0.15 = -3.33;
+    * NaN in any rotation component: the whole normalised quaternion is NaN, so bytes 0 for
+      x, y and z, decoded (w, x, y, z) = (0, -1, -1, -1);
+    * NaN f_rest: q = INT32_MIN, clamped to byte 0, decoded -1.
+    """
+    columns = synthetic(7, dim=3, seed=4)
+    nan_at = {"opacity": 1, "y": 2, "scale_1": 3, "f_dc_2": 4, "rot_2": 5, "f_rest_4": 6}
+    for name, row in nan_at.items():
+        columns[name][row] = np.nan
+    packed = spz.encode(columns)
+    table = spz.decode(packed)
+    clean = spz.decode(spz.encode(synthetic(7, dim=3, seed=4)))
+
+    assert packed.alphas[1] == 0 and table["opacity"][1] == -np.inf
+    assert packed.positions[2, 1].tolist() == [0, 0, 0]
+    assert bits(table["y"][2:3]).tolist() == [0]  # +0.0
+    assert table["x"][2] == clean["x"][2] and table["z"][2] == clean["z"][2]
+    assert packed.scales[3, 1] == 0 and table["scale_1"][3] == np.float32(-10)
+    assert packed.colors[4, 2] == 0 and table["f_dc_2"][4] == spz.COLOR_TABLE[0]
+    assert packed.rotations[5].tolist() == [0, 0, 0]
+    assert [float(table[f"rot_{i}"][5]) for i in range(4)] == [0.0, -1.0, -1.0, -1.0]
+    assert packed.sh[6, 1, 1] == 0 and table["f_rest_4"][6] == np.float32(-1)  # j=1, c=1
+    # every other value is what the same rows give without NaN
+    untouched = np.ones(7, bool)
+    untouched[list(nan_at.values())] = False
+    for name in table.dtype.names:
+        np.testing.assert_array_equal(bits(table[name][untouched]), bits(clean[name][untouched]))
