@@ -15,8 +15,8 @@ import argparse
 from pathlib import Path
 
 from ..cli import EXIT_OK, BadInput
-from ..io import FORMATS, load, save
 from ..fields import f_rest_names
+from ..io import FORMATS, load, save
 from ..spz import CONTAINERS, ENCODED_PROPERTIES, sh_rest_count
 from ..submission import log_scale_clamps, position_wraps
 
