@@ -8,9 +8,17 @@
   became logit(0.9999).
 
 :func:`manifest` is the 21 Phase-3 generations (4 documented, 17 assumed),
-:func:`build` writes each one's raw and submitted PLY, :func:`reproduce` checks
-each hypothesis against the write-up's rows, :func:`evidence` reads in a file
-what tells them apart, :func:`run` does it all.
+:func:`build` writes each one's raw and submitted PLY and what the validator decoded
+from it (the submitted PLY after the SPZ submission path, FACTS.md section 5),
+:func:`reproduce` checks each hypothesis against the write-up's rows, :func:`evidence`
+reads in a file what tells them apart, :func:`run` does it all.
+
+What the reproduction shows, plainly: H2's generator opacities and scales are *fitted*
+to each row (:func:`h2_shares` solves for the shares at the clamp bounds), so H2
+matching the printed numbers proves only that the double-logit chain *can* produce
+them. The evidence against H1 is that it cannot produce the two PARTIAL rows at all:
+uniform 0.0 or 1.0 opacities give std 0, or a two-point mix whose std is far from the
+printed one (:func:`two_point_std`).
 
 Example:
     >>> table = reproduce()                                   # doctest: +SKIP
@@ -37,6 +45,7 @@ from .loadchain import LOGIT_1E3, LOGIT_1E3_HIGH, LOGIT_1E4, LOGIT_1E4_HIGH, min
 from .logs import wilson_interval
 from .scan import SPIKE_ULPS, opacity_metrics, scan
 from .splat import Splat, logit, sigmoid
+from .submission import spz_roundtrip
 
 FLOOR, CEILING = LOGIT_1E4, LOGIT_1E4_HIGH
 """What the miner's chain makes of every stored logit <= 1e-4, and >= 0.9999."""
@@ -364,11 +373,13 @@ def _note(hypothesis: str, row: pd.Series, metrics: dict) -> str:
 # ---------------------------------------------------------------------------- data set
 def build(out: str | os.PathLike, scale: float = 1.0, table: pd.DataFrame | None = None,
           overwrite: bool = False) -> pd.DataFrame:
-    """Write ``raw/gNN.ply`` (generator output, H2) and ``submitted/gNN.ply`` (after the chain).
+    """Write ``raw/gNN.ply`` (generator output, H2), ``submitted/gNN.ply`` (after the
+    miner's chain) and ``validator/gNN.ply`` (what the validator decoded from the
+    submission: the submitted file after pyspz compress and decompress, byte for byte).
 
     Deterministic: the same scale gives byte-identical files. Returns the
-    manifest with ``built_count``, ``raw`` and ``submitted`` paths, also written
-    as ``manifest.csv`` in ``out``.
+    manifest with ``built_count``, ``raw``, ``submitted`` and ``validator`` paths, also
+    written as ``manifest.csv`` in ``out``.
 
     Example:
         >>> built = build("incident-data", scale=0.05)        # doctest: +SKIP
@@ -377,16 +388,19 @@ def build(out: str | os.PathLike, scale: float = 1.0, table: pd.DataFrame | None
     """
     out = Path(out)
     table = manifest() if table is None else table.copy()
-    for sub in ("raw", "submitted"):
+    folders = ("raw", "submitted", "validator")
+    for sub in folders:
         (out / sub).mkdir(parents=True, exist_ok=True)
-    raw_paths, submitted_paths, counts = [], [], []
+    paths: dict[str, list[str]] = {sub: [] for sub in folders}
+    counts = []
     for gen, row in table.iterrows():
         raw, submitted = generation(row, "H2", scale)
-        raw_paths.append(str(save(raw, out / "raw" / f"{gen}.ply", overwrite=overwrite)))
-        submitted_paths.append(str(save(submitted, out / "submitted" / f"{gen}.ply",
-                                        overwrite=overwrite)))
+        for sub, splat in zip(folders, (raw, submitted, spz_roundtrip(submitted))):
+            paths[sub].append(str(save(splat, out / sub / f"{gen}.ply", overwrite=overwrite)))
         counts.append(raw.count)
-    table["built_count"], table["raw"], table["submitted"] = counts, raw_paths, submitted_paths
+    table["built_count"] = counts
+    for sub in folders:
+        table[sub] = paths[sub]
     table.to_csv(out / "manifest.csv")
     return table
 
@@ -512,7 +526,9 @@ def rates(table: pd.DataFrame | None = None, confidence: float = 0.95) -> pd.Dat
 
 
 def verdicts(scanned: pd.DataFrame, table: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Scan rows of submitted files beside the outcome: gate and the write-up's std rule.
+    """Scan rows of submitted files beside the outcome: the gate as the validator applied it
+    (``gate``: on what it decoded through SPZ; ``gate_as_is``: on the submitted file
+    itself), the invisible share on each path, and the write-up's std rule.
 
     Example:
         >>> verdicts(scan("built/submitted"))[["success", "gate"]]  # doctest: +SKIP
@@ -521,8 +537,9 @@ def verdicts(scanned: pd.DataFrame, table: pd.DataFrame | None = None) -> pd.Dat
     frame = scanned.assign(generation=[Path(f).stem for f in scanned["file"]])
     frame = frame.set_index("generation").join(table[["provenance", "status", "success"]])
     return frame[["provenance", "status", "success", "count", "opacity_mean", "opacity_min",
-                  "opacity_std", "scale_std", "alpha_below_1e-3", "spike_neg_9_21",
-                  "spike_pos_9_21", "uniform_rule", "gate", "gate_failed"]]
+                  "opacity_std", "scale_std", "alpha_below_1e-3", "alpha_below_1e-3_spz",
+                  "spike_neg_9_21", "spike_pos_9_21", "uniform_rule", "gate", "gate_failed",
+                  "gate_as_is"]]
 
 
 def crosstab(frame: pd.DataFrame) -> pd.DataFrame:
@@ -532,7 +549,9 @@ def crosstab(frame: pd.DataFrame) -> pd.DataFrame:
         >>> crosstab(verdicts(scan("built/submitted")))       # doctest: +SKIP
     """
     rows = []
-    for rule, flagged in (("sn17 gate rejects", frame["gate"] == "reject"),
+    for rule, flagged in (("sn17 gate rejects (as the validator received it)",
+                           frame["gate"] != "pass"),
+                          ("sn17 gate rejects (the file as-is)", frame["gate_as_is"] != "pass"),
                           ("write-up rule (std < 1.0)", frame["uniform_rule"].astype(bool))):
         for success in (True, False):
             part = flagged[frame["success"] == success]
@@ -561,11 +580,15 @@ class RunResult:
         for hyp in ("H1", "H2"):
             ok = rep[(rep["hypothesis"] == hyp) & rep["match"]]["generation"].tolist()
             lines.append(f"  {hyp} reproduces {len(ok)}/4 documented rows: {', '.join(ok) or '-'}")
+        lines.append("  H2's inputs are fitted to each row: its match proves the chain can"
+                     " give the rows; H1 cannot give the PARTIAL rows at all")
         v = t["verdicts"]
         docs = v[v["provenance"] == "documented"]
-        lines.append(f"  sn17 gate rejects {int((v['gate'] == 'reject').sum())}/{len(v)} submitted"
-                     f" files ({int((docs['gate'] == 'reject').sum())}/{len(docs)} documented;"
-                     " the rest depend on assumed rows); write-up rule (std < 1) flags"
+        rejected, as_is = v["gate"] != "pass", v["gate_as_is"] != "pass"
+        lines.append(f"  sn17 gate, as the validator received the files (through SPZ): rejects"
+                     f" {int(rejected.sum())}/{len(v)} ({int(rejected[docs.index].sum())}/"
+                     f"{len(docs)} documented; the rest depend on assumed rows); on the files"
+                     f" as-is {int(as_is.sum())}/{len(v)}; write-up rule (std < 1) flags"
                      f" {int(v['uniform_rule'].sum())}")
         evidence = t["evidence"]
         folders = evidence.index.str.split("/").str[0]
@@ -579,7 +602,8 @@ class RunResult:
 def run(out: str | os.PathLike = "splatlab-out", scale: float = 0.05) -> RunResult:
     """The incident end to end: build, scan, diagnose, gate, reproduce, summarise.
 
-    Writes ``data/`` (raw and submitted PLYs), ``scan.csv``, ``verdicts.csv``,
+    Writes ``data/`` (raw, submitted and validator-decoded PLYs), ``scan.csv``,
+    ``verdicts.csv``,
     ``evidence.csv``, ``reproduction.csv``, ``h1_world.csv``, ``diagnose.csv``,
     ``rates.csv`` and ``summary.json`` under ``out``.
 

@@ -202,6 +202,7 @@ def degree_for_dim(dim: int) -> int:
     return 0 if dim < 3 else 1 if dim < 8 else 2 if dim < 15 else 3
 
 
+@np.errstate(over="ignore")  # huge values overflow to inf, then clamp or wrap as in C++
 def encode(columns: dict[str, np.ndarray], *, antialiased: bool = False) -> SpzPacked:
     """Quantise named float columns into a version-2 payload exactly as ``pyspz.compress``.
 

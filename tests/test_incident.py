@@ -11,7 +11,7 @@ import pytest
 import splatlab
 from splatlab import incident
 from splatlab.cli import main
-from splatlab.loadchain import LOGIT_1E4
+from splatlab.loadchain import LOGIT_1E4, spz_roundtrip, submission_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALE = 0.02
@@ -118,6 +118,7 @@ def test_run_writes_every_output(ran):
         assert (ran / f"{name}.{'json' if name == 'summary' else 'csv'}").exists()
     assert len(list((ran / "data" / "raw").glob("*.ply"))) == 21
     assert len(list((ran / "data" / "submitted").glob("*.ply"))) == 21
+    assert len(list((ran / "data" / "validator").glob("*.ply"))) == 21
 
 
 def test_submitted_files_hit_their_targets_at_small_scale(ran):
@@ -129,14 +130,26 @@ def test_submitted_files_hit_their_targets_at_small_scale(ran):
     assert v.loc[["g01", "g12", "g18", "g19"], "gate"].eq("reject").all()
     assert v.loc[m[m["success"]].index, "gate"].eq("pass").all()
     assert v["uniform_rule"].sum() == 3
+    # through SPZ every sigmoid below 1/510 is invisible: never fewer than as-is
+    assert (v["alpha_below_1e-3_spz"] >= v["alpha_below_1e-3"]).all()
 
 
 def test_build_is_deterministic(ran, tmp_path):
     table = incident.manifest().loc[["g12"]]
     built = incident.build(tmp_path, SCALE, table)
-    for kind in ("raw", "submitted"):
+    for kind in ("raw", "submitted", "validator"):
         assert Path(built.loc["g12", kind]).read_bytes() == \
             (ran / "data" / kind / "g12.ply").read_bytes()
+
+
+def test_validator_files_are_what_the_submission_path_decodes(ran):
+    submitted = splatlab.load(ran / "data" / "submitted" / "g18.ply")
+    decoded = splatlab.load(ran / "data" / "validator" / "g18.ply")
+    assert submission_problems(ran / "data" / "submitted" / "g18.ply") == []
+    expected = spz_roundtrip(submitted)
+    assert decoded.properties == expected.properties  # no normals: include_normals=False
+    for name in decoded.properties:
+        assert np.array_equal(decoded.column(name), expected.column(name))
 
 
 def test_evidence_tells_the_chain_apart(ran):
@@ -175,7 +188,7 @@ def test_rates_use_wilson_intervals():
 def test_crosstab_counts(ran):
     v = pd.read_csv(ran / "verdicts.csv", index_col="generation")
     table = incident.crosstab(v)
-    assert table["flagged"].sum() + table["not flagged"].sum() == 2 * 21
+    assert table["flagged"].sum() + table["not flagged"].sum() == 3 * 21
     assert table.loc[("write-up rule (std < 1.0)", "failure"), "flagged"] == 3
 
 
