@@ -442,6 +442,9 @@ def _bounded_decompress(data: bytes, container: str, source) -> bytes:
         errors = (OSError, EOFError, zlib.error)
     try:
         head = _read_up_to(reader, HEADER.size)
+        if len(head) < HEADER.size:
+            raise SplatFormatError(source, f"truncated or empty {container} stream: it holds"
+                                   f" {len(head)} bytes, less than the 16-byte SPZ header")
         info = parse_header(head, source)
         need = payload_size(info.version, info.count, info.sh_degree)
         body = _read_up_to(reader, need - len(head))
