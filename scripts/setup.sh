@@ -41,4 +41,15 @@ if ! $py -c "import torch" 2>/dev/null; then
     $py -m pip install -q "$spec"
 fi
 $py -m pip install -q -e ".${extras}"
+# JupyterLab in this environment: open3d pulls in dash, which ships a JupyterLab 3 source
+# extension; without this, every page load of `jupyter lab` opens a "Build Recommended" dialog.
+$py - <<'PY'
+import json, sys
+from pathlib import Path
+path = Path(sys.prefix, "etc", "jupyter", "labconfig", "page_config.json")
+config = json.loads(path.read_text()) if path.exists() else {}
+config.update(buildCheck=False, buildAvailable=False)
+path.parent.mkdir(parents=True, exist_ok=True)
+path.write_text(json.dumps(config, indent=1))
+PY
 echo "setup: done ($($py -c 'import splatlab, torch; print("splatlab", splatlab.__version__, "torch", torch.__version__)'))"
