@@ -14,7 +14,8 @@ DEFAULT_SCALE = 0.25
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("incident", help="reproduce the Phase-3 opacity incident")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    build = verbs.add_parser("build", help="write the 21 generations' raw and submitted PLYs")
+    build = verbs.add_parser("build", help="write the 21 generations' raw, submitted and"
+                             " validator-decoded PLYs")
     build.add_argument("dir", metavar="DIR")
     build.add_argument("--scale", type=float, default=1.0,
                        help="shrink counts by this factor (multiples of 32; default 1.0)")
