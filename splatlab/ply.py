@@ -115,7 +115,7 @@ class PlyHeader:
 
     def with_vertex_count(self, count: int) -> PlyHeader:
         """Return this header declaring ``count`` vertices (other lines unchanged)."""
-        pattern = re.compile(rb"^(element[ \t]+vertex[ \t]+)-?\d+", re.MULTILINE)
+        pattern = re.compile(rb"^([ \t]*element[ \t]+vertex[ \t]+)[-+]?\d+", re.MULTILINE)
         return parse_header(pattern.sub(rb"\g<1>" + str(count).encode(), self.raw, count=1))
 
     def with_comment(self, comment: str, replace_prefix: str) -> PlyHeader:
@@ -126,8 +126,9 @@ class PlyHeader:
         """
         nl = self.newline
         lines = self.raw.split(nl)
-        lines = [ln for ln in lines if not ln.startswith(f"comment {replace_prefix}".encode())]
-        at = next(i for i, ln in enumerate(lines) if ln.startswith(b"format")) + 1
+        lines = [ln for ln in lines
+                 if not ln.strip().startswith(f"comment {replace_prefix}".encode())]
+        at = next(i for i, ln in enumerate(lines) if ln.split()[:1] == [b"format"]) + 1
         lines.insert(at, f"comment {comment}".encode("ascii"))
         return parse_header(nl.join(lines))
 

@@ -56,3 +56,19 @@ def test_synthetic_and_incident_files(tmp_path):
     for folder in ("raw", "submitted", "validator"):
         for path in built[folder]:
             assert submission_problems(path) == [], path
+
+
+def test_take_and_comment_on_a_header_with_indented_lines(tmp_path):
+    # plyfile reads headers whose lines start with blanks; rewriting them must not break
+    columns = make_trellis_like(64)
+    path = splatlab.save(columns, tmp_path / "plain.ply")
+    data = path.read_bytes()
+    end = data.index(b"end_header\n") + len(b"end_header\n")
+    lines = data[:end].split(b"\n")
+    indented = b"\n".join([lines[0], *(b"  " + ln for ln in lines[1:-2]), *lines[-2:]])
+    (tmp_path / "indented.ply").write_bytes(indented + data[end:])
+    splat = splatlab.load(tmp_path / "indented.ply")
+    taken = splatlab.save(splat.take(np.arange(10)), tmp_path / "taken.ply")
+    assert splatlab.load(taken).count == 10
+    commented = splatlab.save(splat, tmp_path / "commented.ply", comment="note")
+    assert splatlab.load(commented).header.comments == ("note",)
