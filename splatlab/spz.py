@@ -17,6 +17,14 @@ Why our own codec: no maintained Python package reproduces the 404 zstd containe
 the one that reads Niantic's (gsply) rounds with numpy (half to even) where the C++ rounds
 half away from zero, so its bytes differ from the library the validator runs.
 
+Two implementations: :func:`encode_reference` and :func:`decode_reference` are numpy, one
+array operation a step, and are the definition; :func:`encode` and :func:`decode` run the
+compiled loops of :mod:`splatlab.spz_kernels` (one sweep over the rows, several times
+faster) and give the same payload bytes and decoded bits (``tests/test_spz.py`` checks it;
+versions 1 and 3 decode on the reference). ``encode`` writes the header and streams into
+one buffer, which :func:`to_bytes` compresses as it is; ``decode`` fills the float32 table
+straight from the payload. Decompression is one call bounded by what the header justifies.
+
 Where the C++ is undefined (a float-to-integer cast of NaN or of a value out of range) we
 do what its x86-64 build does: the cast gives ``INT32_MIN``, so a NaN opacity, colour,
 scale or rotation becomes byte 0 (opacity -inf, log scale -10) and a NaN or huge position
@@ -38,7 +46,7 @@ import gzip
 import os
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +77,10 @@ ENCODED_PROPERTIES = ("x", "y", "z", "scale_0", "scale_1", "scale_2", "rot_0", "
 """Properties ``pyspz.compress`` needs; ``f_rest_*`` are optional, everything else is dropped."""
 _INT32_MIN = -(2**31)
 _READ_BLOCK = 1 << 22
+_ONE_SHOT_RATIO = 16
+"""Decompress a zstd frame in one call only where it declares at most this many payload bytes
+a compressed byte (real payloads: about 1.3), so that a frame lying about its size cannot
+make us allocate what its data does not hold; others go through the streaming reader."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,9 @@ class SpzPacked:
     ``positions`` (N, 3, 3) 24-bit fixed point (version 1: (N, 3, 2) float16 bytes),
     ``alphas`` (N,), ``colors`` (N, 3), ``scales`` (N, 3), ``rotations`` (N, 3)
     (version 3: (N, 4) smallest-three), ``sh`` (N, dim, 3) coefficient-major.
+    ``buffer``: the uint8 array of header and streams that the streams are views of, when
+    :func:`encode` or :func:`parse_payload` made them (None otherwise; it is used only
+    while the streams still are its views, see :meth:`payload_buffer`).
     """
 
     version: int
@@ -90,10 +105,33 @@ class SpzPacked:
     scales: np.ndarray
     rotations: np.ndarray
     sh: np.ndarray
+    buffer: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def count(self) -> int:
         return len(self.alphas)
+
+    def payload_buffer(self) -> np.ndarray | None:
+        """:attr:`buffer` when it holds this header and the streams are its views, in the
+        library's order and at their offsets (so it is this payload, without a copy), else
+        None."""
+        buffer = self.buffer
+        if not (isinstance(buffer, np.ndarray) and buffer.dtype == np.uint8
+                and buffer.ndim == 1 and buffer.flags.c_contiguous):
+            return None
+        start, at = buffer.__array_interface__["data"][0], HEADER.size
+        for name, shape in _stream_sizes(self.version, self.count, self.sh_degree):
+            stream = getattr(self, name)
+            size = int(np.prod(shape))
+            if not (isinstance(stream, np.ndarray) and stream.dtype == np.uint8
+                    and stream.shape == shape and stream.flags.c_contiguous):
+                return None
+            if size and stream.__array_interface__["data"][0] != start + at:
+                return None
+            at += size
+        if len(buffer) != at or buffer[:HEADER.size].tobytes() != self.header_bytes():
+            return None
+        return buffer
 
     def header_bytes(self) -> bytes:
         """The 16-byte header of this payload."""
@@ -104,6 +142,9 @@ class SpzPacked:
     def to_payload(self) -> bytes:
         """Header and streams in the library's order: positions, alphas, colours, scales,
         rotations, SH."""
+        buffer = self.payload_buffer()
+        if buffer is not None:
+            return buffer.tobytes()
         streams = (self.positions, self.alphas, self.colors, self.scales, self.rotations,
                    self.sh)
         return self.header_bytes() + b"".join(np.ascontiguousarray(s).tobytes() for s in streams)
@@ -149,10 +190,14 @@ def _quantize_positions(p: np.ndarray, fractional_bits: int) -> np.ndarray:
     return np.stack([fixed & 0xFF, (fixed >> 8) & 0xFF, fixed >> 16], axis=-1).astype(np.uint8)
 
 
-def _quantize_alphas(opacity: np.ndarray) -> np.ndarray:
+def _exp_neg(opacity: np.ndarray) -> np.ndarray:
+    """``float32(exp(-opacity))`` computed in float64 (numpy's exp, both paths use it)."""
     with np.errstate(over="ignore"):
-        e = np.exp(-opacity.astype(np.float64)).astype(np.float32)
-        sigmoid = np.float32(1) / (np.float32(1) + e)
+        return np.exp(-opacity.astype(np.float64)).astype(np.float32)
+
+
+def _quantize_alphas(opacity: np.ndarray) -> np.ndarray:
+    sigmoid = np.float32(1) / (np.float32(1) + _exp_neg(opacity))
     return _to_byte(sigmoid * np.float32(255))
 
 
@@ -202,7 +247,22 @@ def degree_for_dim(dim: int) -> int:
     return 0 if dim < 3 else 1 if dim < 8 else 2 if dim < 15 else 3
 
 
-@np.errstate(over="ignore")  # huge values overflow to inf, then clamp or wrap as in C++
+def _sh_rest(columns: dict[str, np.ndarray]) -> int:
+    """The number of ``f_rest_*`` the library encodes; ValueError for what it cannot."""
+    missing = [n for n in ENCODED_PROPERTIES if n not in columns]
+    if missing:
+        raise ValueError(f"SPZ needs properties {', '.join(missing)}")
+    rest = sh_rest_count(list(columns))
+    if rest % 3 or rest // 3 not in SH_DIM.values():
+        raise ValueError(f"{rest} f_rest properties fit no SH degree (0, 9, 24 or 45)")
+    return rest
+
+
+_KERNEL_COLUMNS = ("x", "y", "z", "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2",
+                   "rot_3", "opacity", "f_dc_0", "f_dc_1", "f_dc_2")
+"""Argument order of :func:`splatlab.spz_kernels.quantize` (opacity as ``exp(-opacity)``)."""
+
+
 def encode(columns: dict[str, np.ndarray], *, antialiased: bool = False) -> SpzPacked:
     """Quantise named float columns into a version-2 payload exactly as ``pyspz.compress``.
 
@@ -210,19 +270,45 @@ def encode(columns: dict[str, np.ndarray], *, antialiased: bool = False) -> SpzP
     uses them (see :func:`sh_rest_count`); values are taken as float32.
     Raises ValueError when a property is missing or the SH count fits no degree (the
     library then writes an empty payload that its own decompress refuses).
+    The compiled loop writes header and streams into one buffer (the result's streams
+    are views of it); bytes identical to :func:`encode_reference`.
 
     Example:
         >>> cols = {n: np.zeros(1, np.float32) for n in ENCODED_PROPERTIES}
         >>> encode(cols).alphas.tolist()    # sigmoid(0) * 255 = 127.5 rounds up
         [128]
     """
-    missing = [n for n in ENCODED_PROPERTIES if n not in columns]
-    if missing:
-        raise ValueError(f"SPZ needs properties {', '.join(missing)}")
-    rest = sh_rest_count(list(columns))
+    rest = _sh_rest(columns)
+    count = len(np.asarray(columns["x"]))
+    main = [np.asarray(columns[n], np.float32) for n in _KERNEL_COLUMNS]
+    sh = _f32(columns, f_rest_names(rest)) if rest else np.zeros((count, 0), np.float32)
+    if any(c.ndim != 1 or len(c) != count for c in main) or sh.shape != (count, rest):
+        return encode_reference(columns, antialiased=antialiased)  # raises as it does
+    main[10] = _exp_neg(main[10])
+    from . import spz_kernels
+
+    degree = degree_for_dim(rest // 3)
+    buffer = np.empty(payload_size(2, count, degree), np.uint8)
+    flags = FLAG_ANTIALIASED if antialiased else 0
+    HEADER.pack_into(buffer, 0, MAGIC, 2, count, degree, FRACTIONAL_BITS, flags, 0)
+    spz_kernels.quantize(*main, sh, rest // 3, FRACTIONAL_BITS, buffer[HEADER.size:])
+    return _split(buffer, 2, count, degree, FRACTIONAL_BITS, antialiased)
+
+
+@np.errstate(over="ignore")  # huge values overflow to inf, then clamp or wrap as in C++
+def encode_reference(columns: dict[str, np.ndarray], *, antialiased: bool = False
+                     ) -> SpzPacked:
+    """:func:`encode` in numpy, one array operation a step: the definition the compiled
+    path is tested against.
+
+    Example:
+        >>> cols = {n: np.full(2, 0.5 / 4096, np.float32) for n in ENCODED_PROPERTIES}
+        >>> packed = encode_reference(cols)
+        >>> packed.positions[0, 0].tolist(), packed.to_payload() == encode(cols).to_payload()
+        ([1, 0, 0], True)
+    """
+    rest = _sh_rest(columns)
     dim = rest // 3
-    if rest % 3 or dim not in SH_DIM.values():
-        raise ValueError(f"{rest} f_rest properties fit no SH degree (0, 9, 24 or 45)")
     count = len(np.asarray(columns["x"]))
     if rest:
         flat = _f32(columns, f_rest_names(rest))  # f_rest_{c*dim + j}
@@ -316,12 +402,43 @@ def decoded_properties(sh_degree: int) -> tuple[str, ...]:
             "opacity", *GROUPS["log_scales"], *GROUPS["quats"])
 
 
+def _structured(matrix: np.ndarray, sh_degree: int) -> np.ndarray:
+    names = decoded_properties(sh_degree)
+    return matrix.view(np.dtype([(name, "<f4") for name in names])).reshape(len(matrix))
+
+
 def decode(packed: SpzPacked) -> np.ndarray:
     """The float32 table ``pyspz.decompress`` gives (a structured array, its property order).
+
+    A version-2 payload in one buffer (what :func:`encode` and :func:`parse_payload` make)
+    is decoded by the compiled loop straight into the table; other versions, or streams
+    assembled by hand, by :func:`decode_reference`; the bits are the same.
 
     Example:
         >>> cols = {n: np.full(1, 0.5, np.float32) for n in ENCODED_PROPERTIES}
         >>> float(decode(encode(cols))["scale_0"][0])
+        0.5
+    """
+    buffer = packed.payload_buffer() if packed.version == 2 else None
+    if buffer is None:
+        return decode_reference(packed)
+    from . import spz_kernels
+
+    n, dim = packed.count, SH_DIM[packed.sh_degree]
+    matrix = np.empty((n, 14 + 3 * dim), np.float32)
+    scale = np.float32(1.0 / (1 << packed.fractional_bits))
+    spz_kernels.dequantize(buffer[HEADER.size:], n, dim, scale, COLOR_TABLE, ALPHA_TABLE,
+                           SCALE_TABLE, ROTATION_TABLE, SH_TABLE, matrix)
+    return _structured(matrix, packed.sh_degree)
+
+
+def decode_reference(packed: SpzPacked) -> np.ndarray:
+    """:func:`decode` in numpy (every version): the definition the compiled path is tested
+    against.
+
+    Example:
+        >>> packed = encode({n: np.full(1, 0.5, np.float32) for n in ENCODED_PROPERTIES})
+        >>> float(decode_reference(packed)["scale_0"][0])
         0.5
     """
     n, dim = packed.count, SH_DIM[packed.sh_degree]
@@ -338,7 +455,7 @@ def decode(packed: SpzPacked) -> np.ndarray:
     rotations = (_decode_smallest_three(packed.rotations) if packed.version >= 3
                  else _decode_first_three(packed.rotations))
     matrix[:, at + 4:at + 8] = rotations
-    return matrix.view(np.dtype([(name, "<f4") for name in names])).reshape(n)
+    return _structured(matrix, packed.sh_degree)
 
 
 # ---------------------------------------------------------------- payload and containers
@@ -405,14 +522,19 @@ def parse_payload(data: bytes, source: str | os.PathLike = "<bytes>",
     if len(data) < need:
         raise SplatFormatError(source, f"truncated SPZ payload: {info.count:,} points need"
                                f" {need:,} bytes, {len(data):,} present")
-    buffer = np.frombuffer(data, np.uint8)
+    return _split(np.frombuffer(data, np.uint8, need), info.version, info.count,
+                  info.sh_degree, info.fractional_bits, info.antialiased)
+
+
+def _split(buffer: np.ndarray, version: int, count: int, sh_degree: int, fractional_bits: int,
+           antialiased: bool) -> SpzPacked:
+    """The packed payload whose streams are views of ``buffer`` (header and streams)."""
     streams, at = {}, HEADER.size
-    for name, shape in _stream_sizes(info.version, info.count, info.sh_degree):
+    for name, shape in _stream_sizes(version, count, sh_degree):
         size = int(np.prod(shape))
         streams[name] = buffer[at:at + size].reshape(shape)
         at += size
-    return SpzPacked(info.version, info.sh_degree, info.fractional_bits, info.antialiased,
-                     **streams)
+    return SpzPacked(version, sh_degree, fractional_bits, antialiased, **streams, buffer=buffer)
 
 
 def detect_container(head: bytes) -> str | None:
@@ -431,7 +553,51 @@ def detect_container(head: bytes) -> str | None:
 
 def _bounded_decompress(data: bytes, container: str, source) -> bytes:
     """Decompress only as far as the payload header justifies (no bomb can make us
-    allocate more than its own declared streams)."""
+    allocate more than its own declared streams): in one call where that is safe, else
+    with :func:`_stream_decompress`, which also words every refusal."""
+    payload = (_zstd_one_shot(data, source) if container == "zstd"
+               else _gzip_one_shot(data, source))
+    return _stream_decompress(data, container, source) if payload is None else payload
+
+
+def _zstd_one_shot(data: bytes, source) -> bytes | None:
+    """The payload in one call when the frame declares its size, that size is the one the
+    header justifies and at most :data:`_ONE_SHOT_RATIO` times the frame; None otherwise
+    or on any error (then the streaming reader decides and words the refusal)."""
+    import zstandard
+
+    try:
+        declared = zstandard.get_frame_parameters(data).content_size
+        if declared > _ONE_SHOT_RATIO * len(data):    # also CONTENTSIZE_UNKNOWN (2**64 - 1)
+            return None
+        decompressor = zstandard.ZstdDecompressor()
+        head = _read_up_to(decompressor.stream_reader(data, read_across_frames=False),
+                           HEADER.size)
+        info = parse_header(head, source)
+        if declared != payload_size(info.version, info.count, info.sh_degree):
+            return None
+        payload = decompressor.decompress(data)         # allocates ``declared`` bytes
+    except (zstandard.ZstdError, SplatFormatError):
+        return None
+    return payload if len(payload) == declared else None
+
+
+def _gzip_one_shot(data: bytes, source) -> bytes | None:
+    """The payload in one zlib call of at most the size the header justifies (the output
+    grows with what is inflated); None when that is not a whole payload or on any error
+    (then the streaming reader decides, reading further members as :mod:`gzip` does)."""
+    try:
+        head = zlib.decompressobj(31).decompress(memoryview(data)[:1 << 16], HEADER.size)
+        info = parse_header(head, source)
+        need = payload_size(info.version, info.count, info.sh_degree)
+        payload = zlib.decompressobj(31).decompress(data, need)
+    except (zlib.error, SplatFormatError):
+        return None
+    return payload if len(payload) == need else None
+
+
+def _stream_decompress(data: bytes, container: str, source) -> bytes:
+    """Decompress with a streaming reader, 4 MiB at a time, as far as the header says."""
     if container == "zstd":
         import zstandard
 
@@ -540,7 +706,8 @@ def to_bytes(packed: SpzPacked, container: str = "zstd", level: int | None = Non
         >>> to_bytes(encode(cols))[:4] == ZSTD_MAGIC
         True
     """
-    payload = packed.to_payload()
+    buffer = packed.payload_buffer()
+    payload = packed.to_payload() if buffer is None else buffer  # no copy of encode's buffer
     if container == "zstd":
         import zstandard
 
@@ -554,7 +721,7 @@ def to_bytes(packed: SpzPacked, container: str = "zstd", level: int | None = Non
 __all__ = [
     "ALPHA_TABLE", "COLOR_SCALE", "COMPRESS_MAX_POINTS", "CONTAINERS", "ENCODED_PROPERTIES",
     "FRACTIONAL_BITS", "HEADER", "LOG_SCALE_RANGE", "MAGIC", "MAX_POINTS", "POSITION_LIMIT",
-    "SH_DIM", "SpzInfo", "SpzPacked", "decode", "decoded_properties", "degree_for_dim",
-    "detect_container", "encode", "parse_header", "parse_payload", "payload_size", "read",
-    "read_bytes", "sh_rest_count", "to_bytes",
+    "SH_DIM", "SpzInfo", "SpzPacked", "decode", "decode_reference", "decoded_properties",
+    "degree_for_dim", "detect_container", "encode", "encode_reference", "parse_header",
+    "parse_payload", "payload_size", "read", "read_bytes", "sh_rest_count", "to_bytes",
 ]

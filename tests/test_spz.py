@@ -5,6 +5,7 @@ that must hold for any float32 input (FACTS.md section 5)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import os
 import resource
@@ -324,6 +325,20 @@ def _huge_content_size() -> bytes:
     return huge
 
 
+def _declared_like_its_header() -> bytes:
+    """A multi-block frame declaring the 190 MB its header's 9,999,999 points need and
+    holding 2 MB: a one-shot decompress would allocate the declared size before it finds
+    the frame short (its first block, and so the header, reads fine)."""
+    header = spz.HEADER.pack(spz.MAGIC, 2, 9_999_999, 0, 12, 0, 0)
+    content = header + np.random.default_rng(6).bytes(2_000_000)
+    frame = zstandard.ZstdCompressor(level=1, write_content_size=False).compress(content)
+    assert frame[4] == 0 and zstandard.frame_header_size(frame) == 6
+    need = spz.payload_size(2, 9_999_999, 0)
+    lying = frame[:4] + bytes([0xC0]) + frame[5:6] + struct.pack("<Q", need) + frame[6:]
+    assert zstandard.get_frame_parameters(lying).content_size == need
+    return lying
+
+
 def _header_only_stream() -> bytes:
     """A streaming frame (no content size) of a header claiming 9,999,999 points."""
     compressor = zstandard.ZstdCompressor().compressobj()
@@ -346,6 +361,10 @@ HOSTILE = {
     "truncated zstd block": (lambda: _half(to_zstd(_payload(300))), ""),
     "huge content size": (_huge_content_size, "zstd"),
     "header-only stream": (_header_only_stream, "9,999,999"),
+    "declared size of a huge header": (_declared_like_its_header, "zstd"),
+    "gzip of a huge header alone": (
+        lambda: gzip.compress(spz.HEADER.pack(spz.MAGIC, 2, 9_999_999, 3, 12, 0, 0)),
+        "9,999,999"),
     "random after gzip magic": (lambda: spz.GZIP_MAGIC + np.random.default_rng(5).bytes(500),
                                 "gzip"),
     "empty file": (lambda: b"", "empty"),
@@ -500,3 +519,220 @@ def test_nan_follows_the_x86_build():
     untouched[list(nan_at.values())] = False
     for name in table.dtype.names:
         np.testing.assert_array_equal(bits(table[name][untouched]), bits(clean[name][untouched]))
+
+
+# ---------------------------------------------------------------- 8. compiled path = reference
+def _ties(grid: float, offset: float = 0.0) -> st.SearchStrategy[float]:
+    """float32 values that land exactly on k + 0.5 once scaled by ``grid`` (after
+    ``+ offset``), where C's round and numpy's differ."""
+    return st.integers(-3000, 3000).map(lambda k: float(np.float32((k + 0.5) / grid - offset)))
+
+
+_INT32_EDGE = float(2**31 / 4096)  # x * 4096 at the edge of the int32 cast
+_ADVERSARIAL = st.one_of(
+    _ANY_FLOAT32,                                        # NaN, +-inf, +-3.4e38
+    st.floats(-2.0**-126, 2.0**-126, width=32),          # subnormals, +-0
+    st.floats(-5000, 5000, width=32),                    # positions beyond +-2048 wrap
+    st.floats(-12, 12, width=32),
+    _ties(4096), _ties(128), _ties(16, 10), _ties(38.25), _ties(127.5),
+    st.sampled_from([_INT32_EDGE, -_INT32_EDGE, float(np.nextafter(np.float32(_INT32_EDGE), 0)),
+                     float(np.nextafter(np.float32(_INT32_EDGE), np.inf)),
+                     float(np.nextafter(np.float32(-_INT32_EDGE), -np.inf)), 2048.0, -2048.0,
+                     2047.9998, -10.0, 5.9375, 1.0, -1.0, 0.0, -0.0, 1e-45, np.nan, np.inf,
+                     -np.inf]),
+)
+
+
+@st.composite
+def adversarial_columns(draw) -> dict[str, np.ndarray]:
+    count = draw(st.integers(1, 12))
+    dim = draw(st.sampled_from(tuple(spz.SH_DIM.values())))
+    names = (*spz.ENCODED_PROPERTIES, *f_rest_names(3 * dim))
+    return {name: draw(hnp.arrays(np.float32, count, elements=_ADVERSARIAL)) for name in names}
+
+
+def _as_splat_table(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The same values as strided read-only views of one record array, as a Splat holds."""
+    table = np.empty(len(columns["x"]), [(name, "<f4") for name in columns])
+    for name, values in columns.items():
+        table[name] = values
+    table.flags.writeable = False
+    return {name: table[name] for name in columns}
+
+
+def assert_compiled_matches_reference(columns: dict[str, np.ndarray]) -> None:
+    """encode = encode_reference byte for byte (payload, streams, both containers) for
+    contiguous and strided columns; decode = decode_reference bit for bit."""
+    reference = spz.encode_reference(columns)
+    payload = reference.to_payload()
+    for source in (columns, _as_splat_table(columns)):
+        compiled = spz.encode(source)
+        assert compiled.payload_buffer() is not None      # the compiled path, one buffer
+        assert compiled.to_payload() == payload
+        for stream in STREAMS:
+            np.testing.assert_array_equal(getattr(compiled, stream), getattr(reference, stream),
+                                          err_msg=stream)
+    for container in spz.CONTAINERS:
+        assert spz.to_bytes(compiled, container) == spz.to_bytes(reference, container)
+    parsed = spz.parse_payload(payload)
+    assert parsed.payload_buffer() is not None
+    fast, slow = spz.decode(parsed), spz.decode_reference(parsed)
+    assert fast.dtype == slow.dtype
+    np.testing.assert_array_equal(bits(fast.view(np.float32)), bits(slow.view(np.float32)))
+
+
+@HYPOTHESIS
+@given(columns=adversarial_columns())
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # no overflow noise
+def test_compiled_path_equals_the_reference(columns):
+    assert_compiled_matches_reference(columns)
+
+
+@pytest.mark.parametrize("dim", tuple(spz.SH_DIM.values()))
+def test_compiled_path_equals_the_reference_in_bulk(dim):
+    """20,000 rows a degree: normal values, 5% specials, 5% exact ties on every grid."""
+    rng = np.random.default_rng(dim)
+    specials = np.float32([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-40, -1e-45, 3.4e38, 1e30,
+                           2048, -2048, 3000, -2534.15, _INT32_EDGE, -_INT32_EDGE, 524287.97,
+                           524288.06, 88.8, -104.0, -10.0, 5.9375, 5.97, -10.04, 3.3333])
+    grids = np.float32([4096, 128, 16, 38.25, 127.5, 255])
+
+    def column(scale: float) -> np.ndarray:
+        values = (rng.standard_normal(20_000) * scale).astype(np.float32)
+        special = rng.random(len(values)) < 0.05
+        values[special] = rng.choice(specials, special.sum())
+        tie = rng.random(len(values)) < 0.05
+        values[tie] = ((rng.integers(-2000, 2000, tie.sum()) + np.float32(0.5))
+                       / rng.choice(grids, tie.sum())).astype(np.float32)
+        return values
+
+    names = (*spz.ENCODED_PROPERTIES, *f_rest_names(3 * dim))
+    assert_compiled_matches_reference(
+        {name: column(500.0 if name in "xyz" else 4.0) for name in names})
+
+
+@pytest.mark.parametrize("sh_degree", (0, 1, 2, 3))
+@pytest.mark.parametrize("fractional_bits", (0, 12, 24))
+def test_compiled_decode_of_every_byte(sh_degree, fractional_bits):
+    """Row k holds byte k in every stream (and all 2**24 positions' edges): the tables and
+    the fixed point, exhaustively, against the reference."""
+    count = 256
+    size = spz.payload_size(2, count, sh_degree) - spz.HEADER.size
+    streams = np.empty(size, np.uint8)
+    per_row = size // count
+    streams.reshape(count, per_row)[:] = np.arange(count, dtype=np.uint8)[:, None]
+    streams[:9 * count] = np.random.default_rng(sh_degree).integers(0, 256, 9 * count)
+    streams[:9] = [0, 0, 0x80, 0xFF, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF]  # -2**23, 2**23 - 1, -1
+    payload = spz.HEADER.pack(spz.MAGIC, 2, count, sh_degree, fractional_bits, 1, 0)
+    parsed = spz.parse_payload(payload + streams.tobytes() + b"trailing bytes are ignored")
+    fast, slow = spz.decode(parsed), spz.decode_reference(parsed)
+    np.testing.assert_array_equal(bits(fast.view(np.float32)), bits(slow.view(np.float32)))
+    assert fast["x"][0] == np.float32(-(2**23) / 2**fractional_bits)
+
+
+@HYPOTHESIS
+@given(data=st.data())
+def test_compiled_decode_equals_the_reference_on_any_bytes(data):
+    degree = data.draw(st.integers(0, 3))
+    count = data.draw(st.integers(1, 16))
+    size = spz.payload_size(2, count, degree) - spz.HEADER.size
+    header = spz.HEADER.pack(spz.MAGIC, 2, count, degree, data.draw(st.integers(0, 24)),
+                             data.draw(st.integers(0, 1)), 0)
+    parsed = spz.parse_payload(header + data.draw(st.binary(min_size=size, max_size=size + 4)))
+    fast, slow = spz.decode(parsed), spz.decode_reference(parsed)
+    np.testing.assert_array_equal(bits(fast.view(np.float32)), bits(slow.view(np.float32)))
+
+
+def test_streams_changed_by_hand_are_not_read_from_the_old_buffer():
+    """A packed payload whose streams are no longer views of its buffer (replaced, or
+    assembled by hand) is joined from its streams and decoded by the reference."""
+    packed = spz.encode(synthetic(50, dim=3))
+    alphas = np.zeros(50, np.uint8)
+    changed = dataclasses.replace(packed, alphas=alphas)
+    assert changed.payload_buffer() is None
+    assert changed.to_payload() != packed.to_payload()
+    assert spz.parse_payload(changed.to_payload()).alphas.tolist() == [0] * 50
+    assert (spz.decode(changed)["opacity"] == -np.inf).all()
+    by_hand = spz.SpzPacked(2, 1, 12, False, *(np.array(getattr(packed, s)) for s in STREAMS))
+    assert by_hand.payload_buffer() is None
+    assert by_hand.to_payload() == packed.to_payload()
+    assert spz.decode(by_hand).tobytes() == spz.decode(packed).tobytes()
+    for container in spz.CONTAINERS:
+        assert spz.to_bytes(by_hand, container) == spz.to_bytes(packed, container)
+    with pytest.raises(ValueError, match="same shape"):   # columns of unequal length
+        spz.encode({**synthetic(3), "y": np.zeros(2, np.float32)})
+
+
+def test_kernels_refuse_wrong_sizes():
+    """The compiled loops check sizes themselves (numba does not bound-check)."""
+    from splatlab import spz_kernels
+
+    zero = np.zeros(2, np.float32)
+    no_sh = np.empty((2, 0), np.float32)
+    with pytest.raises(ValueError, match="differ in length"):
+        spz_kernels.quantize(zero, zero[:1], *[zero] * 12, no_sh, 0, 12,
+                             np.empty(38, np.uint8))
+    with pytest.raises(ValueError, match="streams buffer"):
+        spz_kernels.quantize(*[zero] * 14, no_sh, 0, 12, np.empty(37, np.uint8))
+    with pytest.raises(ValueError, match="f_rest"):
+        spz_kernels.quantize(*[zero] * 14, no_sh, 1, 12, np.empty(44, np.uint8))
+    tables = (spz.COLOR_TABLE, spz.ALPHA_TABLE, spz.SCALE_TABLE, spz.ROTATION_TABLE,
+              spz.SH_TABLE)
+    with pytest.raises(ValueError, match="fewer"):
+        spz_kernels.dequantize(np.zeros(37, np.uint8), 2, 0, np.float32(1), *tables,
+                               np.empty((2, 14), np.float32))
+    with pytest.raises(ValueError, match="out is not"):
+        spz_kernels.dequantize(np.zeros(38, np.uint8), 2, 0, np.float32(1), *tables,
+                               np.empty((2, 15), np.float32))
+
+
+# ---------------------------------------------------------------- 9. decompression in one call
+def _containers_of(payload: bytes) -> dict[str, bytes]:
+    half = len(payload) // 2
+    whole_gzip = gzip.compress(payload, mtime=0)
+    return {
+        "zstd, content size": to_zstd(payload),
+        "zstd, no content size": zstandard.ZstdCompressor(write_content_size=False).compress(
+            payload),
+        "zstd, trailing bytes in the payload": to_zstd(payload + b"ignored"),
+        "zstd, two frames": to_zstd(payload[:half]) + to_zstd(payload[half:]),
+        "zstd, cut short": to_zstd(payload)[:half],
+        "gzip": whole_gzip,
+        "gzip, trailing bytes in the payload": gzip.compress(payload + b"ignored", mtime=0),
+        "gzip, two members": gzip.compress(payload[:half]) + gzip.compress(payload[half:]),
+        "gzip, header in two members": gzip.compress(payload[:5]) + gzip.compress(payload[5:]),
+        "gzip, wrong CRC": whole_gzip[:-8] + bytes(4) + whole_gzip[-4:],
+        "gzip, cut short": whole_gzip[:half],
+    }
+
+
+@pytest.mark.parametrize("case", list(_containers_of(b"")))
+def test_one_call_decompression_equals_the_streaming_reader(case):
+    """Whatever the container's shape, the bounded one-call path gives what the streaming
+    reader gives: the payload, or the same refusal."""
+    payload = _payload(3000, dim=8, seed=9)
+    data = _containers_of(payload)[case]
+
+    def outcome(read):
+        try:
+            return read(data, spz.detect_container(data), "x.spz")
+        except SplatFormatError as e:
+            return str(e)
+
+    streamed = outcome(spz._stream_decompress)
+    assert outcome(spz._bounded_decompress) == streamed
+    assert streamed == payload or ("cut short" in case and isinstance(streamed, str))
+
+
+@pytest.mark.parametrize("container", spz.CONTAINERS)
+def test_whole_payloads_decompress_in_one_call(container, monkeypatch):
+    """A frame declaring its payload's size (pyspz's) and a one-member gzip never reach the
+    streaming reader."""
+    data = spz.to_bytes(spz.encode(synthetic(5000, dim=3)), container)
+
+    def refuse(*args):
+        raise AssertionError("streaming reader used")
+
+    monkeypatch.setattr(spz, "_stream_decompress", refuse)
+    packed, info = spz.read_bytes(data)
+    assert (info.container, packed.count) == (container, 5000)
