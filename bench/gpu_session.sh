@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Everything this project measures on a lent CUDA machine, in one command (results in $OUT).
-# Needs wheels for what that machine lacks in .whl/ (plyfile, numba, gsplat, nbclient and
-# its kernel; llvmlite as a tar.xz of its stripped package) and, for the tests that read
-# it, the shared fixture in $SPLATLAB_FIXTURES.
+# Needs wheels for what that machine lacks in .whl/ (plyfile, zstandard, gsplat, nbclient and
+# its kernel; numba and llvmlite where the image lacks them, llvmlite as a tar.xz of its
+# stripped package) and, for the tests that read them, the shared fixtures (hamburger.ply,
+# spz/) in $SPLATLAB_FIXTURES.
 #   bash bench/gpu_session.sh [SCALE] [quick]     (quick: smoke run of each step)
 set -uo pipefail
 scale="${1:-1.0}"
@@ -35,7 +36,8 @@ python3 bench/bench_gpu.py --json "$out/bench_gpu.json" 2>&1 | tee "$out/bench_g
 python3 bench/bench_repair.py --device cuda 2>&1 | tee "$out/bench_repair_cuda.txt"
 python3 bench/bench_render_memory.py --device cuda 2>&1 | tee "$out/render_memory.txt"
 python3 -m pytest -q -p no:cacheprovider tests/test_render_gsplat.py tests/test_render.py \
-    tests/test_repair.py tests/test_timing.py tests/test_stats.py tests/test_gpu_moments.py 2>&1 | tee "$out/pytest_gpu.txt"
+    tests/test_repair.py tests/test_timing.py tests/test_stats.py tests/test_gpu_moments.py \
+    tests/test_spz.py tests/test_gate.py tests/test_submittable.py 2>&1 | tee "$out/pytest_gpu.txt"
 python3 bench/run_notebook.py notebooks/02_noise_fix_on_gpu.ipynb "$out/02_executed.ipynb" \
     -p "SCALE = $scale" -p "OUT = '$out/nb02'" 2>&1 | tail -5
 cp "$out/nb02/key_numbers.json" "$out/nb02_key_numbers.json" 2>/dev/null
