@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 import splatlab
-from splatlab.fields import TRELLIS_PROPERTIES, inria_properties
+from splatlab.core.fields import TRELLIS_PROPERTIES, inria_properties
 
 TRELLIS_ROWS = 762_112
 INRIA_ROWS = 1_000_000

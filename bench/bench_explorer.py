@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 
 from splatlab import synth
-from splatlab.widgets import Explorer, explore
+from splatlab.viz.widgets import Explorer, explore
 
 
 def _timed(action: Callable[[], None]) -> tuple[float, float]:

@@ -30,12 +30,12 @@ import numpy as np
 import torch
 
 from splatlab import synth
-from splatlab.cameras import validator_rig
-from splatlab.render import _kept_fields, rasterize, render, splat_tensors
-from splatlab.render_gsplat import gsplat_available, rasterize_gsplat
-from splatlab.repair import add_logit_noise
-from splatlab.stats import device_moments, tensor_moments
-from splatlab.timing import time_call
+from splatlab.analysis.statistics import device_moments, tensor_moments
+from splatlab.rendering.cameras import validator_rig
+from splatlab.rendering.gsplat_backend import gsplat_available, rasterize_gsplat
+from splatlab.rendering.rasterizer import _kept_fields, rasterize, render, splat_tensors
+from splatlab.rendering.timing import time_call
+from splatlab.repair.strategies import add_logit_noise
 
 OPACITY = 9  # column of ``opacity`` in TRELLIS order
 

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _files import inria_file, trellis_file  # noqa: E402
 
 import splatlab  # noqa: E402
-from splatlab.stats import QUANTILE_LEVELS, stats  # noqa: E402
+from splatlab.analysis.statistics import QUANTILE_LEVELS, stats  # noqa: E402
 
 SLOW_S = 2.0            # methods slower than this run in the first 3 rounds only
 MMAP_FALSE_LIMIT_S = 60

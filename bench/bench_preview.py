@@ -18,9 +18,9 @@ from pathlib import Path
 
 import splatlab
 from splatlab import synth
-from splatlab.cameras import orbit_cameras
-from splatlab.preview import image_agreement, point_view, render_open3d, rendering_available
-from splatlab.render import render
+from splatlab.rendering.cameras import orbit_cameras
+from splatlab.rendering.rasterizer import render
+from splatlab.viz.preview import image_agreement, point_view, render_open3d, rendering_available
 
 FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "hamburger.ply"
 

@@ -18,8 +18,8 @@ import time
 import torch
 
 from splatlab import synth
-from splatlab.cameras import validator_rig
-from splatlab.render import rasterize, splat_tensors
+from splatlab.rendering.cameras import validator_rig
+from splatlab.rendering.rasterizer import rasterize, splat_tensors
 
 
 def main() -> None:

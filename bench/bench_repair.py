@@ -26,12 +26,12 @@ import numpy as np
 import torch
 
 import splatlab
-from splatlab.diagnose import diagnose
-from splatlab.export import sha256
-from splatlab.fields import TRELLIS_PROPERTIES
-from splatlab.gate import gate
+from splatlab.analysis.diagnosis import diagnose
+from splatlab.analysis.gates import gate
+from splatlab.core.fields import TRELLIS_PROPERTIES
 from splatlab.loadchain import LOGIT_1E4
-from splatlab.repair import uniform_noise
+from splatlab.repair.export import sha256
+from splatlab.repair.strategies import uniform_noise
 
 ROWS = 762_112
 

@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _files import trellis_file  # noqa: E402
 
 import splatlab  # noqa: E402
-from splatlab import io, spz  # noqa: E402
-from splatlab.submission import spz_roundtrip  # noqa: E402
+from splatlab.core import io, spz  # noqa: E402
+from splatlab.world.submission import spz_roundtrip  # noqa: E402
 
 ANCHOR_MS = {"encode": 143.0, "decode": 104.0}
 """C++ 404-Repo/spz -O2, 2 cores: compress (1 worker) and decompress to PLY bytes."""

@@ -1,42 +1,59 @@
-"""splatlab: forensic toolkit for 3D Gaussian Splatting PLY files.
+"""splatlab: forensic toolkit for 3D Gaussian Splatting files, Jupyter-first.
 
 The verbs take a Splat (or a path) and return a value; nothing mutates its input.
+Everything here is imported on first use, so ``import splatlab`` is cheap.
 
 Example:
     >>> import splatlab
-    >>> splat = splatlab.load("scene.ply")        # doctest: +SKIP
-    >>> splatlab.stats(splat)                      # doctest: +SKIP
-    >>> splatlab.gate(splat).passed                # doctest: +SKIP
+    >>> splat = splatlab.load(splatlab.data.path("trellis.ply"))
+    >>> splatlab.gate(splat).passed, splatlab.diagnose(splat).has_errors
+    (True, False)
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
 
-from . import incident, loadchain, repair, synth  # noqa: E402
-from .cameras import Camera, orbit_cameras, validator_rig  # noqa: E402
-from .diagnose import Report, Thresholds, diagnose  # noqa: E402
-from .diff import diff  # noqa: E402
-from .gate import GateResult, gate  # noqa: E402
-from .io import load, save  # noqa: E402
-from .judge import judge  # noqa: E402
-from .plots import field_grid, histogram  # noqa: E402
-from .ply import SplatFormatError  # noqa: E402
-from .render import coverage, render  # noqa: E402
-from .scan import scan  # noqa: E402
-from .splat import Encoding, Splat, SplatFieldError  # noqa: E402
-from .stats import stats  # noqa: E402
+from ._version import __version__ as __version__
+
+_PUBLIC: dict[str, str] = {
+    # core
+    "load": "core.io", "save": "core.io", "Splat": "core.splat", "Encoding": "core.splat",
+    "SplatFieldError": "core.splat", "SplatFormatError": "core.ply",
+    # analysis
+    "stats": "analysis.statistics", "diagnose": "analysis.diagnosis",
+    "Report": "analysis.diagnosis", "Thresholds": "analysis.diagnosis",
+    "diff": "analysis.differences", "gate": "analysis.gates", "GateResult": "analysis.gates",
+    "scan": "analysis.scanning",
+    # rendering
+    "render": "rendering.rasterizer", "coverage": "rendering.rasterizer",
+    "Camera": "rendering.cameras", "orbit_cameras": "rendering.cameras",
+    "validator_rig": "rendering.cameras",
+    # repair and viz
+    "judge": "repair.judging", "histogram": "viz.plots", "field_grid": "viz.plots",
+    "explore": "viz.widgets",
+}
+"""Public name -> the module (under splatlab) that defines it."""
+
+_MODULES = {"data": "data", "incident": "incident", "loadchain": "loadchain",
+            "repair": "repair", "synth": "world.synth"}
+"""Public modules, by the name they have here."""
 
 
 def __getattr__(name: str):
-    """``splatlab.explore`` imports the ipywidgets UI only when first asked for."""
-    if name == "explore":
-        from .widgets import explore
+    """Import a public name's module on first use (PEP 562)."""
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
+    elif name in _MODULES:
+        value = importlib.import_module(f".{_MODULES[name]}", __name__)
+    else:
+        raise AttributeError(f"module 'splatlab' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
-        return explore
-    raise AttributeError(f"module 'splatlab' has no attribute {name!r}")
 
-__all__ = ["Camera", "Encoding", "GateResult", "Report", "Splat", "SplatFieldError",
-           "SplatFormatError", "Thresholds", "__version__", "coverage", "diagnose", "diff",
-           "explore", "field_grid", "gate", "histogram", "incident", "judge", "load", "loadchain",
-           "orbit_cameras", "render", "repair", "save", "scan", "stats", "synth", "validator_rig"]
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC, *_MODULES])
+
+
+__all__ = sorted(["__version__", *_PUBLIC, *_MODULES])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from splatlab import Splat
-from splatlab.fields import TRELLIS_PROPERTIES
+from splatlab.core.fields import TRELLIS_PROPERTIES
 
 TRELLIS_FLOOR = float(np.log(np.float32(9e-4)))
 

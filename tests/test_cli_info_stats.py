@@ -11,7 +11,7 @@ import pandas as pd
 from _splats import make_trellis_like
 
 from splatlab import Splat, save
-from splatlab.cli import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, main
+from splatlab.cli.main import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, main
 
 
 def test_info_text_and_json(tmp_path, capsys):
@@ -67,8 +67,8 @@ def test_internal_error_is_one_line(tmp_path, capsys, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    # the module (``splatlab.stats`` the attribute is the function)
-    monkeypatch.setattr(sys.modules["splatlab.stats"], "stats", broken)
+    # the module that defines stats
+    monkeypatch.setattr(sys.modules["splatlab.analysis.statistics"], "stats", broken)
     assert main(["stats", str(path)]) == EXIT_INTERNAL
     err = capsys.readouterr().err
     assert err.strip() == ("splatlab: internal error: RuntimeError: boom"

@@ -13,7 +13,7 @@ import pytest
 from _splats import make_trellis_like
 
 from splatlab import load, save
-from splatlab.cli import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, main
+from splatlab.cli.main import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, main
 from splatlab.loadchain import LOGIT_1E4, miner_double_logit
 
 N = 8192

@@ -8,7 +8,7 @@ import numpy as np
 from _splats import make_trellis_like, trellis_columns
 
 from splatlab import Splat, load, save
-from splatlab.cli import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, main
+from splatlab.cli.main import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, main
 from splatlab.loadchain import spz_roundtrip
 
 

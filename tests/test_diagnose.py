@@ -9,7 +9,7 @@ import pytest
 from _splats import TRELLIS_FLOOR, make_trellis_like, trellis_columns
 
 from splatlab import Splat, load
-from splatlab.diagnose import CODES, Report, Thresholds, diagnose
+from splatlab.analysis.diagnosis import CODES, Report, Thresholds, diagnose
 from splatlab.loadchain import CLAMP_1E3, LOGIT_1E3, LOGIT_1E4, miner_double_logit
 
 N = 10_240

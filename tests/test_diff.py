@@ -7,7 +7,7 @@ import pytest
 from _splats import make_trellis_like
 
 from splatlab import Splat, load, save
-from splatlab.diff import diff
+from splatlab.analysis.differences import diff
 
 
 def test_identical_splats_have_no_change():

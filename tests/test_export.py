@@ -8,9 +8,9 @@ import numpy as np
 from _splats import make_trellis_like
 
 from splatlab import load, save
-from splatlab.export import export, sidecar_path, verify
 from splatlab.loadchain import miner_double_logit
-from splatlab.repair import auto, uniform_noise
+from splatlab.repair.export import export, sidecar_path, verify
+from splatlab.repair.strategies import auto, uniform_noise
 
 
 def test_export_and_verify_a_chain(tmp_path):

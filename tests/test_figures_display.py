@@ -14,14 +14,15 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from splatlab.preview import rendering_available
+from splatlab.viz.preview import rendering_available
 
 SETUP = """\
 import sys
 import torch
 from IPython.display import display
-from splatlab import plots, preview, synth
-from splatlab.render import RenderResult
+from splatlab import synth
+from splatlab.viz import plots, preview
+from splatlab.rendering.rasterizer import RenderResult
 splat = synth.trellis(count=32 * 100, seed=0)
 pixels = RenderResult(torch.rand(16, 16, 3), torch.ones(16, 16))"""
 
@@ -86,7 +87,7 @@ def test_open3d_prints_nothing_into_the_cell(tmp_path):
     pytest.importorskip("open3d")
     cells = [SETUP, "cloud = preview.to_open3d(splat)"]
     if rendering_available()[0]:
-        cells.append("from splatlab.cameras import orbit_cameras\n"
+        cells.append("from splatlab.rendering.cameras import orbit_cameras\n"
                      "camera = orbit_cameras(1, 2.5, 0.0, 50.0, 24, 24)\n"
                      "preview.render_open3d(splat, camera)[0].shape")
     cells.append("import open3d\nopen3d.utility.get_verbosity_level()")

@@ -9,7 +9,7 @@ import pytest
 from _splats import make_trellis_like, trellis_columns
 
 from splatlab import Splat, load
-from splatlab.gate import CANNOT_FIRE, CANNOT_SUBMIT, RULES, gate
+from splatlab.analysis.gates import CANNOT_FIRE, CANNOT_SUBMIT, RULES, gate
 from splatlab.loadchain import LOGIT_1E3, LOGIT_1E4
 
 N = 10_240

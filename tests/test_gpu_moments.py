@@ -18,8 +18,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from splatlab import gpu_moments, synth
-from splatlab.stats import device_moments, stats, tensor_moments
+from splatlab import synth
+from splatlab.analysis import gpu_moments
+from splatlab.analysis.statistics import device_moments, stats, tensor_moments
 
 INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
 HAS_TRITON = find_spec("triton") is not None

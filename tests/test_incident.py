@@ -10,7 +10,7 @@ import pytest
 
 import splatlab
 from splatlab import incident
-from splatlab.cli import main
+from splatlab.cli.main import main
 from splatlab.loadchain import LOGIT_1E4, spz_roundtrip, submission_problems
 
 ROOT = Path(__file__).resolve().parents[1]

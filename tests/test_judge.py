@@ -6,9 +6,9 @@ import numpy as np
 from _splats import make_trellis_like
 
 from splatlab import Splat
-from splatlab.cameras import orbit_cameras
-from splatlab.judge import JUDGE_COLUMNS, judge
 from splatlab.loadchain import LOGIT_1E4
+from splatlab.rendering.cameras import orbit_cameras
+from splatlab.repair.judging import JUDGE_COLUMNS, judge
 
 
 def test_invisible_file_is_rejected_and_renders_nothing():

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from splatlab.kernels import (
+from splatlab.analysis.kernels import (
     chunk_histogram,
     chunk_moments,
     gather_columns,

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from splatlab.logs import (
+from splatlab.analysis.logs import (
     format_summary,
     parse_files,
     parse_lines,

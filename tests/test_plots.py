@@ -14,9 +14,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import StepPatch
 
 import splatlab
-from splatlab import plots
 from splatlab.loadchain import LOGIT_1E3, LOGIT_1E3_HIGH, LOGIT_1E4, LOGIT_1E4_HIGH
-from splatlab.render import RenderResult
+from splatlab.rendering.rasterizer import RenderResult
+from splatlab.viz import plots
 
 N = 500
 
@@ -165,8 +165,8 @@ def test_field_grid_has_one_histogram_per_property() -> None:
 def test_render_grid_lays_out_candidates_by_views():
     import torch
 
-    from splatlab.plots import render_grid
-    from splatlab.render import RenderResult
+    from splatlab.rendering.rasterizer import RenderResult
+    from splatlab.viz.plots import render_grid
 
     red = RenderResult(torch.tensor([1.0, 0.0, 0.0]).expand(4, 5, 3), torch.ones(4, 5))
     fig = render_grid({"before": [red, red], "after": [red]}, title="t")
@@ -278,9 +278,9 @@ def test_figures_still_save_to_files(tmp_path) -> None:
 
 
 def test_library_never_imports_pyplot() -> None:
-    code = ("import sys, torch; import splatlab, splatlab.plots, splatlab.preview, "
-            "splatlab.widgets\n"
-            "from splatlab import plots, synth\n"
+    code = ("import sys, torch; import splatlab, splatlab.viz.plots, splatlab.viz.preview, "
+            "splatlab.viz.widgets\n"
+            "from splatlab import synth\nfrom splatlab.viz import plots\n"
             "plots.histogram(synth.trellis(count=3200), 'opacity')._repr_png_()\n"
             "assert 'matplotlib.pyplot' not in sys.modules")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import splatlab
+import splatlab.core.ply
 from splatlab import SplatFormatError
 
 HEAD = b"ply\nformat binary_little_endian 1.0\n"
@@ -47,7 +48,7 @@ def test_missing_end_header(tmp_path):
 def test_header_larger_than_bound(tmp_path):
     comments = b"comment " + b"x" * 70 + b"\n"
     data = HEAD + comments * 20_000 + b"element vertex 0\n" + XYZ + b"end_header\n"
-    assert len(data) > splatlab.ply.MAX_HEADER_BYTES
+    assert len(data) > splatlab.core.ply.MAX_HEADER_BYTES
     _refused(_write(tmp_path, data), "larger than 1 MiB")
 
 

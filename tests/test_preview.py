@@ -9,9 +9,11 @@ import pytest
 from _splats import make_trellis_like
 
 from splatlab import Splat, load, save
-from splatlab.cameras import Camera, orbit_cameras
-from splatlab.fields import inria_properties
-from splatlab.preview import (
+from splatlab.core.fields import inria_properties
+from splatlab.core.splat import sigmoid
+from splatlab.rendering.cameras import Camera, orbit_cameras
+from splatlab.rendering.rasterizer import render
+from splatlab.viz.preview import (
     CONTEXT_COLOR,
     PointView,
     image_agreement,
@@ -23,8 +25,6 @@ from splatlab.preview import (
     to_open3d,
     to_png,
 )
-from splatlab.render import render
-from splatlab.splat import sigmoid
 
 # open3d's splat shader against splatlab.render on the scenes below: measured mean absolute
 # difference 0.53-0.57 of 255, PSNR 48.8-49.1 dB (docs/previews.md). Bounds leave headroom.
@@ -207,7 +207,7 @@ def test_open3d_render_sh_degree_and_rows(renderable):
 
 
 def test_rendering_probe_failure_is_reported_not_fatal(monkeypatch):
-    import splatlab.preview as preview
+    import splatlab.viz.preview as preview
 
     monkeypatch.setattr(preview, "_probe_result", {})
     monkeypatch.setenv("VK_ICD_FILENAMES", "/nonexistent/splatlab-missing-icd.json")

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 import splatlab
-from splatlab.cameras import Camera, orbit_cameras, validator_rig
-from splatlab.render import (
+from splatlab.rendering.cameras import Camera, orbit_cameras, validator_rig
+from splatlab.rendering.rasterizer import (
     ALPHA_MAX,
     EPS_2D,
     SH_C0,
@@ -24,8 +24,8 @@ from splatlab.render import (
     rasterize_reference,
     render,
     sh_to_color,
-    validator_normalize,
 )
+from splatlab.world.sn17 import validator_normalize
 
 IDENTITY = torch.tensor([1.0, 0.0, 0.0, 0.0])
 
@@ -350,7 +350,7 @@ def test_render_keeps_device_fields_of_recent_splats(monkeypatch: pytest.MonkeyP
 
     from splatlab import synth
 
-    render_module = importlib.import_module("splatlab.render")
+    render_module = importlib.import_module("splatlab.rendering.rasterizer")
 
     made = []
     original = render_module.splat_tensors

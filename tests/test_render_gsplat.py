@@ -6,9 +6,9 @@ import pytest
 import torch
 
 import splatlab
-from splatlab.cameras import validator_rig
-from splatlab.render import render
-from splatlab.render_gsplat import gsplat_available
+from splatlab.rendering.cameras import validator_rig
+from splatlab.rendering.gsplat_backend import gsplat_available
+from splatlab.rendering.rasterizer import render
 
 
 def test_backend_names_are_checked(hamburger_path):

@@ -10,16 +10,10 @@ import pytest
 import torch
 from _splats import TRELLIS_FLOOR, make_trellis_like, trellis_columns
 
-from splatlab import Splat, load
+from splatlab import Splat, gate, load
 from splatlab import repair as rp
-from splatlab.diff import diff
-from splatlab.loadchain import (
-    CLAMP_1E3,
-    LOGIT_1E3,
-    LOGIT_1E4,
-    float32_sigmoid,
-    miner_double_logit,
-)
+from splatlab.analysis.differences import diff
+from splatlab.loadchain import CLAMP_1E3, LOGIT_1E3, LOGIT_1E4, float32_sigmoid, miner_double_logit
 
 N = 10_240
 
@@ -264,10 +258,10 @@ def test_auto_undoes_the_miner_chain_and_passes_the_gate():
     step = np.arange(raw.count) % 20
     opacity = np.select([step == 0, step == 1], [0.5, 3.0], -2.0).astype(np.float32)
     submitted = miner_double_logit(raw.replace(opacity=opacity))
-    assert not rp.gate(submitted).passed
+    assert not gate(submitted).passed
     fixed, records = rp.auto(submitted)
     assert [r.strategy for r in records] == ["undo_double_logit"]
-    assert rp.gate(fixed).passed
+    assert gate(fixed).passed
     # the logits strictly inside the clamp (0.5) came back exactly; clamped ones could not
     interior = (opacity > 1e-4) & (opacity < 0.9999)
     np.testing.assert_array_equal(fixed.opacity[interior], opacity[interior])

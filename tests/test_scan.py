@@ -11,9 +11,9 @@ import pytest
 
 import splatlab
 from splatlab import synth
-from splatlab.cli import main
+from splatlab.analysis.scanning import COLUMNS, scan, scan_splat, spike_shares
+from splatlab.cli.main import main
 from splatlab.loadchain import LOGIT_1E4, LOGIT_1E4_HIGH, miner_double_logit
-from splatlab.scan import COLUMNS, scan, scan_splat, spike_shares
 
 N = 32 * 300
 

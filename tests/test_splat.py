@@ -9,8 +9,10 @@ import pytest
 import torch
 
 import splatlab
+import splatlab.core.io
+import splatlab.core.ply
 from splatlab import Splat, SplatFieldError
-from splatlab.fields import TRELLIS_PROPERTIES, f_rest_names, inria_properties
+from splatlab.core.fields import TRELLIS_PROPERTIES, f_rest_names, inria_properties
 
 
 def trellis_like(n: int = 64, seed: int = 0) -> Splat:
@@ -159,7 +161,7 @@ def test_failed_save_leaves_nothing(tmp_path, monkeypatch):
         yield b"partial"
         raise OSError("disk full")
 
-    monkeypatch.setattr(splatlab.io, "iter_table_bytes", broken)
+    monkeypatch.setattr(splatlab.core.io, "iter_table_bytes", broken)
     with pytest.raises(OSError, match="disk full"):
         splatlab.save(s, tmp_path / "a.ply")
     assert list(tmp_path.iterdir()) == []
@@ -168,7 +170,7 @@ def test_failed_save_leaves_nothing(tmp_path, monkeypatch):
 def test_load_maps_without_reading(tmp_path):
     """A 1M-gaussian file loads without reading its body: a sparse file maps instantly."""
     n = 1_000_000
-    header = splatlab.ply.build_header([(p, "float") for p in TRELLIS_PROPERTIES], n, "<", [])
+    header = splatlab.core.ply.build_header([(p, "float") for p in TRELLIS_PROPERTIES], n, "<", [])
     path = tmp_path / "big.ply"
     with open(path, "wb") as f:
         f.write(header.raw)

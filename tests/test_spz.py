@@ -22,11 +22,12 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import splatlab
-from splatlab import Splat, SplatFormatError, spz
-from splatlab.fields import f_rest_names
-from splatlab.io import spz_bytes
-from splatlab.splat import SourceFormat
-from splatlab.submission import SubmissionRefused, spz_roundtrip, submission_problems
+from splatlab import Splat, SplatFormatError
+from splatlab.core import spz
+from splatlab.core.fields import f_rest_names
+from splatlab.core.io import spz_bytes
+from splatlab.core.splat import SourceFormat
+from splatlab.world.submission import SubmissionRefused, spz_roundtrip, submission_problems
 
 FIXTURES = Path(os.environ.get("SPLATLAB_FIXTURES",
                                Path(__file__).resolve().parents[2] / "shared" / "fixtures"))
@@ -665,7 +666,7 @@ def test_streams_changed_by_hand_are_not_read_from_the_old_buffer():
 
 def test_kernels_refuse_wrong_sizes():
     """The compiled loops check sizes themselves (numba does not bound-check)."""
-    from splatlab import spz_kernels
+    from splatlab.core import spz_kernels
 
     zero = np.zeros(2, np.float32)
     no_sh = np.empty((2, 0), np.float32)

@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 
 import splatlab
 from splatlab import Splat
-from splatlab.fields import TRELLIS_PROPERTIES
-from splatlab.stats import COLUMNS, QUANTILE_LEVELS, stats
+from splatlab.analysis.statistics import COLUMNS, QUANTILE_LEVELS, stats
+from splatlab.core.fields import TRELLIS_PROPERTIES
 
-STATS = importlib.import_module("splatlab.stats")
+STATS = importlib.import_module("splatlab.analysis.statistics")
 LOGIT_1E4 = np.float32(-9.2103404)            # logit(1e-4) as float32: the forensic spike
 DERIVED = ["alpha", "linear_scale_0", "linear_scale_1", "linear_scale_2", "scale_max",
            "anisotropy", "volume", "quat_norm"]
@@ -263,7 +263,7 @@ def test_hamburger_fixture(hamburger_path):
 def test_tensor_moments_match_stats_on_device_resident_data():
     import torch
 
-    from splatlab.stats import tensor_moments
+    from splatlab.analysis.statistics import tensor_moments
 
     rng = np.random.default_rng(11)
     cols = {"a": rng.normal(1e4, 1.0, 5000).astype(np.float32),
@@ -283,7 +283,7 @@ def test_tensor_moments_match_stats_on_device_resident_data():
 def test_tensor_moments_of_no_rows():
     import torch
 
-    from splatlab.stats import tensor_moments
+    from splatlab.analysis.statistics import tensor_moments
 
     got = tensor_moments(torch.zeros(0, 2), ["a", "b"])
     assert got["count"].tolist() == [0, 0] and got["mean"].isna().all()
@@ -292,7 +292,7 @@ def test_tensor_moments_of_no_rows():
 def test_device_moments_engine_is_checked():
     import torch
 
-    from splatlab.stats import device_moments
+    from splatlab.analysis.statistics import device_moments
 
     with pytest.raises(ValueError, match="engine must be"):
         device_moments(torch.zeros(3, 2), engine="numba")

@@ -14,9 +14,9 @@ from _splats import make_trellis_like
 
 import splatlab
 from splatlab import incident, synth
-from splatlab.cli import EXIT_OK, main
-from splatlab.export import export
+from splatlab.cli.main import EXIT_OK, main
 from splatlab.loadchain import LOGIT_1E4, submission_problems
+from splatlab.repair.export import export
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 
 import splatlab
 from splatlab import synth
-from splatlab.fields import TRELLIS_PROPERTIES, inria_properties
-from splatlab.gate import gate
+from splatlab.analysis.gates import gate
+from splatlab.core.fields import TRELLIS_PROPERTIES, inria_properties
 
 FLOOR = np.log(np.float32(9e-4))
 

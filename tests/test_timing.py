@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from splatlab.timing import time_call
+from splatlab.rendering.timing import time_call
 
 
 def test_counts_runs_and_warmups():

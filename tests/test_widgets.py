@@ -10,9 +10,9 @@ import pytest
 from _splats import make_trellis_like
 from matplotlib.image import imread
 
-import splatlab.preview as preview
-from splatlab.preview import CONTEXT_COLOR
-from splatlab.widgets import SPAN_ALPHA, SPAN_COLOR, Explorer, explore
+import splatlab.viz.preview as preview
+from splatlab.viz.preview import CONTEXT_COLOR
+from splatlab.viz.widgets import SPAN_ALPHA, SPAN_COLOR, Explorer, explore
 
 
 def _pixels(png: bytes) -> np.ndarray:

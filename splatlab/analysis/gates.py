@@ -1,0 +1,311 @@
+"""Validator input gates: the checks a validator runs before it renders a file.
+
+``gate(splat, rules="sn17")`` evaluates the subnet-17 gate (``shared/FACTS.md``
+section 2) on what the validator's loader makes of the file it *receives*: by default
+(``path="submission"``) the file after the SPZ submission path (compress, then
+decompress: :func:`splatlab.submission.spz_roundtrip`), which is what a validator
+really judges; ``path="as-is"`` judges the file itself. A file the path refuses gets
+the verdict "cannot be submitted" with the reasons. A submission-path result carries
+the as-is result too (``result.as_is``), and shows both where they differ. Each check
+carries its measured value, threshold and verdict. Other validators' gates go into
+:data:`RULES` beside it.
+
+Two sn17 checks cannot fire as written (the centroid test compares rows 0-2 with a
+column of ones; the scale test reduces every scale to one boolean and divides by
+the count). They are reported as such; ``intended=True`` evaluates what they
+evidently meant instead, under these assumptions:
+
+* centroid (intended): the column of each axis is compared with ones, as the
+  ``(N, 1)`` checker shows was meant: the file is rejected when every coordinate of
+  one axis is 1 (``allclose``, rtol 1e-5, atol 1e-8);
+* scales (intended): per gaussian, all three activated scales below
+  ``INTENDED_SCALE_EPS`` = 1e-4, rejected above 80 %. The written epsilon 0.05 cannot
+  be what was meant: per gaussian it would reject the validator's own test asset
+  (hamburger.ply: 99.0 % of gaussians have all scales < 0.05).
+
+Example:
+    >>> result = gate(splatlab.load("scene.ply"))          # doctest: +SKIP
+    >>> result.passed, result.to_frame()["verdict"].tolist()  # doctest: +SKIP
+    (True, ['pass', 'cannot fire as written', 'pass', 'pass', 'cannot fire as written'])
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from ..core.fields import GAUSSIAN_PROPERTIES
+from ..core.jsonsafe import json_safe
+from ..core.splat import Splat
+from ..world.sn17 import ValidatorData, validator_load
+from ..world.submission import spz_roundtrip, submission_problems
+
+CANNOT_FIRE = "cannot fire as written"
+CANNOT_SUBMIT = "cannot be submitted"
+SUBMISSION, AS_IS = "submission", "as-is"
+PATHS = (SUBMISSION, AS_IS)
+"""Where a gate looks: what the validator receives through SPZ, or the file itself."""
+INTENDED_SCALE_EPS = 1e-4
+"""Assumed threshold of the intended per-gaussian scale test (see the module docstring)."""
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    """One check of a gate: what was measured, against what, and the verdict.
+
+    ``rejects`` is True when this check rejects the file. ``verdict`` is ``"pass"``,
+    ``"reject"``, ``"cannot fire as written"`` (a check that did not fire and, as
+    written, practically never can) or ``"cannot be submitted"`` (the ``submission``
+    check: the SPZ path refuses the file; its note gives the reasons).
+    """
+
+    name: str
+    description: str
+    measured: float
+    threshold: float
+    rejects: bool
+    verdict: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The outcome of a gate: every check and the overall verdict.
+
+    ``path`` says what was judged: ``"submission"`` (what the validator receives
+    through SPZ) or ``"as-is"`` (the file itself); a submission result holds the as-is
+    result in ``as_is``.
+
+    Example:
+        >>> from splatlab import synth
+        >>> result = gate(synth.trellis(7040))
+        >>> result.passed, result.path, result.as_is.passed
+        (True, 'submission', True)
+    """
+
+    rules: str
+    version: str
+    intended: bool
+    checks: tuple[GateCheck, ...]
+    source: str | None = None
+    path: str = AS_IS
+    as_is: GateResult | None = None
+
+    @property
+    def passed(self) -> bool:
+        """True when no check rejects the file."""
+        return not any(c.rejects for c in self.checks)
+
+    @property
+    def failed(self) -> list[str]:
+        """Names of the checks that reject the file."""
+        return [c.name for c in self.checks if c.rejects]
+
+    @property
+    def refused(self) -> list[str]:
+        """Why the submission path refuses the file (empty when it goes through)."""
+        return [reason for c in self.checks if c.verdict == CANNOT_SUBMIT
+                for reason in c.note.split("; ")]
+
+    @property
+    def verdict(self) -> str:
+        """``"pass"``, ``"reject"`` or ``"cannot be submitted"``."""
+        return CANNOT_SUBMIT if self.refused else "pass" if self.passed else "reject"
+
+    @property
+    def differs(self) -> bool:
+        """True when the as-is file would get another verdict or other measurements."""
+        if self.as_is is None:
+            return False
+        mine = {c.name: (c.measured, c.verdict) for c in self.checks}
+        theirs = {c.name: (c.measured, c.verdict) for c in self.as_is.checks}
+        return mine != theirs
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row a check: description, measured, threshold, verdict, note; with the
+        as-is ``measured_as_is`` and ``verdict_as_is`` beside them for a submission result.
+        """
+        frame = pd.DataFrame([asdict(c) for c in self.checks]).set_index("name")
+        if self.as_is is not None:
+            other = pd.DataFrame([asdict(c) for c in self.as_is.checks]).set_index("name")
+            frame = frame.join(other[["measured", "verdict"]].add_suffix("_as_is"), how="outer")
+            frame = frame.reindex([*dict.fromkeys([*(c.name for c in self.checks),
+                                                   *(c.name for c in self.as_is.checks)])])
+        return frame
+
+    def to_dict(self) -> dict:
+        out = {"rules": self.rules, "version": self.version, "intended": self.intended,
+               "source": self.source, "path": self.path, "verdict": self.verdict,
+               "passed": self.passed, "checks": [asdict(c) for c in self.checks]}
+        if self.as_is is not None:
+            out["as_is"] = self.as_is.to_dict()
+        return out
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps(json_safe(self.to_dict()), **kwargs)
+
+    def __repr__(self) -> str:
+        lines = [f"<GateResult {self.rules} {self.version} ({self.path}): "
+                 f"{self.verdict.upper()}{' (intended checks)' if self.intended else ''}>"]
+        lines += [f"  {c.name:10s} {c.verdict:24s} measured {c.measured:.6g},"
+                  f" threshold {c.threshold:.6g}" for c in self.checks]
+        if self.differs:
+            lines.append(f"  as-is: {self.as_is.verdict.upper()}")
+            lines += [f"  {c.name:10s} {c.verdict:24s} measured {c.measured:.6g}"
+                      for c in self.as_is.checks]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        colour = {"pass": "#2e7d32", "reject": "#c62828", CANNOT_FIRE: "#757575",
+                  CANNOT_SUBMIT: "#c62828"}
+        theirs = {c.name: c for c in self.as_is.checks} if self.differs else {}
+
+        def as_is_cells(name: str) -> str:
+            if not theirs:
+                return ""
+            c = theirs.get(name)
+            if c is None:
+                return "<td></td><td></td>"
+            style = f"color:{colour[c.verdict]}"
+            return f"<td>{c.measured:.6g}</td><td style='{style}'>{c.verdict}</td>"
+
+        rows = "".join(
+            f"<tr><td>{html.escape(c.name)}</td><td style='text-align:left'>"
+            f"{html.escape(c.description)}</td><td>{c.measured:.6g}</td><td>{c.threshold:.6g}"
+            f"</td><td style='color:{colour[c.verdict]}'>{c.verdict}</td>{as_is_cells(c.name)}"
+            f"<td style='text-align:left'>{html.escape(c.note)}</td></tr>" for c in self.checks)
+        verdict = self.verdict.upper()
+        if self.verdict == "reject":
+            verdict += " (" + ", ".join(self.failed) + ")"
+        where = "as the validator receives it" if self.path == SUBMISSION else "the file as it is"
+        caption = (f"{html.escape(self.rules)} gate {html.escape(self.version)}"
+                   f"{' (intended)' if self.intended else ''}, {where}: <b>{verdict}</b>")
+        if theirs:
+            caption += f"; as-is: <b>{self.as_is.verdict.upper()}</b>"
+        extra = "<th>measured as-is</th><th>verdict as-is</th>" if theirs else ""
+        head = ("<tr><th>check</th><th>rejects when</th><th>measured</th><th>threshold</th>"
+                f"<th>verdict</th>{extra}<th>note</th></tr>")
+        return f"<table><caption>{caption}</caption>{head}{rows}</table>"
+
+
+def _check(name: str, description: str, measured: float, threshold: float, rejects: bool,
+           note: str = "", as_written_dead: bool = False) -> GateCheck:
+    verdict = "reject" if rejects else (CANNOT_FIRE if as_written_dead else "pass")
+    return GateCheck(name, description, float(measured), float(threshold), bool(rejects),
+                     verdict, note)
+
+
+def _allclose(a: np.ndarray, b: np.ndarray | float) -> bool:
+    """``torch.allclose`` semantics (rtol 1e-5, atol 1e-8; NaN is never close)."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    return bool(np.all(np.abs(a - b) <= 1e-8 + 1e-5 * np.abs(b)))
+
+
+def _sn17(data: ValidatorData, intended: bool) -> list[GateCheck]:
+    n = data.count
+    checks = [_check("count", "fewer than 7,000 gaussians", n, 7000, n < 7000)]
+    if intended:
+        hits = [i for i in range(3) if n and _allclose(data.means[:, i], 1.0)]
+        checks.append(_check(
+            "centroid", "every coordinate of one axis equals 1 (intended: per-axis column test)",
+            len(hits), 1, bool(hits), "assumption: the (N, 1) checker was meant for a column"))
+    else:
+        hits = [i for i in range(min(3, n)) if _allclose(data.means[i], 1.0)]
+        checks.append(_check(
+            "centroid", "one of points[0..2] (a row) equals (1, 1, 1)", len(hits), 1, bool(hits),
+            "as written it compares one row with a column of ones", as_written_dead=True))
+    low = int(np.sum(data.opacities < np.float32(1e-3)))
+    share = 100.0 * low / n if n else 0.0
+    checks.append(_check("opacity", "over 80 % of gaussians with sigmoid(opacity) < 1e-3",
+                         share, 80.0, share > 80.0, "measured in percent"))
+    identity = n > 0 and _allclose(data.quats, np.array([1.0, 0.0, 0.0, 0.0]))
+    checks.append(_check("rotation", "every rotation equals (1, 0, 0, 0) after normalising",
+                         float(identity), 1, identity))
+    if intended:
+        tiny = int(np.sum(np.all(data.scales < INTENDED_SCALE_EPS, axis=1)))
+        share = 100.0 * tiny / n if n else 0.0
+        checks.append(_check(
+            "scales", f"over 80 % of gaussians with all scales < {INTENDED_SCALE_EPS:g}"
+            " (intended: per-gaussian test)", share, 80.0, share > 80.0,
+            f"assumption: epsilon {INTENDED_SCALE_EPS:g}, not the written 0.05; in percent"))
+    else:
+        all_small = bool(np.all(data.scales < 0.05))
+        share = 100.0 * all_small / n if n else 0.0
+        checks.append(_check(
+            "scales", "100 * all(scales < 0.05) / count > 80 (one boolean for the whole file)",
+            share, 80.0, share > 80.0, "as written it can only fire for a single gaussian",
+            as_written_dead=True))
+    return checks
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """A validator's gate: name, version, a description and the check function."""
+
+    name: str
+    version: str
+    description: str
+    checks: Callable[[ValidatorData, bool], list[GateCheck]]
+
+
+RULES: dict[str, RuleSet] = {
+    "sn17": RuleSet("sn17", "2025-11",
+                    "404-Repo three-gen-subnet validator, is_input_data_valid"
+                    " (gs_data_checker_utils.py), GPU-memory check left out", _sn17),
+}
+"""Known gates by key. Add a new validator's gate as a new key; never change a released one."""
+
+
+def gate(splat: Splat, rules: str = "sn17", *, intended: bool = False,
+         path: str = SUBMISSION) -> GateResult:
+    """Judge ``splat`` as a validator's input gate would, check by check.
+
+    ``path="submission"`` (the default) judges what the validator receives: the file
+    after the SPZ submission path; a file the path refuses fails one ``submission``
+    check ("cannot be submitted", the reasons in its note). ``path="as-is"`` judges the
+    file itself. A file the validator's loader cannot read (a 3DGS property missing)
+    fails a ``load`` check and no other check runs.
+
+    Example:
+        >>> from splatlab import synth
+        >>> noise = np.random.default_rng(0).normal(0, 2, 70_400).astype(np.float32)
+        >>> noisy = synth.trellis(70_400, opacity=np.float32(-9.2102) + noise)  # the noise fix
+        >>> [round(gate(noisy, path=p).checks[2].measured, 1) for p in PATHS]
+        [93.2, 87.6]
+    """
+    if rules not in RULES:
+        raise ValueError(f"unknown gate rules {rules!r}; known: {', '.join(RULES)}")
+    if path not in PATHS:
+        raise ValueError(f"unknown gate path {path!r}; known: {', '.join(PATHS)}")
+    rule = RULES[rules]
+    source = str(splat.source) if splat.source else None
+    as_is = _judge(splat, rule, intended, source)
+    if path == AS_IS:
+        return as_is
+    problems = submission_problems(splat)
+    if problems:
+        check = GateCheck("submission", "the SPZ submission path refuses the file",
+                          float(len(problems)), 0.0, True, CANNOT_SUBMIT, "; ".join(problems))
+        return GateResult(rule.name, rule.version, intended, (check,), source, SUBMISSION, as_is)
+    received = _judge(spz_roundtrip(splat), rule, intended, source)
+    return replace(received, path=SUBMISSION, as_is=as_is)
+
+
+def _judge(splat: Splat, rule: RuleSet, intended: bool, source: str | None) -> GateResult:
+    missing = [n for n in GAUSSIAN_PROPERTIES if n not in splat.properties]
+    if missing:
+        check = _check("load", "a 3DGS property the loader reads is missing", len(missing), 1,
+                       True, "missing: " + ", ".join(missing))
+        return GateResult(rule.name, rule.version, intended, (check,), source)
+    checks = rule.checks(validator_load(splat), intended)
+    return GateResult(rule.name, rule.version, intended, tuple(checks), source)
+
+
+__all__ = ["AS_IS", "CANNOT_FIRE", "CANNOT_SUBMIT", "INTENDED_SCALE_EPS", "PATHS", "RULES",
+           "SUBMISSION", "GateCheck", "GateResult", "RuleSet", "gate"]

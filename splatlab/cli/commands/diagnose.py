@@ -1,0 +1,53 @@
+"""``splatlab diagnose FILE... [--json]``: findings for each file.
+
+Exit status: 0 no error-level finding, 3 an error-level finding in some file, 2 a file
+could not be read (this wins over 3).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ...analysis.diagnosis import diagnose
+from ...core.io import load
+from ...core.splat import SplatFieldError
+from ..main import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, BadInput, for_each_file
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("diagnose", help="findings (codes SLxxx) for 3DGS PLY files",
+                            description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument("--json", action="store_true", help="one JSON report a line")
+    parser.set_defaults(run=run)
+
+
+def bad_input(path: Path, error: Exception) -> BadInput:
+    """A :class:`BadInput` naming ``path`` once, from a library error."""
+    text = str(error)
+    return BadInput(text if text.startswith(str(path)) else f"{path}: {text}")
+
+
+def run(args: argparse.Namespace) -> int:
+    with_errors = []
+
+    def show(path: Path) -> None:
+        try:
+            report = diagnose(load(path))
+        except (SplatFieldError, ValueError) as e:
+            raise bad_input(path, e) from e
+        with_errors.append(report.has_errors)
+        if args.json:
+            print(report.to_json())
+            return
+        print(f"{path}: {report.count:,} gaussians, {len(report.errors)} errors,"
+              f" {len(report.warnings)} warnings, "
+              f"{len(report) - len(report.errors) - len(report.warnings)} info")
+        for f in report:
+            print(f"  {f.code} {f.severity:7s} {f.field}: {f.message}")
+
+    status = for_each_file(args.files, show)
+    if status != EXIT_OK:
+        return EXIT_BAD_INPUT
+    return EXIT_FINDINGS if any(with_errors) else EXIT_OK

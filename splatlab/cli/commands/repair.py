@@ -1,0 +1,122 @@
+"""``splatlab repair IN... (-o OUT | --in-place) --strategy NAME``: repair files, with a record.
+
+Each repaired PLY gets a JSON sidecar ``OUT.repair.json`` (see :mod:`splatlab.export`);
+a failure leaves neither behind, and ``--in-place`` keeps the input as ``IN.bak``.
+``--strategy auto`` runs the repairs the diagnosis calls for (:func:`splatlab.repair.auto`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from ...core.io import load
+from ...core.splat import SplatFieldError
+from ...repair.export import export, sidecar_path
+from ...repair.strategies import STRATEGIES, auto
+from ...world.miner import CLAMP_1E3, CLAMP_1E4
+from ..main import BadInput, for_each_file
+from .diagnose import bad_input
+
+CLAMPS = {"1e-4": CLAMP_1E4, "1e-3": CLAMP_1E3}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("repair", help="repair PLY files; writes OUT and OUT.repair.json",
+                            description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="+", metavar="IN")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("-o", "--output", metavar="OUT",
+                       help="output file, or a directory (required for several inputs)")
+    where.add_argument("--in-place", action="store_true",
+                       help="replace each input, keeping a backup IN.bak")
+    parser.add_argument("--strategy", required=True, choices=["auto", *sorted(STRATEGIES)],
+                        help="a repair, or auto: those the diagnosis calls for")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument("--seed", type=int, help="RNG seed (uniform_noise, match_distribution,"
+                        " scales)")
+    parser.add_argument("--device", help="uniform_noise: torch device (cpu, cuda); numpy if unset")
+    parser.add_argument("--mode", choices=["median", "drop", "legacy"], default="median",
+                        help="nonfinite: what to do with NaN/inf (default median)")
+    parser.add_argument("--clamp", choices=sorted(CLAMPS), default="1e-4",
+                        help="undo_double_logit: the miner's clamp (default 1e-4)")
+    parser.add_argument("--clamped-to", default="bound", metavar="bound|keep|LOW,HIGH",
+                        help="undo_double_logit: value for clamped opacities (default bound)")
+    parser.add_argument("--field", help="match_distribution: the property to map")
+    parser.add_argument("--reference", default="prior", metavar="prior|FILE",
+                        help="match_distribution, scales: a healthy PLY or the documented prior")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.device and args.strategy != "uniform_noise":
+        raise BadInput("--device applies to --strategy uniform_noise only")
+    if args.strategy == "match_distribution" and not args.field:
+        raise BadInput("--strategy match_distribution needs --field")
+    out_dir = _output_dir(args)
+    options = _options(args)
+
+    def work(path: Path) -> None:
+        out = path if args.in_place else (out_dir / path.name if out_dir else Path(args.output))
+        if not args.in_place and out.exists() and os.path.samefile(out, path):
+            raise BadInput(f"{path}: output is the input (use --in-place)")
+        if not out.parent.is_dir():
+            raise BadInput(f"{out.parent}: no such directory")
+        for target in (out, sidecar_path(out)):
+            if target.exists() and not (args.overwrite or args.in_place):
+                raise BadInput(f"{target}: exists (pass --overwrite to replace it)")
+        try:
+            splat = load(path)
+            if args.strategy == "auto":
+                fixed, records = auto(splat, **options)
+            else:
+                fixed, records = STRATEGIES[args.strategy](splat, **options)
+        except (SplatFieldError, ValueError) as e:
+            raise bad_input(path, e) from e
+        export(path, fixed, records, out, backup=args.in_place)
+        steps = records if isinstance(records, list) else [records]
+        print(f"{path} -> {out}: " + ("; ".join(repr(r) for r in steps) or "nothing to repair"))
+
+    return for_each_file(args.files, work)
+
+
+def _output_dir(args: argparse.Namespace) -> Path | None:
+    if args.in_place:
+        return None
+    out = Path(args.output)
+    if len(args.files) > 1:
+        if out.exists() and not out.is_dir():
+            raise BadInput(f"{out}: not a directory (several inputs need -o DIR)")
+        out.mkdir(parents=True, exist_ok=True)
+        return out
+    return out if out.is_dir() else None
+
+
+def _options(args: argparse.Namespace) -> dict:
+    name = args.strategy
+    if name == "auto":
+        return {"seed": 0 if args.seed is None else args.seed}
+    if name == "uniform_noise":
+        return {"seed": args.seed, "device": args.device}
+    if name == "nonfinite":
+        return {"mode": args.mode}
+    if name == "undo_double_logit":
+        return {"clamp": CLAMPS[args.clamp], "clamped_to": _clamped_to(args.clamped_to)}
+    reference = args.reference if args.reference == "prior" else load(args.reference)
+    seed = 0 if args.seed is None else args.seed
+    if name == "match_distribution":
+        return {"field": args.field, "reference": reference, "seed": seed}
+    return {"reference": reference, "seed": seed}
+
+
+def _clamped_to(text: str) -> str | tuple[float, float]:
+    if text in ("bound", "keep"):
+        return text
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        raise BadInput(f"--clamped-to must be bound, keep or LOW,HIGH, not {text!r}") from None
+    return low, high
+
+

@@ -1,0 +1,50 @@
+"""``splatlab stats FILE... [--json|--csv]``: per-field statistics of each file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from ...core.io import load
+from ..main import add_table_formats, for_each_file
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("stats", help="per-field statistics, raw and activated")
+    parser.add_argument("files", nargs="+", metavar="FILE")
+    add_table_formats(parser, "one JSON object a file, a line each",
+                      "one CSV table with a 'file' column")
+    parser.add_argument("--device", default=None, help="torch device for the work (e.g. cuda)")
+    parser.add_argument("--quantiles", choices=("exact", "histogram", "none"), default="exact",
+                        help="order statistics: exact (sorts), histogram (4,096 bins, faster)"
+                             " or none")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ...analysis.statistics import stats
+
+    first = True
+
+    def show(path: Path) -> None:
+        nonlocal first
+        quantiles = False if args.quantiles == "none" else args.quantiles
+        table = stats(load(path), device=args.device, quantiles=quantiles)
+        if args.json:
+            records = json.loads(table.reset_index().to_json(orient="records"))
+            print(json.dumps({"file": str(path), "fields": records}))
+        elif args.csv:
+            table.insert(0, "file", str(path))
+            table.to_csv(sys.stdout, header=first)
+        else:
+            with pd.option_context("display.max_rows", None, "display.width", 200,
+                                   "display.max_columns", None, "display.precision", 5):
+                print(f"== {path} ==")
+                print(table.to_string())
+        first = False
+
+    return for_each_file(args.files, show)

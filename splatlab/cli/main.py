@@ -1,0 +1,112 @@
+"""The ``splatlab`` command line: one sub-command a module of :mod:`splatlab.commands`.
+
+Exit status: 0 success, 2 bad input (one line on stderr, no traceback), 1 internal
+error, 3 reserved for "a finding of error severity" (``splatlab diagnose``).
+
+Example:
+    $ splatlab info scene.ply
+    $ python -m splatlab stats scene.ply --csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from .._version import __version__
+from ..core.ply import SplatFormatError
+from ..core.splat import SplatFieldError
+from . import commands
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_FINDINGS = 0, 1, 2, 3
+
+
+class BadInput(Exception):
+    """A problem with what the user gave (a file, an option); printed as one line."""
+
+
+def add_table_formats(parser: argparse.ArgumentParser, json_help: str, csv_help: str) -> None:
+    """The mutually exclusive ``--json`` and ``--csv`` options of a table-printing command.
+
+    Example:
+        >>> p = argparse.ArgumentParser()
+        >>> add_table_formats(p, "JSON lines", "CSV table")
+        >>> p.parse_args(["--csv"]).csv
+        True
+    """
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help=json_help)
+    form.add_argument("--csv", action="store_true", help=csv_help)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command found in :mod:`splatlab.commands`."""
+    parser = argparse.ArgumentParser(
+        prog="splatlab", description="Forensic toolkit for 3D Gaussian Splatting PLY files.",
+        epilog="Exit status: 0 success, 1 internal error, 2 bad input, 3 error-level findings.")
+    parser.add_argument("--version", action="version", version=f"splatlab {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        importlib.import_module(f"{commands.__name__}.{info.name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    Example:
+        >>> main(["--version"])  # doctest: +SKIP
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.formatwarning = _one_line_warning
+            return args.run(args)
+    except (BadInput, SplatFormatError, SplatFieldError, FileExistsError) as e:
+        _error(str(e))
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return EXIT_INTERNAL
+    except Exception as e:  # an internal error: one line, traceback on request
+        if os.environ.get("SPLATLAB_DEBUG"):
+            raise
+        _error(f"internal error: {type(e).__name__}: {e} (set SPLATLAB_DEBUG=1 for a traceback)")
+        return EXIT_INTERNAL
+
+
+def for_each_file(paths: Iterable[str | os.PathLike], work: Callable[[Path], None]) -> int:
+    """Call ``work`` on each path; a bad file prints one line and the batch goes on.
+
+    Returns 0 when every file worked, 2 when any was bad input.
+    """
+    status = EXIT_OK
+    for path in paths:
+        try:
+            work(Path(path))
+        except (BadInput, SplatFormatError, SplatFieldError, FileExistsError) as e:
+            _error(str(e))
+            status = EXIT_BAD_INPUT
+        except OSError as e:
+            _error(f"{path}: {e.strerror or e}")
+            status = EXIT_BAD_INPUT
+    return status
+
+
+def _error(message: str) -> None:
+    print(f"splatlab: {message}", file=sys.stderr)
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"splatlab: warning: {message}\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

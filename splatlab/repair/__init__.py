@@ -1,0 +1,28 @@
+"""Floor 3, repair: strategies with audit records, judging candidates as the validator
+would, audited export.
+
+Example:
+    >>> from splatlab import data, repair
+    >>> fixed, records = repair.auto(data.trellis_like(opacity=-9.21024))
+    >>> [r.strategy for r in records], records[-1].gate_after.passed
+    (['undo_double_logit', 'match_distribution'], True)
+"""
+
+from .strategies import (
+    AUTO_RULES,
+    PRIORS,
+    STRATEGIES,
+    RepairRecord,
+    add_logit_noise,
+    auto,
+    match_distribution,
+    nonfinite,
+    plan,
+    scales,
+    undo_double_logit,
+    uniform_noise,
+)
+
+__all__ = ["AUTO_RULES", "PRIORS", "RepairRecord", "STRATEGIES", "add_logit_noise", "auto",
+           "match_distribution", "nonfinite", "plan", "scales", "undo_double_logit",
+           "uniform_noise"]

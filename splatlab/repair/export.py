@@ -1,0 +1,150 @@
+"""Export repaired splats with an audit record: the PLY and a JSON sidecar, all or nothing.
+
+The sidecar ``OUT.repair.json`` holds the input path and sha256, the output sha256,
+the repairs (strategy, parameters, seed, device, before/after statistics and gate
+verdicts), the splatlab version and the time. The PLY is written to a temporary
+file, the sidecar next, and only then is the PLY renamed into place: a failure
+leaves neither behind. With ``backup`` (replacing the input in place) the input is
+first copied to ``IN.bak`` (or ``IN.<UTC time>.bak`` when that exists).
+
+Example:
+    >>> fixed, records = splatlab.repair.auto(splatlab.load("in.ply"))   # doctest: +SKIP
+    >>> export("in.ply", fixed, records, "out.ply")["output_sha256"]     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .._version import __version__
+from ..analysis.differences import diff
+from ..core.io import load, save
+from ..core.ply import atomic_write, default_file_mode
+from ..core.splat import Splat
+from .strategies import RepairRecord
+
+SIDECAR_SUFFIX = ".repair.json"
+
+
+def sidecar_path(out: str | os.PathLike) -> Path:
+    """Where the record of ``out`` goes: ``OUT.repair.json``.
+
+    Example:
+        >>> sidecar_path("a/b.ply").name
+        'b.ply.repair.json'
+    """
+    out = Path(out)
+    return out.with_name(out.name + SIDECAR_SUFFIX)
+
+
+def sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes.
+
+    Example:
+        >>> len(sha256(__file__))
+        64
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def record_fields(records: RepairRecord | Sequence[RepairRecord]) -> dict:
+    """The sidecar's account of the repairs.
+
+    One record is spread at the top level (``strategy``, ``parameters``, ``seed``...);
+    a chain (:func:`splatlab.repair.auto`) gives ``strategy: "auto"``, the gate verdicts
+    of its ends and every step under ``repairs``.
+    """
+    if isinstance(records, RepairRecord):
+        return records.to_dict()
+    steps = [r.to_dict() for r in records]
+    return {"strategy": "auto", "repairs": steps,
+            "gate_before": steps[0]["gate_before"] if steps else None,
+            "gate_after": steps[-1]["gate_after"] if steps else None}
+
+
+def export(source: str | os.PathLike, fixed: Splat,
+           records: RepairRecord | Sequence[RepairRecord], out: str | os.PathLike,
+           backup: bool = False) -> dict:
+    """Write ``fixed`` to ``out`` and its record to ``OUT.repair.json``; all or nothing.
+
+    ``source`` is the file ``fixed`` was repaired from (hashed into the record).
+    ``out`` may be ``source`` itself only with ``backup=True``. Existing outputs are
+    replaced: callers decide whether that is allowed. Returns the sidecar dict.
+
+    Example:
+        >>> export("in.ply", fixed, record, "out.ply")["input_sha256"]  # doctest: +SKIP
+    """
+    source, out = Path(source), Path(out)
+    sidecar = sidecar_path(out)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    made: list[Path] = []
+    try:
+        save(fixed, tmp, overwrite=True)
+        now = datetime.now(timezone.utc)
+        meta = {"input": str(source), "input_sha256": sha256(source), "output": str(out),
+                "output_sha256": sha256(tmp), "backup": None, "time": now.isoformat(),
+                "splatlab_version": __version__, **record_fields(records)}
+        if backup:
+            meta["backup"] = str(_backup(source, now, made))
+        atomic_write(sidecar, iter([json.dumps(meta, indent=1).encode()]), overwrite=True)
+        made.append(sidecar)
+        os.chmod(tmp, source.stat().st_mode & 0o777 if backup else default_file_mode())
+        os.replace(tmp, out)
+        return meta
+    except BaseException:
+        for path in made:
+            path.unlink(missing_ok=True)
+        raise
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _backup(source: Path, now: datetime, made: list[Path]) -> Path:
+    target = source.with_name(source.name + ".bak")
+    if target.exists():
+        target = source.with_name(f"{source.name}.{now.strftime('%Y%m%dT%H%M%S%fZ')}.bak")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=source.parent)
+    os.close(fd)
+    try:
+        shutil.copy2(source, tmp)
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    made.append(target)
+    return target
+
+
+def verify(source: str | os.PathLike, out: str | os.PathLike,
+           records: RepairRecord | Sequence[RepairRecord]) -> dict:
+    """Reload an export and prove it changed only what its repairs claim.
+
+    Returns ``changed`` (properties that differ from ``source``, by :func:`splatlab.diff`),
+    ``intended`` (fields of the triggered repairs), ``ok`` (changed is within
+    intended), and whether the record's sha256 matches the file on disk.
+
+    Example:
+        >>> verify("in.ply", "out.ply", records)["ok"]   # doctest: +SKIP
+        True
+    """
+    steps = [records] if isinstance(records, RepairRecord) else list(records)
+    before, after = load(source), load(out)
+    changes = diff(before, after)
+    changed = [name for name in before.properties if changes.loc[name, "changed"] > 0]
+    intended = sorted({f for r in steps if r.triggered for f in r.fields})
+    meta = json.loads(sidecar_path(out).read_text())
+    return {"changed": changed, "intended": intended,
+            "ok": set(changed) <= set(intended) and before.properties == after.properties,
+            "sha256_matches": meta["output_sha256"] == sha256(out)}

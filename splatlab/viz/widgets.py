@@ -1,0 +1,357 @@
+"""The JupyterLab explorer: a field's histogram, a range that selects gaussians, a preview.
+
+:func:`explore` returns an :class:`Explorer`: pick a field, raw or activated values, bins and
+log counts; the range slider selects the gaussians whose value lies in it (drawn as a shaded
+span on the histogram) and the point view beside it shows them over the rest in grey. Several
+splats share one overlaid histogram and one range; a picker says which one the preview and
+``selection`` are about. A button renders the selection with the PyTorch rasteriser (or open3d).
+
+Interactions stay cheap on large files. A field's values and its histogram in
+``FINE_BINS`` bins are computed once (each bins choice sums neighbouring fine bins); the
+histogram is one :class:`splatlab.viz.plots.HistogramView` updated in place and rasterised once
+per setting (the last ``DRAWINGS_KEPT`` are kept); a range change only shades the span over
+those pixels; each splat's point view (at most ``max_points`` gaussians) is projected once
+per camera, then recoloured. ``bench/bench_explorer.py`` times every interaction on 500k
+gaussians.
+
+Example:
+    >>> ex = explore([splatlab.load("a.ply"), splatlab.load("b.ply")])  # doctest: +SKIP
+    >>> ex.field.value = "opacity"                                      # doctest: +SKIP
+    >>> ex.range.value = (-20.0, -6.9)                                  # doctest: +SKIP
+    >>> int(ex.selection.sum())                                         # doctest: +SKIP
+    41230
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import ipywidgets as widgets
+import numpy as np
+import torch
+from IPython.display import display
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.transforms import Transform
+
+from ..core.splat import Splat
+from ..rendering.cameras import validator_rig
+from ..rendering.rasterizer import rasterize, splat_tensors
+from . import plots
+from .preview import PointView, render_open3d, to_png
+
+__all__ = ["Explorer", "explore"]
+
+BINS = (32, 64, 128, 256, 512, 1024)
+"""Choices of the bins picker."""
+FINE_BINS = math.lcm(*BINS)
+"""A field is binned once, in this many bins; every choice of ``BINS`` sums groups of them."""
+SLIDER_STEPS = 1000
+"""The range slider moves in steps of (max - min) / SLIDER_STEPS."""
+SPAN_COLOR, SPAN_ALPHA = (255, 215, 0), 0.35
+"""The selected range is shaded gold over the histogram."""
+_SHADED = np.round(np.arange(256)[:, None] * (1.0 - SPAN_ALPHA)
+                   + np.multiply(SPAN_COLOR, SPAN_ALPHA)).astype(np.uint8)
+"""(256, 3): a pixel level, per channel, once shaded (a lookup beats blending in floats)."""
+DRAWINGS_KEPT = 32
+"""Rasterised histograms kept, so that going back to a setting costs no redraw."""
+
+
+class Explorer:
+    """Widgets over one or several splats; build it with :func:`explore`.
+
+    Controls (ipywidgets; drive them from Python too): ``field`` (stored properties every
+    splat has, plus :data:`splatlab.viz.plots.DERIVED_FIELDS` for 3DGS files), ``raw`` (True: raw,
+    False: activated, as :func:`splatlab.viz.plots.field_values`), ``bins``, ``log_count``,
+    ``range``, ``picker`` (the splat the preview shows), ``color_by`` (``"rgb"`` or
+    ``"field"``), ``view`` (validator camera), ``engine`` (``"pytorch"`` or ``"open3d"``) and
+    ``render_button``. ``range`` is a FloatRangeSlider over the finite values of the field in
+    every splat, in log10 units where the histogram's x axis is logarithmic (activated opacity
+    and scales); a slider end at its limit also takes the values beyond it (infinities, or
+    zeros on a log axis), so the full range selects every value but NaN. Outputs:
+    ``histogram`` (PNG ``ipywidgets.Image`` of ``figure``, the histogram's Figure),
+    ``preview`` and ``rendered`` (PNG images), ``status``.
+    ``selection`` is the picked splat's boolean mask, ``selections`` one a splat, ``widget``
+    the top-level box.
+
+    Example:
+        >>> ex = Explorer([splat])                      # doctest: +SKIP
+        >>> ex.raw.value = False; ex.bins.value = 64    # doctest: +SKIP
+        >>> ex                                          # doctest: +SKIP
+    """
+
+    def __init__(self, splats: Sequence[Splat], labels: Sequence[str] | None = None, *,
+                 max_points: int = 100_000, resolution: int = 320, render_resolution: int = 256):
+        if not splats:
+            raise ValueError("explore needs at least one splat")
+        self.splats = list(splats)
+        self.labels = list(labels) if labels is not None else [
+            s.source.name if s.source else f"splat {i}" for i, s in enumerate(self.splats)]
+        if len(self.labels) != len(self.splats):
+            raise ValueError(f"{len(self.labels)} labels for {len(self.splats)} splats")
+        fields = [name for name in self.splats[0].properties
+                  if all(name in s.properties for s in self.splats[1:])]
+        if all(s.is_gaussian for s in self.splats):
+            fields += list(plots.DERIVED_FIELDS)
+        if not fields:
+            raise ValueError("the splats share no property")
+        self.cameras = validator_rig(resolution)
+        self.render_cameras = validator_rig(render_resolution)
+        self._values: dict[tuple[int, str, bool], np.ndarray] = {}
+        self._fine: dict[tuple[int, str, bool], plots.Binned] = {}
+        self._views: dict[tuple[int, int], PointView] = {
+            (i, 0): PointView(s, self.cameras[0], max_points=max_points)
+            for i, s in enumerate(self.splats)}
+        self._view = plots.HistogramView(self.labels)
+        self._plotted: tuple | None = None
+        self._drawings: OrderedDict[tuple, _Drawing] = OrderedDict()
+        self._drawing: _Drawing | None = None
+        self._quiet = False
+
+        self.field = widgets.Dropdown(options=fields, description="field",
+                                      value="opacity" if "opacity" in fields else fields[0])
+        self.raw = widgets.ToggleButtons(options=[("raw", True), ("activated", False)],
+                                         value=True, description="values")
+        self.bins = widgets.Dropdown(options=BINS, value=256, description="bins")
+        self.log_count = widgets.Checkbox(value=False, description="log counts")
+        self.range = widgets.FloatRangeSlider(description="range", continuous_update=False,
+                                              readout_format=".4g",
+                                              layout=widgets.Layout(width="95%"))
+        self.picker = widgets.Dropdown(options=list(zip(self.labels, range(len(self.splats)))),
+                                       value=0, description="preview")
+        self.color_by = widgets.ToggleButtons(options=["rgb", "field"], value="rgb",
+                                              description="colour")
+        self.view = widgets.IntSlider(min=0, max=len(self.cameras) - 2, value=0,
+                                      description="view", continuous_update=False)
+        self.engine = widgets.ToggleButtons(options=["pytorch", "open3d"], value="pytorch",
+                                            description="renderer")
+        self.render_button = widgets.Button(description="Render selection", icon="image",
+                                            layout=widgets.Layout(width="auto",
+                                                                  min_width="max-content"))
+        self.histogram = widgets.Image(format="png")
+        self.preview = widgets.Image(format="png", width=resolution, height=resolution)
+        self.rendered = widgets.Image(format="png", width=render_resolution,
+                                      height=render_resolution,
+                                      layout=widgets.Layout(display="none"))  # until a render
+        self.status = widgets.HTML()
+        self._counts = ""                 # the selection counts, the first lines of status
+
+        for control in (self.field, self.raw):
+            control.observe(self._on_field, "value")
+        for control in (self.bins, self.log_count):
+            control.observe(self._on_bins, "value")
+        self.range.observe(self._on_range, "value")
+        for control in (self.picker, self.color_by, self.view):
+            control.observe(self._on_preview, "value")
+        self.render_button.on_click(self._on_render)
+
+        controls = widgets.VBox([self.field, self.raw, widgets.HBox([self.bins, self.log_count]),
+                                 self.range, self.status])
+        side = widgets.VBox([self.picker, self.color_by, self.view, self.preview,
+                             widgets.HBox([self.engine, self.render_button]), self.rendered])
+        self.widget = widgets.HBox([widgets.VBox([controls, self.histogram]), side])
+        self._on_field()
+
+    # ------------------------------------------------------------------ state
+    def values(self, index: int) -> np.ndarray:
+        """Splat ``index``'s current field, raw or activated (float64, cached)."""
+        key = (index, self.field.value, self.raw.value)
+        if key not in self._values:
+            self._values[key] = plots.field_values(self.splats[index], *key[1:])
+        return self._values[key]
+
+    def binned(self, index: int) -> plots.Binned:
+        """Splat ``index``'s histogram at the current field and bins: the field's histogram in
+        ``FINE_BINS`` bins (computed once, cached) summed in groups.
+
+        Example:
+            >>> int(ex.binned(0).counts.sum()) == ex.binned(0).finite  # doctest: +SKIP
+            True
+        """
+        return self._fine_binned(index).coarsen(self.bins.value)
+
+    def mask(self, index: int) -> np.ndarray:
+        """Boolean mask of splat ``index``'s gaussians whose value lies in ``range``."""
+        lo, hi = self.range.value
+        lo = -np.inf if lo <= self.range.min else 10.0**lo if self._log_x else lo
+        hi = np.inf if hi >= self.range.max else 10.0**hi if self._log_x else hi
+        values = self.values(index)
+        return (values >= lo) & (values <= hi)
+
+    @property
+    def selection(self) -> np.ndarray:
+        """Boolean mask over the picked splat's gaussians."""
+        return self.mask(self.picker.value)
+
+    @property
+    def selections(self) -> list[np.ndarray]:
+        """One boolean mask a splat."""
+        return [self.mask(i) for i in range(len(self.splats))]
+
+    @property
+    def span(self) -> tuple[float, float]:
+        """The selected interval in field units (the shaded span on the histogram)."""
+        lo, hi = self.range.value
+        return (10.0**lo, 10.0**hi) if self._log_x else (lo, hi)
+
+    @property
+    def figure(self) -> Figure:
+        """The histogram as currently shown, without the span (a matplotlib Figure)."""
+        if self._plotted != self._key():
+            self._plot()
+        return self._view.figure
+
+    @property
+    def _log_x(self) -> bool:
+        return plots.log_axis(self.field.value, self.raw.value)
+
+    def _fine_binned(self, index: int) -> plots.Binned:
+        key = (index, self.field.value, self.raw.value)
+        if key not in self._fine:
+            self._fine[key] = plots.bin_values(self.values(index), FINE_BINS, self._log_x)
+        return self._fine[key]
+
+    def _key(self) -> tuple:
+        return (self.field.value, self.raw.value, self.bins.value, self.log_count.value)
+
+    # ------------------------------------------------------------------ updates
+    def _on_field(self, _change: object = None) -> None:
+        """New field or raw/activated: redraw, reset the range to the whole field, reselect."""
+        self._draw_histogram()
+        lo, hi = self._value_range()
+        self._quiet = True
+        self.range.description = "log10 range" if self._log_x else "range"
+        if lo > self.range.max:  # move the limits in an order the slider accepts
+            self.range.max, self.range.min = hi, lo
+        else:
+            self.range.min, self.range.max = lo, hi
+        self.range.step = (hi - lo) / SLIDER_STEPS
+        self.range.value = (lo, hi)
+        self._quiet = False
+        self._on_range()
+
+    def _value_range(self) -> tuple[float, float]:
+        """The slider's limits: the finite values of every splat (log10 on a log axis)."""
+        finite = [b for b in map(self._fine_binned, range(len(self.splats))) if b.finite]
+        if not finite:
+            return 0.0, 1.0
+        lo, hi = min(b.low for b in finite), max(b.high for b in finite)
+        lo, hi = (math.log10(lo), math.log10(hi)) if self._log_x else (lo, hi)
+        return lo, hi if hi > lo else lo + 1.0
+
+    def _on_bins(self, _change: object = None) -> None:
+        self._draw_histogram()
+        self._show_span()
+
+    def _draw_histogram(self) -> None:
+        """Pick the drawing for the current settings: cached, or plotted and rasterised."""
+        key = self._key()
+        drawing = self._drawings.pop(key, None)
+        if drawing is None:
+            self._plot()
+            drawing = _Drawing.of(self._view.ax, self._view.draw())
+        self._drawings[key] = drawing
+        while len(self._drawings) > DRAWINGS_KEPT:
+            self._drawings.popitem(last=False)
+        self._drawing = drawing
+
+    def _plot(self) -> None:
+        results = [self.binned(i) for i in range(len(self.splats))]
+        self._view.show(results, self.field.value, self.raw.value, self.log_count.value)
+        self._plotted = self._key()
+
+    def _show_span(self) -> None:
+        self.histogram.value = to_png(self._drawing.with_span(*self.span))
+
+    def _on_range(self, _change: object = None) -> None:
+        if self._quiet:
+            return
+        self._show_span()
+        masks = self.selections
+        counts = [(label, int(m.sum()), m.size) for label, m in zip(self.labels, masks)]
+        self._counts = "<br>".join(f"{label}: {k:,} of {n:,} selected ({k / max(n, 1):.1%})"
+                                   for label, k, n in counts)
+        self.status.value = self._counts
+        self._show_preview(masks[self.picker.value])
+
+    def _on_preview(self, _change: object = None) -> None:
+        self._show_preview(self.selection)
+
+    def _show_preview(self, selection: np.ndarray) -> None:
+        index = self.picker.value
+        key = (index, self.view.value)
+        if key not in self._views:
+            self._views[key] = self._views[(index, 0)].with_camera(self.cameras[key[1]])
+        color_by = "rgb" if self.color_by.value == "rgb" else self.values(index)
+        self.preview.value = to_png(self._views[key].image(color_by, highlight=selection))
+
+    def _on_render(self, _button: object = None) -> None:
+        """Render the picked splat's selection (validator normalisation of the whole splat)."""
+        index, selection = self.picker.value, self.selection
+        splat, camera = self.splats[index], self.render_cameras[self.view.value]
+        start = time.perf_counter()
+        try:
+            if self.engine.value == "open3d":
+                image = render_open3d(splat, [camera], rows=selection)[0]
+            else:
+                tensors = splat_tensors(splat)
+                keep = torch.from_numpy(selection).to(tensors["means"].device)
+                fields = {name: values[keep] for name, values in tensors.items()}
+                image = rasterize(fields["means"], fields["quats"], fields["scales"],
+                                  fields["opacities"], fields["colors"], camera).to_uint8()
+        except (RuntimeError, ValueError, LookupError) as error:
+            self.status.value = f"{self._counts}<br>render failed: {error}"
+            return
+        self.rendered.value = to_png(image)
+        self.rendered.layout.display = None
+        self.status.value = (f"{self._counts}<br>rendered {int(selection.sum()):,} gaussians"
+                             f" with {self.engine.value} in {time.perf_counter() - start:.1f} s")
+
+    def _ipython_display_(self) -> None:
+        display(self.widget)
+
+
+@dataclass(frozen=True)
+class _Drawing:
+    """A rasterised histogram without its span, and where its axes box lies in the pixels."""
+
+    pixels: np.ndarray       # (H, W, 4) uint8
+    to_pixels: Transform     # data -> display coordinates (frozen), origin bottom left
+    rows: tuple[int, int]    # the axes box, as image rows (top, bottom)
+    cols: tuple[int, int]
+
+    @classmethod
+    def of(cls, ax: Axes, pixels: np.ndarray) -> _Drawing:
+        box, height = ax.bbox, pixels.shape[0]
+        return cls(pixels, ax.transData.frozen(),
+                   (height - math.ceil(box.y1), height - math.floor(box.y0)),
+                   (math.floor(box.x0), math.ceil(box.x1)))
+
+    def with_span(self, lo: float, hi: float) -> np.ndarray:
+        """(H, W, 3) uint8 pixels with [lo, hi] shaded over the axes box (at least 1 px)."""
+        image = self.pixels[..., :3].copy()
+        x = self.to_pixels.transform([[lo, 1.0], [hi, 1.0]])[:, 0]
+        c0, c1 = (int(np.clip(v, *self.cols)) for v in (np.floor(x[0]), np.ceil(x[1])))
+        region = image[self.rows[0]:self.rows[1], c0:max(c1, c0 + 1)]
+        region[:] = _SHADED[region, np.arange(3)]
+        return image
+
+
+def explore(splats: Splat | Sequence[Splat], labels: Sequence[str] | None = None, *,
+            max_points: int = 100_000, resolution: int = 320,
+            render_resolution: int = 256) -> Explorer:
+    """Explore one splat or compare several in JupyterLab; see :class:`Explorer`.
+
+    ``max_points`` caps the gaussians drawn in the point view (a seeded random subset),
+    ``resolution`` is its side in pixels, ``render_resolution`` the side of a render.
+
+    Example:
+        >>> explore(splatlab.load("scene.ply"))  # doctest: +SKIP
+    """
+    group = [splats] if isinstance(splats, Splat) else list(splats)
+    return Explorer(group, labels, max_points=max_points, resolution=resolution,
+                    render_resolution=render_resolution)
