@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 import splatlab
-from splatlab.core.fields import TRELLIS_PROPERTIES, inria_properties
+from splatlab.core.fields import inria_properties
+from splatlab.world.trellis import PROPERTIES as TRELLIS_PROPERTIES
 
 TRELLIS_ROWS = 762_112
 INRIA_ROWS = 1_000_000

@@ -28,10 +28,10 @@ import torch
 import splatlab
 from splatlab.analysis.diagnosis import diagnose
 from splatlab.analysis.gates import gate
-from splatlab.core.fields import TRELLIS_PROPERTIES
 from splatlab.loadchain import LOGIT_1E4
 from splatlab.repair.export import sha256
 from splatlab.repair.strategies import uniform_noise
+from splatlab.world.trellis import PROPERTIES as TRELLIS_PROPERTIES
 
 ROWS = 762_112
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from splatlab import Splat
-from splatlab.core.fields import TRELLIS_PROPERTIES
+from splatlab.world.trellis import LOG_SCALE_FLOOR, SCALE_FLOOR
+from splatlab.world.trellis import PROPERTIES as TRELLIS_PROPERTIES
 
-TRELLIS_FLOOR = float(np.log(np.float32(9e-4)))
+TRELLIS_FLOOR = LOG_SCALE_FLOOR
 
 
 def trellis_columns(n: int = 10_240, seed: int = 0) -> dict[str, np.ndarray]:
@@ -19,7 +20,7 @@ def trellis_columns(n: int = 10_240, seed: int = 0) -> dict[str, np.ndarray]:
     """
     rng = np.random.default_rng(seed)
     pos = rng.uniform(-0.5, 0.5, (n, 3))
-    scales = np.log(9e-4 + np.exp(rng.normal(-5.0, 0.8, (n, 3))))
+    scales = np.log(SCALE_FLOOR + np.exp(rng.normal(-5.0, 0.8, (n, 3))))
     values = np.column_stack([
         pos, np.zeros((n, 3)), rng.normal(0.0, 1.0, (n, 3)), rng.normal(-1.0, 3.0, n),
         scales, rng.normal(0.0, 1.0, (n, 4)) * rng.uniform(0.5, 2.0, (n, 1)),

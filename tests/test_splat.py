@@ -12,7 +12,8 @@ import splatlab
 import splatlab.core.io
 import splatlab.core.ply
 from splatlab import Splat, SplatFieldError
-from splatlab.core.fields import TRELLIS_PROPERTIES, f_rest_names, inria_properties
+from splatlab.core.fields import f_rest_names, inria_properties
+from splatlab.world.trellis import PROPERTIES as TRELLIS_PROPERTIES
 
 
 def trellis_like(n: int = 64, seed: int = 0) -> Splat:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import splatlab
 from splatlab import Splat
 from splatlab.analysis.statistics import COLUMNS, QUANTILE_LEVELS, stats
-from splatlab.core.fields import TRELLIS_PROPERTIES
+from splatlab.world.trellis import PROPERTIES as TRELLIS_PROPERTIES
 
 STATS = importlib.import_module("splatlab.analysis.statistics")
 LOGIT_1E4 = np.float32(-9.2103404)            # logit(1e-4) as float32: the forensic spike

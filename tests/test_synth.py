@@ -10,9 +10,12 @@ import pytest
 import splatlab
 from splatlab import synth
 from splatlab.analysis.gates import gate
-from splatlab.core.fields import TRELLIS_PROPERTIES, inria_properties
+from splatlab.core.fields import inria_properties
+from splatlab.world import trellis
+from splatlab.world.trellis import LOG_SCALE_FLOOR
+from splatlab.world.trellis import PROPERTIES as TRELLIS_PROPERTIES
 
-FLOOR = np.log(np.float32(9e-4))
+FLOOR = LOG_SCALE_FLOOR
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +59,7 @@ def test_object_is_recognisable():
     cells, rgb = synth.active_voxels(15_284, "burger")
     assert len(np.unique(cells, axis=0)) == 15_284
     assert len(np.unique(rgb, axis=0)) == 6  # six coloured parts
-    z = (cells[:, 2] + 0.5) / synth.GRID - 0.5
+    z = (cells[:, 2] + 0.5) / trellis.GRID - 0.5
     assert z.min() < -0.2 and z.max() > 0.2  # buns below and above the filling
     with pytest.raises(ValueError, match="unknown shape"):
         synth.active_voxels(10, "teapot")

@@ -24,6 +24,7 @@ import pandas as pd
 from ..core.fields import GAUSSIAN_PROPERTIES, GROUPS
 from ..core.jsonsafe import json_safe
 from ..core.splat import Splat, SplatFieldError
+from ..world import sn17, trellis
 from ..world.miner import CLAMP_1E3, CLAMP_1E4, float32_logit
 from ..world.sn17 import float32_sigmoid
 from ..world.submission import log_scale_clamps, position_wraps, submission_problems
@@ -32,8 +33,6 @@ from .statistics import stats
 Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
 
-TRELLIS_SCALE_FLOOR = float(np.log(np.float32(9e-4)))
-"""log(9e-4) in float32 (-7.0131): the smallest scale TRELLIS writes (FACTS.md section 1)."""
 
 CODES: dict[str, str] = {
     "SL001": "not a 3DGS file",
@@ -79,7 +78,7 @@ class Thresholds:
         1.0
     """
 
-    min_count: int = 7000
+    min_count: int = sn17.MIN_COUNT
     """Fewer gaussians is an error: the sn17 gate rejects the file."""
     opacity_std: float = 1.0
     """The write-up's uniform-opacity rule: stored opacity std below this (SL201)."""
@@ -93,7 +92,7 @@ class Thresholds:
     signature_ulps: int = 4
     """Values within this many float32 steps of a clamp value count as at it
     (covers CPU/CUDA ``logf`` differences of a unit in the last place)."""
-    invisible_share: float = 0.8
+    invisible_share: float = sn17.MAX_INVISIBLE_SHARE
     """SL402 (error): share below sigmoid 1e-3; the sn17 gate rejects above 80 %."""
     invisible_warn_share: float = 0.5
     """SL401 (warning): share below 1/255, the smallest visible 8-bit alpha."""
@@ -339,7 +338,7 @@ def _spikes(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Findin
                                      for s in float32_logit(np.array([*CLAMP_1E4, *CLAMP_1E3]))):
             continue  # SL302/SL303
         if name.startswith("scale_"):
-            floor = value == np.float32(TRELLIS_SCALE_FLOOR)
+            floor = value == np.float32(trellis.LOG_SCALE_FLOOR)
             note = " (the TRELLIS floor log 9e-4)" if floor else ""
             yield Finding("SL501", "warning", name,
                           f"{share:.1%} of gaussians share the scale {value:.6g}{note}.",
@@ -353,7 +352,8 @@ def _spikes(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Findin
 def _invisible(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Finding]:
     alpha = float32_sigmoid(splat.opacity)
     n = len(alpha)
-    k3, k255 = int((alpha < np.float32(1e-3)).sum()), int((alpha < np.float32(1 / 255)).sum())
+    k3 = int((alpha < np.float32(sn17.INVISIBLE_ALPHA)).sum())
+    k255 = int((alpha < np.float32(1 / 255)).sum())
     evidence = {"share_below_1e-3": k3 / n, "share_below_1/255": k255 / n}
     if k3 / n > t.invisible_share:
         yield Finding("SL402", "error", "opacity",
@@ -574,4 +574,4 @@ def _fmt(value: float) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:.6g}"
 
 
-__all__ = ["CODES", "Finding", "Report", "Thresholds", "TRELLIS_SCALE_FLOOR", "diagnose", "near"]
+__all__ = ["CODES", "Finding", "Report", "Thresholds", "diagnose", "near"]

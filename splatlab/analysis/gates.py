@@ -42,7 +42,8 @@ import pandas as pd
 from ..core.fields import GAUSSIAN_PROPERTIES
 from ..core.jsonsafe import json_safe
 from ..core.splat import Splat
-from ..world.sn17 import ValidatorData, validator_load
+from ..world import sn17
+from ..world.sn17 import INTENDED_SCALE_EPS, ValidatorData, validator_load
 from ..world.submission import spz_roundtrip, submission_problems
 
 CANNOT_FIRE = "cannot fire as written"
@@ -50,8 +51,8 @@ CANNOT_SUBMIT = "cannot be submitted"
 SUBMISSION, AS_IS = "submission", "as-is"
 PATHS = (SUBMISSION, AS_IS)
 """Where a gate looks: what the validator receives through SPZ, or the file itself."""
-INTENDED_SCALE_EPS = 1e-4
-"""Assumed threshold of the intended per-gaussian scale test (see the module docstring)."""
+_LIMIT = 100.0 * sn17.MAX_INVISIBLE_SHARE
+"""The gate's share limits in percent, as the checks report them."""
 
 
 @dataclass(frozen=True)
@@ -200,47 +201,43 @@ def _check(name: str, description: str, measured: float, threshold: float, rejec
                      verdict, note)
 
 
-def _allclose(a: np.ndarray, b: np.ndarray | float) -> bool:
-    """``torch.allclose`` semantics (rtol 1e-5, atol 1e-8; NaN is never close)."""
-    a = np.asarray(a, np.float64)
-    b = np.asarray(b, np.float64)
-    return bool(np.all(np.abs(a - b) <= 1e-8 + 1e-5 * np.abs(b)))
-
-
 def _sn17(data: ValidatorData, intended: bool) -> list[GateCheck]:
     n = data.count
-    checks = [_check("count", "fewer than 7,000 gaussians", n, 7000, n < 7000)]
+    checks = [_check("count", f"fewer than {sn17.MIN_COUNT:,} gaussians", n, sn17.MIN_COUNT,
+                     n < sn17.MIN_COUNT)]
     if intended:
-        hits = [i for i in range(3) if n and _allclose(data.means[:, i], 1.0)]
+        hits = [i for i in range(3) if n and np.allclose(data.means[:, i], 1.0)]
         checks.append(_check(
             "centroid", "every coordinate of one axis equals 1 (intended: per-axis column test)",
             len(hits), 1, bool(hits), "assumption: the (N, 1) checker was meant for a column"))
     else:
-        hits = [i for i in range(min(3, n)) if _allclose(data.means[i], 1.0)]
+        hits = [i for i in range(min(3, n)) if np.allclose(data.means[i], 1.0)]
         checks.append(_check(
             "centroid", "one of points[0..2] (a row) equals (1, 1, 1)", len(hits), 1, bool(hits),
             "as written it compares one row with a column of ones", as_written_dead=True))
-    low = int(np.sum(data.opacities < np.float32(1e-3)))
+    low = int(np.sum(data.opacities < np.float32(sn17.INVISIBLE_ALPHA)))
     share = 100.0 * low / n if n else 0.0
-    checks.append(_check("opacity", "over 80 % of gaussians with sigmoid(opacity) < 1e-3",
-                         share, 80.0, share > 80.0, "measured in percent"))
-    identity = n > 0 and _allclose(data.quats, np.array([1.0, 0.0, 0.0, 0.0]))
+    checks.append(_check("opacity", f"over {_LIMIT:g} % of gaussians with sigmoid(opacity) <"
+                         f" {sn17.INVISIBLE_ALPHA:g}", share, _LIMIT, share > _LIMIT,
+                         "measured in percent"))
+    identity = n > 0 and bool(np.allclose(data.quats, np.array([1.0, 0.0, 0.0, 0.0])))
     checks.append(_check("rotation", "every rotation equals (1, 0, 0, 0) after normalising",
                          float(identity), 1, identity))
     if intended:
         tiny = int(np.sum(np.all(data.scales < INTENDED_SCALE_EPS, axis=1)))
         share = 100.0 * tiny / n if n else 0.0
         checks.append(_check(
-            "scales", f"over 80 % of gaussians with all scales < {INTENDED_SCALE_EPS:g}"
-            " (intended: per-gaussian test)", share, 80.0, share > 80.0,
-            f"assumption: epsilon {INTENDED_SCALE_EPS:g}, not the written 0.05; in percent"))
+            "scales", f"over {_LIMIT:g} % of gaussians with all scales < {INTENDED_SCALE_EPS:g}"
+            " (intended: per-gaussian test)", share, _LIMIT, share > _LIMIT,
+            f"assumption: epsilon {INTENDED_SCALE_EPS:g}, not the written"
+            f" {sn17.WRITTEN_SCALE_EPS:g}; in percent"))
     else:
-        all_small = bool(np.all(data.scales < 0.05))
+        all_small = bool(np.all(data.scales < sn17.WRITTEN_SCALE_EPS))
         share = 100.0 * all_small / n if n else 0.0
         checks.append(_check(
-            "scales", "100 * all(scales < 0.05) / count > 80 (one boolean for the whole file)",
-            share, 80.0, share > 80.0, "as written it can only fire for a single gaussian",
-            as_written_dead=True))
+            "scales", f"100 * all(scales < {sn17.WRITTEN_SCALE_EPS:g}) / count > {_LIMIT:g}"
+            " (one boolean for the whole file)", share, _LIMIT, share > _LIMIT,
+            "as written it can only fire for a single gaussian", as_written_dead=True))
     return checks
 
 
@@ -255,7 +252,7 @@ class RuleSet:
 
 
 RULES: dict[str, RuleSet] = {
-    "sn17": RuleSet("sn17", "2025-11",
+    "sn17": RuleSet("sn17", sn17.GATE_VERSION,
                     "404-Repo three-gen-subnet validator, is_input_data_valid"
                     " (gs_data_checker_utils.py), GPU-memory check left out", _sn17),
 }

@@ -30,6 +30,7 @@ from ..core.fields import GAUSSIAN_PROPERTIES, GROUPS
 from ..core.io import load
 from ..core.ply import SplatFormatError
 from ..core.splat import Splat
+from ..world import sn17
 from ..world.miner import LOGIT_1E3, LOGIT_1E3_HIGH, LOGIT_1E4, LOGIT_1E4_HIGH
 from ..world.sn17 import float32_sigmoid
 from .diagnosis import near
@@ -134,7 +135,8 @@ def scan_splat(splat: Splat, rules: str = "sn17") -> dict[str, Any]:
         return row
     row.update(opacity_metrics(splat))
     opacity = np.asarray(splat.opacity)
-    row["alpha_below_1e-3"] = float((float32_sigmoid(opacity) < np.float32(1e-3)).mean())
+    invisible = float32_sigmoid(opacity) < np.float32(sn17.INVISIBLE_ALPHA)
+    row["alpha_below_1e-3"] = float(invisible.mean())
     row.update(spike_shares(opacity))
     row["uniform_rule"] = bool(row["opacity_std"] < 1.0)
     result = gate(splat, rules)

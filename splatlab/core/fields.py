@@ -25,12 +25,6 @@ GAUSSIAN_PROPERTIES: tuple[str, ...] = (
 )
 """Properties every 3DGS file needs; normals and ``f_rest_*`` are optional."""
 
-TRELLIS_PROPERTIES: tuple[str, ...] = (
-    *GROUPS["positions"], *GROUPS["normals"], *GROUPS["sh_dc"], "opacity",
-    *GROUPS["log_scales"], *GROUPS["quats"],
-)
-"""The 17 float32 properties TRELLIS writes, in its order (FACTS.md section 1)."""
-
 SH_REST_COUNTS: dict[int, int] = {0: 0, 1: 9, 2: 24, 3: 45}
 """Number of ``f_rest_*`` properties for each spherical-harmonics degree."""
 

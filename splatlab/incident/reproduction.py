@@ -43,7 +43,7 @@ from ..analysis.logs import wilson_interval
 from ..analysis.scanning import SPIKE_ULPS, opacity_metrics, scan
 from ..core.io import load, save
 from ..core.splat import Splat, logit, sigmoid
-from ..world import synth
+from ..world import synth, trellis
 from ..world.miner import LOGIT_1E3, LOGIT_1E3_HIGH, LOGIT_1E4, LOGIT_1E4_HIGH, miner_double_logit
 from ..world.submission import spz_roundtrip
 
@@ -144,7 +144,7 @@ def scaled_count(count: int, scale: float) -> int:
         raise ValueError(f"scale must be positive, got {scale}")
     if scale == 1.0:
         return int(count)
-    per = synth.PER_VOXEL
+    per = trellis.PER_VOXEL
     return max(MIN_SCALED_COUNT, int(round(count * scale / per)) * per)
 
 
@@ -212,7 +212,7 @@ def h2_opacity(count: int, mean: float, std: float, seed: int = 0) -> np.ndarray
     faint = _truncated_normal(n_floor, -2.5, 2.5, below=0.0)
     opaque = _truncated_normal(n_ceiling, 4.5, 3.5, above=1.0)
     stored = np.concatenate([
-        synth.trellis_logits(np.concatenate([faint, opaque]) - synth.OPACITY_BIAS),
+        trellis.trellis_logits(np.concatenate([faint, opaque]) - trellis.OPACITY_BIAS),
         sigmoid(band).astype(np.float32),
     ])
     return stored[np.random.default_rng(seed).permutation(count)]

@@ -44,15 +44,12 @@ from matplotlib.transforms import blended_transform_factory
 
 from ..core.splat import Splat
 from ..rendering.rasterizer import RenderResult
+from ..world import sn17, trellis
 from ..world.miner import LOGIT_1E3, LOGIT_1E3_HIGH, LOGIT_1E4, LOGIT_1E4_HIGH
 
 __all__ = ["Binned", "HistogramView", "SplatFigure", "bin_values", "binned", "field_grid",
            "field_values", "histogram", "log_axis", "reference_lines", "render_grid"]
 
-GATE_ALPHA = 1e-3
-"""The validator rejects a file when > 80 % of gaussians have sigmoid(opacity) below this."""
-TRELLIS_SCALE_FLOOR = 9e-4
-"""TRELLIS's 3D filter floor on activated scales (FACTS.md section 1)."""
 LOG_AXIS_FLOOR = 1e-12
 """On a log x axis, values below this (zeros included) are counted in the first bin."""
 
@@ -157,11 +154,11 @@ def reference_lines(field: str, raw: bool = True) -> list[tuple[float, str, str]
                 (LOGIT_1E3, "±logit(1e-3) = ±6.9068: older clamp; gate at -6.9068", ":"),
                 (LOGIT_1E3_HIGH, "", ":")]
     if field in ("opacity", "alpha"):
-        return [(GATE_ALPHA, "gate: sigmoid(opacity) < 1e-3", ":")]
+        return [(sn17.INVISIBLE_ALPHA, "gate: sigmoid(opacity) < 1e-3", ":")]
     if field in _RAW_SCALES and raw:
-        return [(math.log(TRELLIS_SCALE_FLOOR), "TRELLIS floor log(9e-4) = -7.013", "--")]
+        return [(math.log(trellis.SCALE_FLOOR), "TRELLIS floor log(9e-4) = -7.013", "--")]
     if field in _RAW_SCALES or field in _LINEAR_SCALES:
-        return [(TRELLIS_SCALE_FLOOR, "TRELLIS floor 9e-4", "--")]
+        return [(trellis.SCALE_FLOOR, "TRELLIS floor 9e-4", "--")]
     return []
 
 

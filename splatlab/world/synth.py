@@ -21,27 +21,17 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
-import torch
 
 from ..core.fields import (
     GROUPS,
     SH_C0,
     SH_REST_COUNTS,
-    TRELLIS_PROPERTIES,
     f_rest_names,
     inria_properties,
 )
 from ..core.splat import Splat
-from .miner import float32_logit
-
-GRID = 64
-"""Voxels a side of TRELLIS's sparse structure."""
-PER_VOXEL = 32
-"""Gaussians TRELLIS's decoder emits for each active voxel."""
-SCALE_FLOOR = 9e-4
-"""TRELLIS's 3D filter kernel size: activated scales are at least this."""
-OPACITY_BIAS = float(np.log(0.1 / 0.9))
-"""TRELLIS adds logit(0.1) to the network's opacity before the sigmoid."""
+from .trellis import GRID, PER_VOXEL, SCALE_FLOOR, trellis_logits
+from .trellis import PROPERTIES as TRELLIS_PROPERTIES
 
 _Primitive = tuple[Callable[[np.ndarray], np.ndarray], tuple[float, float, float]]
 
@@ -123,19 +113,6 @@ def _grid(shape: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 # ---------------------------------------------------------------------------- fields
-def trellis_logits(pre_activation: np.ndarray) -> np.ndarray:
-    """TRELLIS's stored opacity: ``inverse_sigmoid(sigmoid(x + bias))`` in float32.
-
-    Above about x + bias = 16.6 the sigmoid saturates and the stored value is ``+inf``.
-
-    Example:
-        >>> trellis_logits(np.array([0.0, 30.0])).tolist()
-        [-2.1972246170043945, inf]
-    """
-    x = torch.from_numpy(np.asarray(pre_activation, np.float32) + np.float32(OPACITY_BIAS))
-    return float32_logit(torch.sigmoid(x).numpy())
-
-
 def log_scales(count: int, rng: np.random.Generator, spread: float,
                size: float = 0.35 / GRID) -> np.ndarray:
     """(count, 3) stored log scales: ``log(sqrt(s**2 + 9e-4**2))`` for lognormal ``s``.
