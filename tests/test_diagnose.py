@@ -241,3 +241,18 @@ def test_wrapping_positions_clamped_scales_identity_rotations_and_nan():
     assert found["SL953"].affected == 3 and found["SL953"].severity == "warning"
     assert found["SL954"].severity == "info"
     assert "opacity (5) -> -inf" in found["SL955"].message
+
+
+def test_duplicate_rows_are_exact_in_the_stored_precision():
+    # float64 values that differ only beyond float32 precision are not duplicates
+    n = 4_000
+    base = {name: 1.0 + np.arange(n) * 1e-12 + k for k, name in enumerate(("x", "y", "z"))}
+    doubled = {name: np.concatenate([v, v]) for name, v in base.items()}
+    columns = {**{k: v.astype(np.float64) for k, v in doubled.items()},
+               **{k: v for k, v in trellis_columns(2 * n).items() if k not in doubled}}
+    # the other columns repeat too, so that rows i and i + n are exact copies
+    for name in columns:
+        if name not in doubled:
+            columns[name] = np.concatenate([columns[name][:n], columns[name][:n]])
+    (finding,) = diagnose(Splat.from_arrays(columns)).filter(code="SL801")
+    assert finding.affected == n

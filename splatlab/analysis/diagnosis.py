@@ -433,8 +433,12 @@ def _count(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Finding
 def _duplicates(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Finding]:
     if (table.loc[table.index.intersection(splat.properties), "distinct"] == splat.count).any():
         return  # a column without repeats: no two rows are equal
-    matrix = np.ascontiguousarray(splat.as_matrix(dtype=np.float32))
-    rows = matrix.view(np.dtype((np.void, matrix.dtype.itemsize * matrix.shape[1]))).ravel()
+    # compare the stored bytes of every property (a float32 cast would merge float64 rows)
+    names = splat.properties
+    packed = np.empty(splat.count, [(n, splat.column(n).dtype.newbyteorder("=")) for n in names])
+    for name in names:
+        packed[name] = splat.column(name)
+    rows = packed.view(np.dtype((np.void, packed.dtype.itemsize)))
     _, counts = np.unique(rows, return_counts=True)
     extra = int((counts[counts > 1] - 1).sum())
     if extra:

@@ -169,7 +169,7 @@ def parse_header(raw: bytes, path: str | os.PathLike = "<bytes>") -> PlyHeader:
     except UnicodeDecodeError:
         raise SplatFormatError(path, "header is not ASCII text") from None
     try:
-        data = plyfile.PlyData._parse_header(io.BytesIO(raw))
+        data = _plyfile_header(raw)
     except plyfile.PlyHeaderParseError as e:
         raise SplatFormatError(path, f"bad header (line {e.line}): {e.message}") from None
     except ValueError as e:  # plyfile's duplicate-name and bad-name errors
@@ -178,6 +178,16 @@ def parse_header(raw: bytes, path: str | os.PathLike = "<bytes>") -> PlyHeader:
     elements = tuple(_element_spec(path, e) for e in data.elements)
     _check_elements(path, elements)
     return PlyHeader(raw, fmt, elements, tuple(data.comments), tuple(data.obj_info))
+
+
+def _plyfile_header(raw: bytes) -> plyfile.PlyData:
+    """plyfile's header parser. It is private API (``PlyData._parse_header``): pyproject bounds
+    plyfile to the releases that have it, and a release without it fails here, plainly."""
+    parse = getattr(plyfile.PlyData, "_parse_header", None)
+    if parse is None:
+        raise RuntimeError(f"plyfile {getattr(plyfile, '__version__', '?')} has no header parser"
+                           " splatlab can use; install plyfile>=1.0,<1.2")
+    return parse(io.BytesIO(raw))
 
 
 def _element_spec(path, element: plyfile.PlyElement) -> ElementSpec:
