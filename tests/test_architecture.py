@@ -71,11 +71,13 @@ def test_imports_go_down_only(path):
             assert there[1] == here[1], f"{module_name(path)} imports {target} across houses"
 
 
-def test_the_top_level_imports_nothing_heavy():
+@pytest.mark.parametrize("setup", ["import splatlab",
+                                   "from splatlab.cli.main import build_parser; build_parser()"])
+def test_the_top_level_and_the_cli_parser_import_nothing_heavy(setup):
     import subprocess
     import sys
 
-    code = ("import sys, splatlab; heavy = [m for m in ('torch', 'numba', 'matplotlib', "
+    code = (f"import sys; {setup}; heavy = [m for m in ('torch', 'numba', 'matplotlib', "
             "'pandas', 'open3d', 'ipywidgets') if m in sys.modules]; print(heavy)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

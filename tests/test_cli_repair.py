@@ -206,3 +206,10 @@ def test_repair_auto_many_files_into_a_folder(files, tmp_path, capsys):
     # nothing to repair: the export is the input, byte for byte
     assert sha(out / "healthy.ply") == sha(files["healthy"])
     assert "nothing to repair" in capsys.readouterr().out
+
+
+def test_cli_strategy_names_are_the_registry():
+    from splatlab.cli.commands.repair import STRATEGY_NAMES
+    from splatlab.repair import STRATEGIES
+
+    assert STRATEGY_NAMES == tuple(sorted(STRATEGIES))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ...analysis.diagnosis import diagnose
 from ...core.io import load
 from ...core.splat import SplatFieldError
 from ..main import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, BadInput, for_each_file
@@ -30,6 +29,8 @@ def bad_input(path: Path, error: Exception) -> BadInput:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ...analysis.diagnosis import diagnose
+
     with_errors = []
 
     def show(path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ...analysis.differences import diff
 from ...core.io import load
 from ...core.splat import SplatFieldError
 from ..main import EXIT_OK, BadInput, add_table_formats
@@ -23,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ...analysis.differences import diff
+
     try:
         a, b = load(Path(args.a)), load(Path(args.b))
     except OSError as e:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ...analysis.logs import run_logs_command
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("logs", help="summarise miner and generation-worker logs")
@@ -17,6 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ...analysis.logs import run_logs_command
+
     text, code = run_logs_command(args.files, args.since, args.json)
     print(text, file=sys.stderr if code else sys.stdout)
     return code

@@ -13,13 +13,15 @@ from pathlib import Path
 
 from ...core.io import load
 from ...core.splat import SplatFieldError
-from ...repair.export import export, sidecar_path
-from ...repair.strategies import STRATEGIES, auto
-from ...world.miner import CLAMP_1E3, CLAMP_1E4
 from ..main import BadInput, for_each_file
 from .diagnose import bad_input
 
-CLAMPS = {"1e-4": CLAMP_1E4, "1e-3": CLAMP_1E3}
+STRATEGY_NAMES = ("match_distribution", "nonfinite", "scales", "undo_double_logit",
+                  "uniform_noise")
+"""The names of :data:`splatlab.repair.STRATEGIES` (a test keeps them equal), here so that
+``splatlab --help`` need not import the repairs."""
+CLAMPS = ("1e-4", "1e-3")
+"""The miner's clamps by the name ``--clamp`` takes."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="output file, or a directory (required for several inputs)")
     where.add_argument("--in-place", action="store_true",
                        help="replace each input, keeping a backup IN.bak")
-    parser.add_argument("--strategy", required=True, choices=["auto", *sorted(STRATEGIES)],
+    parser.add_argument("--strategy", required=True, choices=["auto", *STRATEGY_NAMES],
                         help="a repair, or auto: those the diagnosis calls for")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument("--seed", type=int, help="RNG seed (uniform_noise, match_distribution,"
@@ -39,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", help="uniform_noise: torch device (cpu, cuda); numpy if unset")
     parser.add_argument("--mode", choices=["median", "drop", "legacy"], default="median",
                         help="nonfinite: what to do with NaN/inf (default median)")
-    parser.add_argument("--clamp", choices=sorted(CLAMPS), default="1e-4",
+    parser.add_argument("--clamp", choices=CLAMPS, default="1e-4",
                         help="undo_double_logit: the miner's clamp (default 1e-4)")
     parser.add_argument("--clamped-to", default="bound", metavar="bound|keep|LOW,HIGH",
                         help="undo_double_logit: value for clamped opacities (default bound)")
@@ -50,6 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ...repair.export import export, sidecar_path
+    from ...repair.strategies import STRATEGIES, auto
+
     if args.device and args.strategy != "uniform_noise":
         raise BadInput("--device applies to --strategy uniform_noise only")
     if args.strategy == "match_distribution" and not args.field:
@@ -102,7 +107,10 @@ def _options(args: argparse.Namespace) -> dict:
     if name == "nonfinite":
         return {"mode": args.mode}
     if name == "undo_double_logit":
-        return {"clamp": CLAMPS[args.clamp], "clamped_to": _clamped_to(args.clamped_to)}
+        from ...world.miner import CLAMP_1E3, CLAMP_1E4
+
+        clamp = {"1e-4": CLAMP_1E4, "1e-3": CLAMP_1E3}[args.clamp]
+        return {"clamp": clamp, "clamped_to": _clamped_to(args.clamped_to)}
     reference = args.reference if args.reference == "prior" else load(args.reference)
     seed = 0 if args.seed is None else args.seed
     if name == "match_distribution":

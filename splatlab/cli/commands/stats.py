@@ -7,8 +7,6 @@ import json
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from ...core.io import load
 from ..main import add_table_formats, for_each_file
 
@@ -26,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from ...analysis.statistics import stats
 
     first = True
