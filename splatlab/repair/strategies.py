@@ -111,10 +111,20 @@ class RepairRecord:
     def to_json(self, **kwargs) -> str:
         return json.dumps(self.to_dict(), **kwargs)
 
-    def __repr__(self) -> str:
+    def summary(self) -> str:
+        """One short line: strategy, gaussians touched, the gate before and after.
+
+        Example:
+            >>> from splatlab import data
+            >>> uniform_noise(data.corrupted(), seed=0)[1].summary()
+            'uniform_noise: touched 7,040 gaussians; gate reject -> reject'
+        """
         state = f"touched {self.touched:,} gaussians" if self.triggered else "not triggered"
-        gates = (f"gate {_verdict(self.gate_before)} -> {_verdict(self.gate_after)}")
-        return f"<RepairRecord {self.strategy}: {state}; {gates}; {self.reason}>"
+        return (f"{self.strategy}: {state}; gate {_verdict(self.gate_before)} ->"
+                f" {_verdict(self.gate_after)}")
+
+    def __repr__(self) -> str:
+        return f"<RepairRecord {self.summary()}; {self.reason}>"
 
 
 def _verdict(result: GateResult) -> str:

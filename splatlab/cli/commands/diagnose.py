@@ -42,9 +42,9 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(report.to_json())
             return
-        print(f"{path}: {report.count:,} gaussians, {len(report.errors)} errors,"
-              f" {len(report.warnings)} warnings, "
-              f"{len(report) - len(report.errors) - len(report.warnings)} info")
+        infos = len(report) - len(report.errors) - len(report.warnings)
+        print(f"{path}: {report.count:,} gaussians, {_count(len(report.errors), 'error')},"
+              f" {_count(len(report.warnings), 'warning')}, {infos} info")
         for f in report:
             print(f"  {f.code} {f.severity:7s} {f.field}: {f.message}")
 
@@ -52,3 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if status != EXIT_OK:
         return EXIT_BAD_INPUT
     return EXIT_FINDINGS if any(with_errors) else EXIT_OK
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -38,9 +38,14 @@ def run_build(args: argparse.Namespace) -> int:
     from ...incident.reproduction import build
 
     scale = _scale(args.scale)
-    built = build(Path(args.dir), scale, overwrite=args.overwrite)
+    try:
+        built = build(Path(args.dir), scale, overwrite=args.overwrite)
+    except FileExistsError as e:
+        path = str(e).split(": exists")[0]
+        raise BadInput(f"{path}: exists (pass --overwrite to replace the built files)") from None
     print(f"wrote {len(built)} generations ({int(built['built_count'].sum()):,} gaussians each"
-          f" raw and submitted) to {args.dir}: raw/, submitted/, manifest.csv")
+          f" raw, submitted and as the validator decoded them) to {args.dir}: raw/, submitted/,"
+          " validator/, manifest.csv")
     return 0
 
 

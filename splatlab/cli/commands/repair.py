@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
             raise bad_input(path, e) from e
         export(path, fixed, records, out, backup=args.in_place)
         steps = records if isinstance(records, list) else [records]
-        print(f"{path} -> {out}: " + ("; ".join(repr(r) for r in steps) or "nothing to repair"))
+        print(f"{path} -> {out}: " + ("; ".join(r.summary() for r in steps)
+                                      or "nothing to repair"))
 
     return for_each_file(args.files, work)
 

@@ -1,4 +1,4 @@
-"""``splatlab scan FILE_OR_DIR...``: one row a PLY file (opacity, spikes, gate verdict)."""
+"""``splatlab scan FILE_OR_DIR...``: one row a PLY or SPZ file (opacity, spikes, gate verdicts)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ..main import EXIT_BAD_INPUT, EXIT_OK, BadInput, add_table_formats
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("scan", help="scan PLY files and folders into one table")
+    parser = sub.add_parser("scan", help="scan PLY and SPZ files and folders into one table")
     parser.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
     add_table_formats(parser, "one JSON object a line", "CSV on stdout")
     parser.set_defaults(run=run)
@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         raise BadInput(f"{missing[0]}: no such file or folder")
     if not expand(args.paths):
-        raise BadInput("no .ply files found in " + ", ".join(args.paths))
+        raise BadInput("no .ply or .spz files found in " + ", ".join(args.paths))
     table = scan(args.paths)
     bad = table[table["error"].notna()]
     for message in bad["error"]:
@@ -34,6 +34,6 @@ def run(args: argparse.Namespace) -> int:
     elif args.json:
         if len(good):
             print(good.to_json(orient="records", lines=True), end="")
-    else:
+    elif len(good):
         print(good.set_index("file").to_string(float_format=lambda v: f"{v:.4g}"))
     return EXIT_BAD_INPUT if len(bad) else EXIT_OK

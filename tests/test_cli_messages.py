@@ -1,0 +1,40 @@
+"""What the command line says: one line an error, words a person reads without a manual."""
+
+from __future__ import annotations
+
+from _splats import make_trellis_like
+
+from splatlab import save
+from splatlab.cli.main import EXIT_BAD_INPUT, EXIT_OK, main
+
+
+def test_a_second_incident_build_names_the_flag(tmp_path, capsys):
+    from splatlab import incident
+
+    incident.build(tmp_path, 0.001, incident.documented().iloc[:1])
+    assert main(["incident", "build", str(tmp_path), "--scale", "0.001"]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--overwrite" in err[0] and "overwrite=True" not in err[0]
+
+
+def test_scan_of_unreadable_files_prints_no_empty_table(tmp_path, capsys):
+    (tmp_path / "a.ply").write_bytes(b"ply\nnot really\n")
+    assert main(["scan", str(tmp_path)]) == EXIT_BAD_INPUT
+    captured = capsys.readouterr()
+    assert "Empty DataFrame" not in captured.out and captured.out == ""
+    assert len(captured.err.strip().splitlines()) == 1
+
+
+def test_counts_are_plural_only_when_more_than_one(tmp_path, capsys):
+    path = save(make_trellis_like(8_000), tmp_path / "a.ply")
+    assert main(["diagnose", str(path)]) == EXIT_OK
+    head = capsys.readouterr().out.splitlines()[0]
+    assert "0 errors, 0 warnings, 1 info" in head
+
+
+def test_repair_prints_one_short_line_a_file(tmp_path, capsys):
+    path = save(make_trellis_like(8_000, opacity=-9.21024), tmp_path / "a.ply")
+    assert main(["repair", str(path), "-o", str(tmp_path / "b.ply"), "--strategy",
+                 "uniform_noise", "--seed", "0"]) == EXIT_OK
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.split("b.ply: ", 1)[1] == "uniform_noise: touched 8,000 gaussians; gate reject -> reject"
