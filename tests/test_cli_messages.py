@@ -37,4 +37,5 @@ def test_repair_prints_one_short_line_a_file(tmp_path, capsys):
     assert main(["repair", str(path), "-o", str(tmp_path / "b.ply"), "--strategy",
                  "uniform_noise", "--seed", "0"]) == EXIT_OK
     (line,) = capsys.readouterr().out.splitlines()
-    assert line.split("b.ply: ", 1)[1] == "uniform_noise: touched 8,000 gaussians; gate reject -> reject"
+    summary = line.split("b.ply: ", 1)[1]
+    assert summary == "uniform_noise: touched 8,000 gaussians; gate reject -> reject"
