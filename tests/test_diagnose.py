@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from _splats import TRELLIS_FLOOR, make_trellis_like, trellis_columns
 
-from splatlab import Splat, load
+from splatlab import Splat, load, repair
 from splatlab.analysis.diagnosis import CODES, Report, Thresholds, diagnose
 from splatlab.loadchain import CLAMP_1E3, LOGIT_1E3, LOGIT_1E4, miner_double_logit
 
@@ -256,3 +256,17 @@ def test_duplicate_rows_are_exact_in_the_stored_precision():
             columns[name] = np.concatenate([columns[name][:n], columns[name][:n]])
     (finding,) = diagnose(Splat.from_arrays(columns)).filter(code="SL801")
     assert finding.affected == n
+
+
+@pytest.mark.parametrize("count_line", [b"element vertex 0", b"element vertex -0"])
+def test_a_file_without_rows_is_diagnosed_not_crashed(tmp_path, count_line):
+    path = tmp_path / "empty.ply"
+    header = b"\n".join([b"ply", b"format binary_little_endian 1.0", count_line,
+                         *(b"property float " + n.encode() for n in trellis_columns(1)),
+                         b"end_header", b""])
+    path.write_bytes(header)
+    report = diagnose(load(path))
+    assert report.codes == ["SL701", "SL950"] and report.count == 0
+    assert "outside 1.." in report.filter(code="SL950")[0].message
+    fixed, records = repair.auto(load(path))
+    assert records == [] and fixed.count == 0

@@ -246,6 +246,9 @@ def diagnose(splat: Splat, **thresholds) -> Report:
                          {"missing": float(len(missing))}, splat.count)]
         found.extend(_refused(splat))
         return Report(found, source=source, count=splat.count, thresholds=limits)
+    if splat.count == 0:  # nothing to measure: the count and the path say all there is
+        found = [*_count(splat, limits, pd.DataFrame()), *_refused(splat)]
+        return Report(found, source=source, count=0, thresholds=limits)
     table = stats(splat)
     findings: list[Finding] = []
     for detector in DETECTORS:
