@@ -9,11 +9,11 @@ A facade over the models of the world (:mod:`splatlab.world`), for notebooks and
   (:mod:`splatlab.world.sn17`): :func:`validator_load`, :func:`validator`.
 
 Example:
-    >>> import numpy as np
-    >>> from splatlab.core.splat import Splat
-    >>> s = Splat.from_arrays({"opacity": np.array([-3.0, 0.5, 2.0], np.float32)})
-    >>> miner_double_logit(s).opacity.tolist() == [LOGIT_1E4, 0.0, LOGIT_1E4_HIGH]
-    True
+    >>> from splatlab import data
+    >>> submitted = miner_double_logit(data.trellis_like())     # the miner's re-save
+    >>> received = spz_roundtrip(submitted)                     # what the validator decodes
+    >>> submission_problems(submitted), received.source_format.label
+    ([], 'SPZ v2 (zstd), quantised')
 """
 
 from __future__ import annotations

@@ -416,11 +416,16 @@ _VALUES = st.one_of(
 
 
 @st.composite
-def spz_columns(draw) -> dict[str, np.ndarray]:
-    count = draw(st.integers(1, 8))
+def _columns(draw, max_count: int, elements) -> dict[str, np.ndarray]:
+    """Columns of every SPZ property (and f_rest for a random SH degree), ``elements`` each."""
+    count = draw(st.integers(1, max_count))
     dim = draw(st.sampled_from(tuple(spz.SH_DIM.values())))
     names = (*spz.ENCODED_PROPERTIES, *f_rest_names(3 * dim))
-    return {name: draw(hnp.arrays(np.float32, count, elements=_VALUES)) for name in names}
+    return {name: draw(hnp.arrays(np.float32, count, elements=elements)) for name in names}
+
+
+def spz_columns():
+    return _columns(8, _VALUES)
 
 
 @HYPOTHESIS
@@ -544,12 +549,8 @@ _ADVERSARIAL = st.one_of(
 )
 
 
-@st.composite
-def adversarial_columns(draw) -> dict[str, np.ndarray]:
-    count = draw(st.integers(1, 12))
-    dim = draw(st.sampled_from(tuple(spz.SH_DIM.values())))
-    names = (*spz.ENCODED_PROPERTIES, *f_rest_names(3 * dim))
-    return {name: draw(hnp.arrays(np.float32, count, elements=_ADVERSARIAL)) for name in names}
+def adversarial_columns():
+    return _columns(12, _ADVERSARIAL)
 
 
 def _as_splat_table(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
