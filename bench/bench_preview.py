@@ -1,8 +1,8 @@
 """open3d's splat shader against the PyTorch renderer: agreement and time a frame, on CPU.
 
 Renders the same views (validator normalisation, orbit cameras, white background, colour
-from f_dc) with :func:`splatlab.preview.render_open3d` and :func:`splatlab.render.render`,
-then compares them with :func:`splatlab.preview.image_agreement`; also times a point view.
+from f_dc) with :func:`splatlab.viz.preview.render_open3d` and :func:`splatlab.render`,
+then compares them with :func:`splatlab.viz.preview.image_agreement`; also times a point view.
 
 Run:
     python bench/bench_preview.py                       # hamburger fixture + 500k synthetic

@@ -5,9 +5,10 @@
 fields of :class:`Thresholds`; pass any of them as keyword arguments.
 
 Example:
-    >>> report = diagnose(splatlab.load("scene.ply"))           # doctest: +SKIP
-    >>> report.has_errors, [f.code for f in report]              # doctest: +SKIP
-    (True, ['SL201', 'SL202', 'SL302', 'SL402'])
+    >>> from splatlab import data
+    >>> report = diagnose(data.corrupted())       # every opacity at logit(1e-4)
+    >>> report.has_errors, report.codes
+    (True, ['SL202', 'SL302', 'SL402', 'SL201', 'SL602'])
 """
 
 from __future__ import annotations
@@ -135,8 +136,9 @@ class Report(Sequence[Finding]):
     """The findings of :func:`diagnose`, most severe first; a read-only list.
 
     Example:
-        >>> r = diagnose(splatlab.load("small.ply"))     # doctest: +SKIP
-        >>> r.has_errors, r.errors[0].code              # doctest: +SKIP
+        >>> from splatlab import data
+        >>> r = diagnose(data.trellis_like(count=3200))
+        >>> r.has_errors, r.errors[0].code
         (True, 'SL701')
     """
 
@@ -180,7 +182,8 @@ class Report(Sequence[Finding]):
         """The findings matching every given criterion (``code`` may be a prefix: ``"SL3"``).
 
         Example:
-            >>> report.filter(code="SL30").codes             # doctest: +SKIP
+            >>> from splatlab import data
+            >>> diagnose(data.chained()).filter(code="SL30").codes
             ['SL302']
         """
         kept = [f for f in self if (code is None or f.code.startswith(code))
@@ -234,8 +237,9 @@ def diagnose(splat: Splat, **thresholds) -> Report:
     (FACTS.md section 5): what the validator receives instead of the file.
 
     Example:
-        >>> diagnose(splatlab.load("scene.ply"), min_count=1000).codes  # doctest: +SKIP
-        []
+        >>> from splatlab import data
+        >>> diagnose(data.trellis_like(count=3200), min_count=1000).codes
+        ['SL602']
     """
     limits = replace(Thresholds(), **thresholds)
     source = str(splat.source) if splat.source else None

@@ -3,8 +3,9 @@
 Used to prove that a repair touched only what it claims to.
 
 Example:
-    >>> d = diff(splatlab.load("in.ply"), splatlab.load("out.ply"))  # doctest: +SKIP
-    >>> d.loc[d["changed"] > 0].index.tolist()                       # doctest: +SKIP
+    >>> from splatlab import data
+    >>> d = diff(data.trellis_like(), data.chained())     # before and after the miner's chain
+    >>> d.loc[d["changed"] > 0].index.tolist()
     ['opacity']
 """
 

@@ -24,8 +24,9 @@ evidently meant instead, under these assumptions:
   (hamburger.ply: 99.0 % of gaussians have all scales < 0.05).
 
 Example:
-    >>> result = gate(splatlab.load("scene.ply"))          # doctest: +SKIP
-    >>> result.passed, result.to_frame()["verdict"].tolist()  # doctest: +SKIP
+    >>> from splatlab import data
+    >>> result = gate(data.trellis_like())
+    >>> result.passed, result.to_frame()["verdict"].tolist()
     (True, ['pass', 'cannot fire as written', 'pass', 'pass', 'cannot fire as written'])
 """
 

@@ -10,10 +10,14 @@ verdict on both paths (``gate`` is what the validator decides: "pass", "reject" 
 gives a row with ``error`` set instead of stopping the scan.
 
 Example:
-    >>> table = scan(["a.ply", "b.ply"])                         # doctest: +SKIP
-    >>> from concurrent.futures import ProcessPoolExecutor
-    >>> with ProcessPoolExecutor(2) as pool:                     # doctest: +SKIP
-    ...     table = scan(["data/"], executor=pool)
+    >>> from splatlab import data
+    >>> files = [data.path("trellis.ply"), data.path("corrupted.ply"), data.path("trellis.spz")]
+    >>> scan(files)[["count", "gate", "gate_as_is"]].values.tolist()
+    [[7040, 'pass', 'pass'], [7040, 'reject', 'reject'], [7040, 'pass', 'pass']]
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> with ThreadPoolExecutor(2) as pool:
+    ...     scan(files, executor=pool)["gate"].tolist()
+    ['pass', 'reject', 'pass']
 """
 
 from __future__ import annotations
@@ -65,8 +69,14 @@ def expand(paths: Iterable[str | os.PathLike]) -> list[Path]:
     recursive).
 
     Example:
-        >>> expand(["data/"])                                    # doctest: +SKIP
-        [PosixPath('data/g01.ply'), ...]
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> for name in ("b.spz", "a.ply", "notes.txt", "sub/c.ply"):
+        ...     (folder / name).parent.mkdir(exist_ok=True)
+        ...     _ = (folder / name).write_bytes(b"")
+        >>> [p.relative_to(folder).as_posix() for p in expand([folder])]
+        ['a.ply', 'b.spz', 'sub/c.ply']
     """
     files: list[Path] = []
     for path in map(Path, paths):
@@ -153,8 +163,9 @@ def scan_file(path: str | os.PathLike, rules: str = "sn17") -> dict[str, Any]:
     """One scan row for a file; a file that cannot be read gives a row with ``error``.
 
     Example:
-        >>> scan_file("scene.ply")["count"]                      # doctest: +SKIP
-        52709
+        >>> from splatlab import data
+        >>> scan_file(data.path("trellis.ply"))["count"]
+        7040
     """
     try:
         row = scan_splat(load(path), rules)
@@ -174,7 +185,9 @@ def scan(paths: Iterable[str | os.PathLike] | str | os.PathLike,
     pool, ``dask.distributed.Client.get_executor()``); None scans here.
 
     Example:
-        >>> scan(["incident/submitted"])[["count", "gate"]]      # doctest: +SKIP
+        >>> from splatlab import data
+        >>> scan([data.path("chained.ply")])[["count", "gate"]].values.tolist()
+        [[7040, 'pass']]
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]

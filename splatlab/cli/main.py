@@ -61,7 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
     Example:
-        >>> main(["--version"])  # doctest: +SKIP
+        >>> from splatlab import data
+        >>> main(["info", str(data.path("trellis.spz"))])  # doctest: +ELLIPSIS
+        /...trellis.spz: SPZ version 2 (zstd, 12 fractional bits, quantised), 7,040 gaussians...
+        0
     """
     args = build_parser().parse_args(argv)
     try:

@@ -6,9 +6,16 @@ name's extension (or ``format=``) chooses: ``.spz`` writes SPZ version 2, anythi
 else PLY.
 
 Example:
-    >>> s = load("scene.ply")                      # doctest: +SKIP
-    >>> save(s, "copy.ply")                        # byte-identical copy  # doctest: +SKIP
-    >>> save(s, "scene.spz")                       # what pyspz.compress writes  # doctest: +SKIP
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from splatlab import data
+    >>> out = Path(tempfile.mkdtemp())
+    >>> s = load(data.path("trellis.ply"))
+    >>> copy = save(s, out / "copy.ply")
+    >>> copy.read_bytes() == data.path("trellis.ply").read_bytes()   # unchanged: same bytes
+    True
+    >>> load(save(s, out / "scene.spz")).source_format.label        # what pyspz.compress writes
+    'SPZ v2 (zstd), quantised'
 """
 
 from __future__ import annotations
@@ -51,8 +58,9 @@ def detect_format(path: str | os.PathLike) -> str:
     Raises :class:`SplatFormatError` naming what the file looks like otherwise.
 
     Example:
-        >>> detect_format("scene.spz")                 # doctest: +SKIP
-        'spz'
+        >>> from splatlab import data
+        >>> detect_format(data.path("trellis.spz")), detect_format(data.path("trellis.ply"))
+        ('spz', 'ply')
     """
     path = Path(path)
     try:
@@ -84,9 +92,10 @@ def load(path: str | os.PathLike, opacity: OpacityEncoding = "logit",
     Raises :class:`SplatFormatError` with a one-line message for a bad file.
 
     Example:
-        >>> s = load("hamburger.ply")    # doctest: +SKIP
-        >>> s.count, s.is_gaussian       # doctest: +SKIP
-        (52709, True)
+        >>> from splatlab import data
+        >>> s = load(data.path("trellis.ply"))
+        >>> s.count, s.is_gaussian
+        (7040, True)
     """
     if detect_format(path) == "spz":
         return _load_spz(Path(path), opacity, scales)
@@ -136,8 +145,13 @@ def save(splat: Splat, path: str | os.PathLike, *, overwrite: bool = False,
     Refuses to replace an existing file unless ``overwrite=True``.
 
     Example:
-        >>> save(s.replace(opacity=s.opacity + 1), "out.ply")  # doctest: +SKIP
-        PosixPath('out.ply')
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from splatlab import data
+        >>> s = load(data.path("trellis.ply"))
+        >>> out = save(s.replace(opacity=s.opacity + 1), Path(tempfile.mkdtemp()) / "out.ply")
+        >>> bool((load(out).opacity == s.opacity + 1).all())
+        True
     """
     path = Path(path)
     kind = format or ("spz" if path.suffix.lower() == ".spz" else "ply")
@@ -160,7 +174,8 @@ def spz_bytes(splat: Splat, container: str = "zstd") -> bytes:
     makes of its PLY.
 
     Example:
-        >>> spz_bytes(s)[:4].hex()                      # doctest: +SKIP
+        >>> from splatlab import data
+        >>> spz_bytes(data.trellis_like())[:4].hex()
         '28b52ffd'
     """
     origin, raw = splat.source_format, splat.raw_parts

@@ -6,9 +6,10 @@ trailing bytes).  Only the vertex table is decoded; the other ranges are kept as
 raw bytes so that an unchanged file is written back byte-identical.
 
 Example:
-    >>> layout = read_layout("scene.ply")            # doctest: +SKIP
-    >>> layout.header.format, layout.vertex_count    # doctest: +SKIP
-    ('binary_little_endian', 52709)
+    >>> from splatlab import data
+    >>> layout = read_layout(data.path("trellis.ply"))
+    >>> layout.header.format, layout.vertex_count
+    ('binary_little_endian', 7040)
 """
 
 from __future__ import annotations
@@ -252,8 +253,9 @@ def read_layout(path: str | os.PathLike) -> PlyLayout:
     header claiming 10**12 vertices fails at once.
 
     Example:
-        >>> read_layout("scene.ply").vertex_count  # doctest: +SKIP
-        52709
+        >>> from splatlab import data
+        >>> read_layout(data.path("trellis.ply")).vertex_count
+        7040
     """
     path = Path(path)
     try:

@@ -495,8 +495,9 @@ class Splat:
         ``sh_dc`` (N,3), ``normals`` (N,3) when stored, ``sh_rest`` (N,K,3) when K > 0.
 
         Example:
-            >>> s.to_torch("cpu")["positions"].shape  # doctest: +SKIP
-            torch.Size([52709, 3])
+            >>> from splatlab import data
+            >>> data.trellis_like().to_torch("cpu")["positions"].shape
+            torch.Size([7040, 3])
         """
         import torch
 

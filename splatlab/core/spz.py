@@ -659,9 +659,10 @@ def read(path: str | os.PathLike) -> tuple[SpzPacked, SpzInfo, bytes]:
     library would refuse.
 
     Example:
-        >>> packed, info, _ = read("hamburger.spz")   # doctest: +SKIP
-        >>> info.container, info.version, packed.count  # doctest: +SKIP
-        ('zstd', 2, 52709)
+        >>> from splatlab import data
+        >>> packed, info, _ = read(data.path("trellis.spz"))
+        >>> info.container, info.version, packed.count
+        ('zstd', 2, 7040)
     """
     path = Path(path)
     try:

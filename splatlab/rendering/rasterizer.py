@@ -511,9 +511,9 @@ def splat_tensors(splat: Splat, device: str | torch.device | None = None, normal
     band the file has). ``normalize`` applies :func:`validator_normalize`.
 
     Example:
-        >>> t = splat_tensors(splat)  # doctest: +SKIP
-        >>> t["means"].shape          # doctest: +SKIP
-        torch.Size([52709, 3])
+        >>> from splatlab import data
+        >>> splat_tensors(data.trellis_like(), device="cpu")["means"].shape
+        torch.Size([7040, 3])
     """
     stored = splat.to_torch(_default_device(device))  # one host-to-device copy
     means = stored["positions"]
@@ -555,9 +555,11 @@ def render(splat: Splat, cameras: Sequence[Camera] | None = None,
     can be imported, else torch.
 
     Example:
-        >>> views = render(splatlab.load("scene.ply"))  # doctest: +SKIP
-        >>> len(views), views[0].image.shape            # doctest: +SKIP
-        (16, torch.Size([518, 518, 3]))
+        >>> from splatlab import data
+        >>> from splatlab.rendering.cameras import validator_rig
+        >>> views = render(data.trellis_like(), validator_rig(64)[:2], device="cpu")
+        >>> len(views), views[0].image.shape
+        (2, torch.Size([64, 64, 3]))
     """
     cams = list(validator_rig() if cameras is None else cameras)
     if backend not in ("torch", "gsplat", "auto"):
@@ -621,8 +623,11 @@ def coverage(splat: Splat, cameras: Sequence[Camera] | None = None,
     """Render ``splat`` (validator rig by default) and tabulate :func:`coverage_table`.
 
     Example:
-        >>> coverage(splatlab.load("scene.ply"))["covered"].min()  # doctest: +SKIP
-        0.21
+        >>> from splatlab import data
+        >>> from splatlab.rendering.cameras import validator_rig
+        >>> table = coverage(data.trellis_like(), validator_rig(48)[:2], device="cpu")
+        >>> bool(table["covered"].min() > 0.05)
+        True
     """
     return coverage_table(render(splat, cameras, device, normalize), threshold)
 

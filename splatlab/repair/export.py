@@ -8,8 +8,15 @@ leaves neither behind. With ``backup`` (replacing the input in place) the input 
 first copied to ``IN.bak`` (or ``IN.<UTC time>.bak`` when that exists).
 
 Example:
-    >>> fixed, records = splatlab.repair.auto(splatlab.load("in.ply"))   # doctest: +SKIP
-    >>> export("in.ply", fixed, records, "out.ply")["output_sha256"]     # doctest: +SKIP
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from splatlab import data, load, repair
+    >>> source = data.path("chained.ply")
+    >>> fixed, records = repair.auto(load(source))
+    >>> out = Path(tempfile.mkdtemp()) / "fixed.ply"
+    >>> record = export(source, fixed, records, out)
+    >>> record["strategy"], record["gate_after"]["verdict"], sidecar_path(out).exists()
+    ('auto', 'pass', True)
 """
 
 from __future__ import annotations
@@ -83,7 +90,13 @@ def export(source: str | os.PathLike, fixed: Splat,
     replaced: callers decide whether that is allowed. Returns the sidecar dict.
 
     Example:
-        >>> export("in.ply", fixed, record, "out.ply")["input_sha256"]  # doctest: +SKIP
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from splatlab import data, load, repair
+        >>> fixed, record = repair.uniform_noise(load(data.path("corrupted.ply")), seed=0)
+        >>> out = Path(tempfile.mkdtemp()) / "noisy.ply"
+        >>> export(data.path("corrupted.ply"), fixed, record, out)["output_sha256"] == sha256(out)
+        True
     """
     source, out = Path(source), Path(out)
     sidecar = sidecar_path(out)
@@ -136,8 +149,16 @@ def verify(source: str | os.PathLike, out: str | os.PathLike,
     intended), and whether the record's sha256 matches the file on disk.
 
     Example:
-        >>> verify("in.ply", "out.ply", records)["ok"]   # doctest: +SKIP
-        True
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from splatlab import data, load, repair
+        >>> source = data.path("chained.ply")
+        >>> fixed, records = repair.auto(load(source))
+        >>> out = Path(tempfile.mkdtemp()) / "fixed.ply"
+        >>> _ = export(source, fixed, records, out)
+        >>> result = verify(source, out, records)
+        >>> result["ok"], result["changed"], result["sha256_matches"]
+        (True, ['opacity'], True)
     """
     steps = [records] if isinstance(records, RepairRecord) else list(records)
     before, after = load(source), load(out)

@@ -48,8 +48,11 @@ def judge(candidates: Mapping[str, Splat], cameras: Sequence[Camera] | None = No
     ``path="as-is"`` renders the candidate itself.
 
     Example:
-        >>> judge({"a": splat}, renders=False).loc["a", "gate"]   # doctest: +SKIP
-        'pass'
+        >>> from splatlab import data
+        >>> table = judge({"healthy": data.trellis_like(), "corrupted": data.corrupted()},
+        ...               renders=False)
+        >>> table["gate"].tolist()
+        ['pass', 'reject']
     """
     cams = list(validator_rig() if cameras is None else cameras)
     rows = []

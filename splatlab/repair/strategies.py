@@ -17,8 +17,9 @@ repaired file goes through the submission path and then passes the gate.
   consideration").
 
 Example:
-    >>> fixed, record = uniform_noise(splatlab.load("corrupt.ply"), seed=1)  # doctest: +SKIP
-    >>> record.triggered, record.gate_after.passed                           # doctest: +SKIP
+    >>> from splatlab import data
+    >>> fixed, record = uniform_noise(data.corrupted(), seed=1)
+    >>> record.triggered, record.gate_after.passed
     (True, False)
 """
 
@@ -64,8 +65,9 @@ class RepairRecord:
     strategy-specific numbers.
 
     Example:
-        >>> record.to_dict()["touched"]["count"]   # doctest: +SKIP
-        489088
+        >>> from splatlab import data
+        >>> uniform_noise(data.corrupted(), seed=0)[1].to_dict()["touched"]["count"]
+        7040
     """
 
     strategy: str
@@ -192,8 +194,9 @@ def uniform_noise(splat: Splat, *, std_threshold: float = 1.0, noise_std: float 
     std is not below the threshold (or is NaN) the input comes back unchanged.
 
     Example:
-        >>> fixed, rec = uniform_noise(splat, seed=0)    # doctest: +SKIP
-        >>> rec.notes["std_after"]                       # doctest: +SKIP
+        >>> from splatlab import data
+        >>> fixed, rec = uniform_noise(data.corrupted(), seed=0)
+        >>> round(rec.notes["std_after"], 1)
         2.0
     """
     if seed is None:
@@ -235,9 +238,13 @@ def nonfinite(splat: Splat, *, mode: Literal["median", "drop", "legacy"] = "medi
     defaults to ``["opacity"]`` for ``legacy`` and every float property otherwise.
 
     Example:
-        >>> clean, rec = nonfinite(splat, mode="drop")   # doctest: +SKIP
-        >>> rec.touched, clean.count                     # doctest: +SKIP
-        (12, 489076)
+        >>> from splatlab import data
+        >>> splat = data.trellis_like()
+        >>> x = splat.column("x").copy()
+        >>> x[:12] = np.nan
+        >>> clean, rec = nonfinite(splat.replace(x=x), mode="drop")
+        >>> rec.touched, clean.count
+        (12, 7028)
     """
     if mode not in ("median", "drop", "legacy"):
         raise ValueError(f"mode must be 'median', 'drop' or 'legacy', not {mode!r}")
@@ -305,9 +312,10 @@ def undo_double_logit(splat: Splat, *, clamp: tuple[float, float] = CLAMP_1E4,
     the chain).
 
     Example:
-        >>> restored, rec = undo_double_logit(chain_output)   # doctest: +SKIP
-        >>> rec.notes["at_low"], rec.notes["inverted_exactly"]  # doctest: +SKIP
-        (6449, 1185)
+        >>> from splatlab import data
+        >>> restored, rec = undo_double_logit(data.chained())
+        >>> rec.notes["at_low"] > 0, rec.gate_after.passed
+        (True, True)
     """
     params = {"clamp": list(clamp), "clamped_to": clamped_to, "min_share": min_share,
               "ulps": ulps}
@@ -378,7 +386,10 @@ def match_distribution(splat: Splat, field: str, reference: str | np.ndarray | S
     (``ties="index"``). Deterministic: the same inputs give the same output.
 
     Example:
-        >>> fixed, rec = match_distribution(splat, "opacity", healthy)  # doctest: +SKIP
+        >>> from splatlab import data
+        >>> fixed, rec = match_distribution(data.corrupted(), "opacity", data.trellis_like())
+        >>> rec.gate_before.passed, rec.gate_after.passed
+        (False, True)
     """
     fixed = splat.replace(**{field: _matched(splat, field, reference, ties, seed)})
     old = splat.column(field)
@@ -447,8 +458,11 @@ def scales(splat: Splat, *, std_threshold: float = 0.01, reference: str | np.nda
     independent. Fields with enough spread are left alone.
 
     Example:
-        >>> fixed, rec = scales(splat)                  # doctest: +SKIP
-        >>> rec.notes["collapsed"]                      # doctest: +SKIP
+        >>> from splatlab import data
+        >>> splat = data.trellis_like()
+        >>> floor = np.full((splat.count, 3), -7.0131, np.float32)
+        >>> fixed, rec = scales(splat.replace(log_scales=floor))
+        >>> rec.notes["collapsed"]
         ['scale_0', 'scale_1', 'scale_2']
     """
     names = list(GROUPS["log_scales"])
@@ -492,7 +506,8 @@ def plan(splat: Splat, done: tuple[str, ...] = ()) -> tuple[str, dict] | None:
     stays). Returns ``(strategy, arguments)`` or None when nothing is called for.
 
     Example:
-        >>> plan(make_trellis_like(10_000, opacity=-9.21024))   # doctest: +SKIP
+        >>> from splatlab import data
+        >>> plan(data.corrupted())
         ('undo_double_logit', {'clamp': (0.0001, 0.9999)})
     """
     from ..analysis.diagnosis import diagnose
@@ -515,8 +530,9 @@ def auto(splat: Splat, seed: int = 0) -> tuple[Splat, list[RepairRecord]]:
     -9.21 field rejected by the gate (see ``tests/test_repair.py``).
 
     Example:
-        >>> fixed, records = auto(splatlab.load("submitted.ply"))   # doctest: +SKIP
-        >>> [r.strategy for r in records]                           # doctest: +SKIP
+        >>> from splatlab import data
+        >>> fixed, records = auto(data.chained())
+        >>> [r.strategy for r in records]
         ['undo_double_logit']
     """
     records: list[RepairRecord] = []
