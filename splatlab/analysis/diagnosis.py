@@ -29,7 +29,7 @@ from ..world import sn17, trellis
 from ..world.miner import CLAMP_1E3, CLAMP_1E4, float32_logit
 from ..world.sn17 import float32_sigmoid
 from ..world.submission import log_scale_clamps, position_wraps, submission_problems
-from .statistics import stats
+from .statistics import derived_label, stats
 
 Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
@@ -383,7 +383,8 @@ def _extent(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 def _scales_huge(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Finding]:
     full, _ = _extent(table)
     extent = float(full.max())
-    if extent <= 0 or not table.loc["scale_max", "max"] > t.huge_scale_ratio * extent:
+    largest = table.loc[derived_label(splat, "scale_max"), "max"]
+    if extent <= 0 or not largest > t.huge_scale_ratio * extent:
         return
     with np.errstate(over="ignore", invalid="ignore"):
         biggest = np.exp(splat.log_scales.astype(np.float64)).max(axis=1)
@@ -415,7 +416,7 @@ def _quats(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Finding
                       {"share": k / n, "median_norm": float(np.median(norm))}, k)
     rows = table.loc[list(GROUPS["quats"][1:])]
     if n and rows["min"].abs().max() + rows["max"].abs().max() > 2e-8 * table.loc[
-            "quat_norm", "max"]:
+            derived_label(splat, "quat_norm"), "max"]:
         return  # some rotation has a vector part: not all identity
     with np.errstate(invalid="ignore", divide="ignore"):
         unit = q / norm[:, None]

@@ -20,7 +20,7 @@ import os
 import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
@@ -248,7 +248,9 @@ class _Plan:
     def of(cls, splat: Splat) -> _Plan:
         stored = tuple(splat.properties)
         dtypes = {name: splat.table.dtype[name] for name in stored}
-        return cls(splat, stored, {d.name: d for d in _derived_rows(splat, dtypes)})
+        derived = [replace(d, name=derived_label(splat, d.name))
+                   for d in _derived_rows(splat, dtypes)]
+        return cls(splat, stored, {d.name: d for d in derived})
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -349,6 +351,20 @@ class _Plan:
                 or any(table.dtype[n] != np.float32 for n in self.stored)):
             return None
         return np.asarray(self.splat.as_matrix(dtype=np.float32))
+
+
+def derived_label(splat: Splat, name: str) -> str:
+    """The row label of the derived row ``name`` (``alpha``, ``scale_max``...) in ``stats``:
+    the name itself, or ``"name (derived)"`` when a stored property already has that name,
+    so that the two rows stay apart.
+
+    Example:
+        >>> s = Splat.from_arrays({"opacity": np.zeros(2, np.float32),
+        ...                        "alpha": np.ones(2, np.float32)})
+        >>> derived_label(s, "alpha"), list(stats(s).index)
+        ('alpha (derived)', ['opacity', 'alpha', 'alpha (derived)'])
+    """
+    return f"{name} (derived)" if name in splat.properties else name
 
 
 def _derived_rows(splat: Splat, dtypes: dict[str, np.dtype]) -> list[_Derived]:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .._version import __version__
-from ..core.ply import SplatFormatError
+from ..core.ply import SplatFormatError, one_line
 from ..core.splat import SplatFieldError
 from . import commands
 
@@ -104,11 +104,11 @@ def for_each_file(paths: Iterable[str | os.PathLike], work: Callable[[Path], Non
 
 
 def _error(message: str) -> None:
-    print(f"splatlab: {message}", file=sys.stderr)
+    print(f"splatlab: {one_line(message)}", file=sys.stderr)
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:
-    return f"splatlab: warning: {message}\n"
+    return f"splatlab: warning: {one_line(str(message))}\n"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -34,23 +34,45 @@ _FORMAT_OF_ORDER = {"<": "binary_little_endian", ">": "binary_big_endian"}
 _PLY_TYPE_OF_CODE = {"i1": "char", "u1": "uchar", "i2": "short", "u2": "ushort", "i4": "int",
                      "u4": "uint", "f4": "float", "f8": "double"}
 _MAGIC = re.compile(rb"ply(\r\n|\n|\r)")
-_END_HEADER = re.compile(rb"(?:^|\r\n|\n|\r)end_header(\r\n|\n|\r)")
+_END_HEADER = {  # by the newline of the magic line: a CR header's end_header ends at its CR,
+    # even when the body's first byte is 0x0A (which must not be eaten as a line end)
+    b"\r": re.compile(rb"\rend_header\r"),
+    b"\n": re.compile(rb"\nend_header\r?\n"),
+    b"\r\n": re.compile(rb"\nend_header\r?\n"),
+}
 _WRITE_CHUNK_ROWS = 1 << 16
 _HEADER_BLOCK = 4096
 
 
 class SplatFormatError(ValueError):
-    """A file is not a PLY that splatlab can read; the message names the file.
+    r"""A file is not one splatlab can read; the message names the file, on one line.
+
+    Control characters in the path or the problem (a newline in a file name) are shown
+    escaped, so that the message stays one line.
 
     Example:
         >>> str(SplatFormatError("a.ply", "empty file"))
         'a.ply: empty file'
+        >>> print(SplatFormatError("two" + chr(10) + "lines.ply", "empty file"))
+        two\nlines.ply: empty file
     """
 
     def __init__(self, path: str | os.PathLike, problem: str):
         self.path = str(path)
         self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
+        super().__init__(one_line(f"{self.path}: {problem}"))
+
+
+def one_line(text: str) -> str:
+    r"""``text`` with control characters escaped (``\n``, ``\r``, ``\x1b``...): one line.
+
+    Example:
+        >>> print(one_line("a" + chr(9) + "b" + chr(10) + "c"))
+        a\tb\nc
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 @dataclass(frozen=True)
@@ -116,8 +138,11 @@ class PlyHeader:
 
     def with_vertex_count(self, count: int) -> PlyHeader:
         """Return this header declaring ``count`` vertices (other lines unchanged)."""
-        pattern = re.compile(rb"^([ \t]*element[ \t]+vertex[ \t]+)[-+]?\d+", re.MULTILINE)
-        return parse_header(pattern.sub(rb"\g<1>" + str(count).encode(), self.raw, count=1))
+        pattern = re.compile(rb"^([ \t]*element[ \t]+vertex[ \t]+)[-+]?\d+")
+        lines = self.raw.split(self.newline)  # the header's own line end, CR included
+        at = next(i for i, ln in enumerate(lines) if pattern.match(ln))
+        lines[at] = pattern.sub(rb"\g<1>" + str(count).encode(), lines[at])
+        return parse_header(self.newline.join(lines))
 
     def with_comment(self, comment: str, replace_prefix: str) -> PlyHeader:
         """Return this header with ``comment`` after the format line.
@@ -229,16 +254,18 @@ def _read_header_bytes(path: Path, size: int) -> bytes:
         raise SplatFormatError(path, "empty file")
     with open(path, "rb") as f:
         head = f.read(_HEADER_BLOCK)
-        if not _MAGIC.match(head):
+        magic = _MAGIC.match(head)
+        if not magic:
             raise SplatFormatError(path, "not a PLY file (does not start with 'ply')")
-        match = _END_HEADER.search(head)
+        end_header = _END_HEADER[magic.group(1)]
+        match = end_header.search(head)
         # read on while no end_header, or while a CR ends the buffer (CRLF split in two)
         while (match is None or match.end() == len(head)) and len(head) <= MAX_HEADER_BYTES:
             block = f.read(_HEADER_BLOCK)
             if not block:
                 break
             head += block
-            match = _END_HEADER.search(head, max(0, len(head) - len(block) - 16))
+            match = end_header.search(head, max(0, len(head) - len(block) - 16))
     if match is None or match.end() > MAX_HEADER_BYTES:
         if size > MAX_HEADER_BYTES:
             raise SplatFormatError(path, "header larger than 1 MiB (no 'end_header' found)")
@@ -366,7 +393,12 @@ def read_ascii_vertices(layout: PlyLayout) -> tuple[np.ndarray, bytes, bytes]:
 
 
 def _parse_ascii_column(path, column: np.ndarray, dtype: np.dtype, name: str) -> np.ndarray:
-    text = column.astype(str)
+    try:
+        text = column.astype(str)
+    except UnicodeDecodeError:  # a byte outside ASCII: name the first such row
+        bad = next(i for i, token in enumerate(column) if not token.isascii())
+        raise SplatFormatError(path, f"ASCII row {bad} of 'vertex': property '{name}' holds"
+                               f" bytes that are not ASCII text ({column[bad]!r})") from None
     try:
         values = text.astype(np.float64 if dtype.kind == "f" else np.int64)
     except ValueError:
