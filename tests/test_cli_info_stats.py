@@ -48,7 +48,7 @@ def test_stats_csv_json_and_text(tmp_path, capsys):
     fields = {row["field"]: row for row in record["fields"]}
     assert fields["alpha"]["finite"] == 512 and record["file"] == str(a)
     assert main(["stats", str(a)]) == EXIT_OK
-    assert f"== {a} ==" in capsys.readouterr().out
+    assert f"== {a}: 512 gaussians ==" in capsys.readouterr().out
 
 
 def test_stats_quantiles_option(tmp_path, capsys):

@@ -39,3 +39,20 @@ def test_repair_prints_one_short_line_a_file(tmp_path, capsys):
     (line,) = capsys.readouterr().out.splitlines()
     summary = line.split("b.ply: ", 1)[1]
     assert summary == "uniform_noise: touched 8,000 gaussians; gate reject -> reject"
+
+
+def test_tables_fit_100_columns_unless_wide(tmp_path, capsys):
+    from splatlab import incident
+
+    built = incident.build(tmp_path, 0.001, incident.documented())
+    for command in (["stats", built.loc["g01", "raw"]], ["scan", str(tmp_path)]):
+        main(command)
+        narrow = [line for line in capsys.readouterr().out.splitlines()
+                  if not line.startswith("==")]  # the file's own path heads a stats table
+        assert narrow and max(map(len, narrow)) <= 100, command
+        main([command[0], "--wide", *command[1:]])
+        wide = capsys.readouterr().out.splitlines()
+        assert max(map(len, wide)) > 100, command
+    main(["scan", str(tmp_path)])
+    rows = capsys.readouterr().out.splitlines()[2:]
+    assert {r.split()[0].split("/")[0] for r in rows} == {"raw", "submitted", "validator"}

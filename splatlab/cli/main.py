@@ -31,18 +31,47 @@ class BadInput(Exception):
     """A problem with what the user gave (a file, an option); printed as one line."""
 
 
+TABLE_WIDTH = 100
+"""Columns a table on the terminal may take unless ``--wide`` is given."""
+
+
 def add_table_formats(parser: argparse.ArgumentParser, json_help: str, csv_help: str) -> None:
-    """The mutually exclusive ``--json`` and ``--csv`` options of a table-printing command.
+    """The mutually exclusive ``--json``, ``--csv`` and ``--wide`` options of a table command.
+
+    ``--wide`` prints every column; by default a table keeps to :data:`TABLE_WIDTH`.
 
     Example:
         >>> p = argparse.ArgumentParser()
         >>> add_table_formats(p, "JSON lines", "CSV table")
-        >>> p.parse_args(["--csv"]).csv
-        True
+        >>> p.parse_args(["--csv"]).csv, p.parse_args(["--wide"]).wide
+        (True, True)
     """
     form = parser.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help=json_help)
     form.add_argument("--csv", action="store_true", help=csv_help)
+    form.add_argument("--wide", action="store_true",
+                      help=f"every column (default: the main ones, {TABLE_WIDTH} characters wide)")
+
+
+def format_table(frame, formats: dict[str, str]) -> str:
+    """``frame`` as text, each column in its ``formats`` spec (``"{:.4g}"``, ``"{:.1%}"``,
+    ``"{:,}"``); other columns as they are. Missing values print as ``-``.
+
+    Example:
+        >>> import pandas as pd
+        >>> print(format_table(pd.DataFrame({"a": [0.123456, None]}, index=["x", "y"]),
+        ...                    {"a": "{:.1%}"}))
+               a
+        x  12.3%
+        y      -
+    """
+    import pandas as pd
+
+    shown = frame.copy().astype(object)
+    for column, spec in formats.items():
+        if column in shown:
+            shown[column] = [("-" if pd.isna(v) else spec.format(v)) for v in frame[column]]
+    return shown.fillna("-").to_string()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from ..main import EXIT_BAD_INPUT, EXIT_OK, BadInput, add_table_formats
+from ..main import EXIT_BAD_INPUT, EXIT_OK, BadInput, add_table_formats, format_table
+
+COLUMNS = {"format": "{}", "count": "{:,}", "opacity_mean": "{:.3g}", "opacity_std": "{:.3g}",
+           "alpha_below_1e-3": "{:.1%}", "alpha_below_1e-3_spz": "{:.1%}", "gate": "{}",
+           "gate_as_is": "{}"}
+"""The columns shown by default (``--wide`` shows every column)."""
+HEADERS = {"alpha_below_1e-3": "invisible", "alpha_below_1e-3_spz": "invisible(spz)",
+           "opacity_mean": "op.mean", "opacity_std": "op.std", "gate_as_is": "gate(as-is)"}
+"""Short headings for the default table."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,6 +43,20 @@ def run(args: argparse.Namespace) -> int:
     elif args.json:
         if len(good):
             print(good.to_json(orient="records", lines=True), end="")
-    elif len(good):
+    elif len(good) and args.wide:
         print(good.set_index("file").to_string(float_format=lambda v: f"{v:.4g}"))
+    elif len(good):
+        shown = good.assign(file=_short_names(good["file"])).set_index("file")
+        shown["format"] = shown["format"].str.replace(", quantised", "")
+        formats = {HEADERS.get(k, k): spec for k, spec in COLUMNS.items()}
+        print(format_table(shown[list(COLUMNS)].rename(columns=HEADERS), formats))
     return EXIT_BAD_INPUT if len(bad) else EXIT_OK
+
+
+def _short_names(files) -> list[str]:
+    """Paths relative to the folder they share (just the name when there is one file)."""
+    paths = [Path(f) for f in files]
+    if len(paths) == 1:
+        return [paths[0].name]
+    root = Path(os.path.commonpath([p.resolve().parent for p in paths]))
+    return [p.resolve().relative_to(root).as_posix() for p in paths]

@@ -8,7 +8,11 @@ import sys
 from pathlib import Path
 
 from ...core.io import load
-from ..main import add_table_formats, for_each_file
+from ..main import add_table_formats, for_each_file, format_table
+
+COLUMNS = {"finite": "{:,}", "nonfinite": "{:,}", "mean": "{:.4g}", "std": "{:.4g}",
+           "min": "{:.4g}", "p50": "{:.4g}", "max": "{:.4g}", "mode_share": "{:.1%}"}
+"""The columns shown by default and how (``--wide`` shows every column)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,11 +44,15 @@ def run(args: argparse.Namespace) -> int:
         elif args.csv:
             table.insert(0, "file", str(path))
             table.to_csv(sys.stdout, header=first)
-        else:
-            with pd.option_context("display.max_rows", None, "display.width", 200,
+        elif args.wide:
+            with pd.option_context("display.max_rows", None, "display.width", 250,
                                    "display.max_columns", None, "display.precision", 5):
                 print(f"== {path} ==")
                 print(table.to_string())
+        else:
+            shown = table.assign(nonfinite=table["nan"] + table["posinf"] + table["neginf"])
+            print(f"== {path}: {int(table['count'].iloc[0]):,} gaussians ==")
+            print(format_table(shown[list(COLUMNS)], COLUMNS))
         first = False
 
     return for_each_file(args.files, show)
