@@ -43,5 +43,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.a} -> {args.b}: {a.count:,} rows, {len(shown)} of {len(table)} fields"
               f" {'shown' if args.all else 'changed'}")
         if len(shown):
-            print(shown[columns].to_string())
+            print(shown.to_string() if args.wide else shown[columns].to_string())
     return EXIT_OK
