@@ -33,6 +33,7 @@ import pandas as pd
 from ..core.fields import GAUSSIAN_PROPERTIES, GROUPS
 from ..core.io import load
 from ..core.ply import SplatFormatError
+from ..core.progress import progress
 from ..core.splat import Splat
 from ..world import sn17
 from ..world.miner import LOGIT_1E3, LOGIT_1E3_HIGH, LOGIT_1E4, LOGIT_1E4_HIGH
@@ -193,8 +194,8 @@ def scan(paths: Iterable[str | os.PathLike] | str | os.PathLike,
         paths = [paths]
     files = [str(p) for p in expand(paths)]
     rules_each = [rules] * len(files)
-    rows = list(executor.map(scan_file, files, rules_each) if executor is not None
-                else map(scan_file, files, rules_each))
+    rows = list(progress(executor.map(scan_file, files, rules_each) if executor is not None
+                         else map(scan_file, files, rules_each), "scan", total=len(files)))
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 

@@ -22,6 +22,7 @@ from .reproduction import (
     h2_shares,
     manifest,
     matches,
+    planned_bytes,
     rates,
     raw_scales,
     reading,
@@ -33,8 +34,7 @@ from .reproduction import (
 )
 
 __all__ = ["CEILING", "FLOOR", "MANIFEST_COLUMNS", "MIN_SCALED_COUNT", "PRINTED_DECIMALS",
-           "RATIO_THRESHOLD",
-           "RunResult", "build", "crosstab", "documented", "evidence", "generation",
-           "h1_opacity", "h1_world_contrast", "h2_opacity", "h2_shares", "manifest", "matches",
-           "raw_scales", "rates", "reading", "reproduce", "run", "scaled_count", "two_point_std",
-           "verdicts"]
+           "RATIO_THRESHOLD", "RunResult", "build", "crosstab", "documented", "evidence",
+           "generation", "h1_opacity", "h1_world_contrast", "h2_opacity", "h2_shares", "manifest",
+           "matches", "planned_bytes", "raw_scales", "rates", "reading", "reproduce", "run",
+           "scaled_count", "two_point_std", "verdicts"]

@@ -43,6 +43,7 @@ from ..analysis.diagnosis import diagnose, near
 from ..analysis.logs import wilson_interval
 from ..analysis.scanning import SPIKE_ULPS, opacity_metrics, scan
 from ..core.io import load, save
+from ..core.progress import progress
 from ..core.splat import Splat, logit, sigmoid
 from ..world import synth, trellis
 from ..world.miner import LOGIT_1E3, LOGIT_1E3_HIGH, LOGIT_1E4, LOGIT_1E4_HIGH, miner_double_logit
@@ -395,7 +396,8 @@ def build(out: str | os.PathLike, scale: float = 1.0, table: pd.DataFrame | None
         (out / sub).mkdir(parents=True, exist_ok=True)
     paths: dict[str, list[str]] = {sub: [] for sub in folders}
     counts = []
-    for gen, row in table.iterrows():
+    for gen, row in progress(table.iterrows(), "incident build", total=len(table),
+                             unit="generation"):
         raw, submitted = generation(row, "H2", scale)
         for sub, splat in zip(folders, (raw, submitted, spz_roundtrip(submitted))):
             paths[sub].append(str(save(splat, out / sub / f"{gen}.ply", overwrite=overwrite)))
@@ -612,6 +614,19 @@ class RunResult:
         return "\n".join(lines)
 
 
+def planned_bytes(scale: float, table: pd.DataFrame | None = None) -> int:
+    """Bytes :func:`build` writes at ``scale``: three PLYs a generation (raw, submitted and
+    the validator's decode), headers aside.
+
+    Example:
+        >>> round(planned_bytes(1.0) / 1e9, 2)     # GB at full size
+        2.47
+    """
+    table = manifest() if table is None else table
+    rows = sum(scaled_count(int(c), scale) for c in table["count"])
+    return rows * (len(trellis.PROPERTIES) * 4 * 2 + 14 * 4)  # validator files: no normals
+
+
 def run(out: str | os.PathLike = "splatlab-out", scale: float = 0.05) -> RunResult:
     """The incident end to end: build, scan, diagnose, gate, reproduce, summarise.
 
@@ -653,7 +668,7 @@ def run(out: str | os.PathLike = "splatlab-out", scale: float = 0.05) -> RunResu
 
 
 __all__ = ["CEILING", "FLOOR", "MANIFEST_COLUMNS", "PRINTED_DECIMALS", "RATIO_THRESHOLD",
-           "RunResult", "build", "crosstab", "documented", "evidence", "generation",
-           "h1_opacity", "h1_world_contrast", "h2_opacity", "h2_shares", "manifest", "matches",
-           "raw_scales", "rates", "reading", "reproduce", "run", "scaled_count", "two_point_std",
-           "verdicts"]
+           "RunResult", "build", "crosstab", "planned_bytes", "documented", "evidence",
+           "generation", "h1_opacity", "h1_world_contrast", "h2_opacity", "h2_shares", "manifest",
+           "matches", "raw_scales", "rates", "reading", "reproduce", "run", "scaled_count",
+           "two_point_std", "verdicts"]

@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..analysis.gates import SUBMISSION
 from ..analysis.scanning import scan_splat
+from ..core.progress import progress
 from ..core.splat import Splat
 from ..rendering.cameras import Camera, validator_rig
 from ..rendering.rasterizer import coverage_summary, coverage_table, render
@@ -56,7 +57,8 @@ def judge(candidates: Mapping[str, Splat], cameras: Sequence[Camera] | None = No
     """
     cams = list(validator_rig() if cameras is None else cameras)
     rows = []
-    for name, splat in candidates.items():
+    for name, splat in progress(candidates.items(), "judge", total=len(candidates),
+                                unit="candidate"):
         row = {key: value for key, value in scan_splat(splat).items() if key in JUDGE_COLUMNS}
         shown = _rendered(splat, path)
         if renders and shown is not None:

@@ -50,8 +50,11 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_all(args: argparse.Namespace) -> int:
-    from ...incident.reproduction import run
+    from ...incident.reproduction import planned_bytes, run
 
-    result = run(Path(args.out), _scale(args.scale))
+    scale = _scale(args.scale)
+    print(f"splatlab incident run: writing about {planned_bytes(scale) / 1e6:,.0f} MB of PLYs"
+          f" and the tables into {Path(args.out).resolve()}", flush=True)
+    result = run(Path(args.out), scale)
     print(result.summary())
     return 0

@@ -1,0 +1,30 @@
+"""Progress bars: drawn on a terminal or in a notebook, never into pipes or captured output."""
+
+from __future__ import annotations
+
+from splatlab.core import progress as bars
+
+
+def test_no_bar_where_stderr_is_not_a_terminal(capsys, monkeypatch):
+    monkeypatch.delenv("SPLATLAB_PROGRESS", raising=False)
+    assert not bars.enabled()  # pytest captures stderr: not a terminal, not a notebook
+    assert list(bars.progress(range(3), "work")) == [0, 1, 2]
+    assert capsys.readouterr().err == ""
+
+
+def test_the_environment_turns_bars_on_and_off(capsys, monkeypatch):
+    monkeypatch.setenv("SPLATLAB_PROGRESS", "1")
+    assert list(bars.progress(range(3), "counting", unit="step")) == [0, 1, 2]
+    assert "counting" in capsys.readouterr().err
+    monkeypatch.setenv("SPLATLAB_PROGRESS", "0")
+    assert not bars.enabled()
+
+
+def test_the_incident_build_and_scan_show_their_progress(tmp_path, capsys, monkeypatch):
+    from splatlab import incident, scan
+
+    monkeypatch.setenv("SPLATLAB_PROGRESS", "1")
+    built = incident.build(tmp_path, 0.001, incident.documented())
+    scan(list(built["submitted"]))
+    err = capsys.readouterr().err
+    assert "incident build" in err and "generation" in err and "scan" in err
