@@ -119,6 +119,8 @@ def test_run_writes_every_output(ran):
     assert len(list((ran / "data" / "raw").glob("*.ply"))) == 21
     assert len(list((ran / "data" / "submitted").glob("*.ply"))) == 21
     assert len(list((ran / "data" / "validator").glob("*.ply"))) == 21
+    report = (ran / "report.html").read_text()
+    assert report.count("<section") == len(incident.REPORTED)
 
 
 def test_submitted_files_hit_their_targets_at_small_scale(ran):

@@ -611,6 +611,8 @@ class RunResult:
             lines += [f"  evidence, {folder} files: {k} x {r}"
                       for r, k in readings.value_counts().items()]
         lines.append(f"  outputs: {self.out}")
+        if "report" in self.files:
+            lines.append(f"  case report: {self.files['report']}")
         return "\n".join(lines)
 
 
@@ -627,17 +629,22 @@ def planned_bytes(scale: float, table: pd.DataFrame | None = None) -> int:
     return rows * (len(trellis.PROPERTIES) * 4 * 2 + 14 * 4)  # validator files: no normals
 
 
-def run(out: str | os.PathLike = "splatlab-out", scale: float = 0.05) -> RunResult:
+REPORTED = ("g01", "g12", "g18", "g19", "g02")
+"""Generations in the run's case report: the write-up's four rows and one success."""
+
+
+def run(out: str | os.PathLike = "splatlab-out", scale: float = 0.05, *,
+        report: bool = True) -> RunResult:
     """The incident end to end: build, scan, diagnose, gate, reproduce, summarise.
 
     Writes ``data/`` (raw, submitted and validator-decoded PLYs), ``scan.csv``,
-    ``verdicts.csv``,
-    ``evidence.csv``, ``reproduction.csv``, ``h1_world.csv``, ``diagnose.csv``,
-    ``rates.csv`` and ``summary.json`` under ``out``.
+    ``verdicts.csv``, ``evidence.csv``, ``reproduction.csv``, ``h1_world.csv``,
+    ``diagnose.csv``, ``rates.csv``, ``summary.json`` and (``report=True``) ``report.html``,
+    the case report of the submitted files of :data:`REPORTED`, under ``out``.
 
     Example:
         >>> import tempfile
-        >>> result = run(tempfile.mkdtemp(), scale=0.001)
+        >>> result = run(tempfile.mkdtemp(), scale=0.001, report=False)
         >>> result.tables["verdicts"]["gate"].value_counts().to_dict()
         {'pass': 12, 'reject': 9}
     """
@@ -659,6 +666,12 @@ def run(out: str | os.PathLike = "splatlab-out", scale: float = 0.05) -> RunResu
     for name, frame in tables.items():
         result.files[name] = out / f"{name}.csv"
         frame.to_csv(result.files[name])
+    if report:
+        from ..viz.report import report as write_report
+
+        result.files["report"] = write_report(
+            [built.loc[gen, "submitted"] for gen in REPORTED if gen in built.index],
+            out / "report.html", title="The Phase-3 opacity incident: submitted files")
     result.seconds = time.perf_counter() - start
     summary = {"scale": scale, "seconds": result.seconds, "text": result.summary(),
                "files": {k: str(v) for k, v in result.files.items()}}
@@ -668,7 +681,7 @@ def run(out: str | os.PathLike = "splatlab-out", scale: float = 0.05) -> RunResu
 
 
 __all__ = ["CEILING", "FLOOR", "MANIFEST_COLUMNS", "PRINTED_DECIMALS", "RATIO_THRESHOLD",
-           "RunResult", "build", "crosstab", "planned_bytes", "documented", "evidence",
+           "REPORTED", "RunResult", "build", "crosstab", "planned_bytes", "documented", "evidence",
            "generation", "h1_opacity", "h1_world_contrast", "h2_opacity", "h2_shares", "manifest",
            "matches", "raw_scales", "rates", "reading", "reproduce", "run", "scaled_count",
            "two_point_std", "verdicts"]
