@@ -35,7 +35,8 @@ from .reproduction import (
 )
 
 __all__ = ["CEILING", "FLOOR", "MANIFEST_COLUMNS", "MIN_SCALED_COUNT", "PRINTED_DECIMALS",
-           "RATIO_THRESHOLD", "REPORTED", "RunResult", "build", "crosstab", "documented", "evidence",
+           "RATIO_THRESHOLD", "REPORTED", "RunResult", "build", "crosstab", "documented",
+           "evidence",
            "generation", "h1_opacity", "h1_world_contrast", "h2_opacity", "h2_shares", "manifest",
            "matches", "planned_bytes", "raw_scales", "rates", "reading", "reproduce", "run",
            "scaled_count", "two_point_std", "verdicts"]
