@@ -56,3 +56,39 @@ def test_tables_fit_100_columns_unless_wide(tmp_path, capsys):
     main(["scan", str(tmp_path)])
     rows = capsys.readouterr().out.splitlines()[2:]
     assert {r.split()[0].split("/")[0] for r in rows} == {"raw", "submitted", "validator"}
+
+
+def _trailing_bytes_file(tmp_path, name="trailing.ply"):
+    path = tmp_path / name
+    save(make_trellis_like(64, seed=1), path)
+    with open(path, "ab") as f:
+        f.write(b"\0" * 7)
+    return path
+
+
+def test_a_file_that_loads_with_a_warning_prints_it_once(tmp_path, capsys):
+    path = _trailing_bytes_file(tmp_path)
+    assert main(["info", str(path)]) == EXIT_OK
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"splatlab: warning: {path}: 7 trailing bytes after the declared body"
+                   " (kept as they are)"]
+
+
+def test_a_refused_file_gets_its_error_line_alone(tmp_path, capsys):
+    """The load warns of trailing bytes, then diff refuses the pair: one line, no warning."""
+    path = _trailing_bytes_file(tmp_path)
+    other = tmp_path / "other.ply"
+    save(make_trellis_like(32, seed=2), other)
+    assert main(["diff", str(path), str(other)]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "warning" not in err[0]
+    assert str(path) in err[0] and str(other) in err[0]
+
+
+def test_a_system_error_is_one_line_naming_the_file(tmp_path, capsys):
+    folder = tmp_path / "no-such-folder"
+    source = tmp_path / "a.ply"
+    save(make_trellis_like(16, seed=1), source)
+    assert main(["convert", str(source), str(folder / "a.spz")]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and str(folder) in err[0] and "internal error" not in err[0]

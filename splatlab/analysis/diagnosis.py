@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.fields import GAUSSIAN_PROPERTIES, GROUPS
+from ..core.floats import values_as_data
 from ..core.jsonsafe import json_safe
 from ..core.splat import Splat, SplatFieldError
 from ..world import sn17, trellis
@@ -229,6 +230,7 @@ class Report(Sequence[Finding]):
         return f"<table><caption>{caption}</caption>{head}{rows}</table>"
 
 
+@values_as_data
 def diagnose(splat: Splat, **thresholds) -> Report:
     """Run every detector on ``splat``; keyword arguments override :class:`Thresholds`.
 
@@ -265,9 +267,16 @@ def _float_fields(splat: Splat) -> list[str]:
     return [n for n in splat.properties if splat.column(n).dtype.kind == "f"]
 
 
+def _rows(table: pd.DataFrame, names: list[str], columns: list[str]) -> pd.DataFrame:
+    """The rows ``names`` of ``table``, ``columns`` only, in one lookup (detectors select
+    the rows that concern them first and loop over those: a file may have 10,000s of
+    properties, and a row lookup a property costs a pandas call)."""
+    return table.loc[names, columns]
+
+
 def _nonfinite(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Finding]:
-    for name in _float_fields(splat):
-        row = table.loc[name]
+    counts = _rows(table, _float_fields(splat), ["nan", "posinf", "neginf"])
+    for name, row in counts[(counts > 0).any(axis=1)].iterrows():
         for code, label, column in (("SL101", "NaN", "nan"), ("SL102", "+inf", "posinf"),
                                     ("SL103", "-inf", "neginf")):
             k = int(row[column])
@@ -287,10 +296,11 @@ def _spread(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Findin
                       " (the write-up's uniform-opacity rule).",
                       {"std": float(o["std"]), "mean": float(o["mean"])}, splat.count)
     skip = set(GROUPS["normals"]) | set(GROUPS["quats"])
-    for name in _float_fields(splat):
-        row = table.loc[name]
-        if name in skip or row["finite"] < 2:
-            continue
+    rows = _rows(table, [n for n in _float_fields(splat) if n not in skip],
+                 ["finite", "std", "p50"])
+    narrow = (rows["finite"] >= 2) & (rows["std"] <= t.spread_rel * np.maximum(
+        rows["p50"].abs(), 1.0))
+    for name, row in rows[narrow].iterrows():
         std, median = float(row["std"]), float(row["p50"])
         scale = max(abs(median), 1.0)
         if std <= t.spread_rel * scale:
@@ -301,6 +311,7 @@ def _spread(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Findin
                           int(row["finite"]))
 
 
+@values_as_data
 def near(values: np.ndarray, target: float, ulps: int) -> np.ndarray:
     """Mask of float32 values within ``ulps`` float32 steps of ``target``.
 
@@ -333,10 +344,10 @@ def _signatures(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Fi
 
 def _spikes(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Finding]:
     skip = set(GROUPS["normals"]) | set(GROUPS["quats"])
-    for name in _float_fields(splat):
-        row = table.loc[name]
-        if name in skip or pd.isna(row["mode"]):
-            continue
+    rows = _rows(table, [n for n in _float_fields(splat) if n not in skip],
+                 ["mode", "mode_share"])
+    for name, row in rows[rows["mode"].notna() & (rows["mode_share"] > t.spike_share)
+                          ].iterrows():
         value, share = float(row["mode"]), float(row["mode_share"])
         k = round(share * splat.count)
         if share <= t.spike_share or (share == 1.0 and splat.count > 1):
@@ -550,8 +561,8 @@ def _submission(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Fi
                       "The gate rejects this file as it is (every rotation the identity), but"
                       " not what the validator receives: SPZ returns an identity as"
                       " (0.99998, 0.0039, 0.0039, 0.0039).", {"count": n}, n)
-    nan = {name: int(table.loc[name, "nan"]) for name in _float_fields(splat)
-           if name in table.index and table.loc[name, "nan"]}
+    counts = _rows(table, [n for n in _float_fields(splat) if n in table.index], ["nan"])["nan"]
+    nan = {name: int(k) for name, k in counts.items() if k}
     if nan:
         becomes = "; ".join(f"{name} ({k:,}) -> {_nan_through_spz(name)}"
                             for name, k in nan.items())

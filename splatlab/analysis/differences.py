@@ -16,7 +16,9 @@ import os
 import numpy as np
 import pandas as pd
 
+from ..core.floats import values_as_data
 from ..core.io import load
+from ..core.ply import one_line
 from ..core.splat import Splat
 
 SUMMARY_COLUMNS = ("finite", "mean", "std", "min", "max")
@@ -24,21 +26,51 @@ COLUMNS = ("status", "changed", "changed_share", "nonfinite_changed", "max_abs_c
            "mean_abs_change", *(f"{side}_{k}" for side in "ab" for k in SUMMARY_COLUMNS))
 
 
+class DiffError(ValueError):
+    """Two splats that :func:`diff` cannot compare (their row counts differ); the message
+    names both, on one line.
+
+    Example:
+        >>> str(DiffError("a.ply", 3, "b.ply", 2))
+        'a.ply (3 rows) and b.ply (2 rows): diff compares row by row; rows must match in count'
+    """
+
+    def __init__(self, a: str, a_rows: int, b: str, b_rows: int):
+        self.a, self.b = a, b
+        super().__init__(one_line(f"{a} ({a_rows:,} rows) and {b} ({b_rows:,} rows): diff"
+                                  " compares row by row; rows must match in count"))
+
+
+@values_as_data
 def summary(values: np.ndarray) -> dict[str, float]:
     """Count of finite values and their mean, std, min and max (NaN when none is finite).
+
+    Mean and std are taken of the values scaled by a power of two (exact), so that values
+    near float64's limits (+-1e308, subnormals) neither overflow nor vanish in the squares.
 
     Example:
         >>> summary(np.array([1.0, 3.0, np.nan]))["mean"]
         2.0
+        >>> summary(np.array([-1.5e308, 1.5e308]))["std"]
+        1.5e+308
     """
     v = np.asarray(values)
     finite = v[np.isfinite(v)].astype(np.float64)
     if not len(finite):
         return {"finite": 0, "mean": np.nan, "std": np.nan, "min": np.nan, "max": np.nan}
-    return {"finite": int(len(finite)), "mean": float(finite.mean()), "std": float(finite.std()),
-            "min": float(finite.min()), "max": float(finite.max())}
+    low, high = float(finite.min()), float(finite.max())
+    exponent = _exponent(max(abs(low), abs(high)))
+    scaled = np.ldexp(finite, -exponent)
+    return {"finite": int(len(finite)), "mean": float(np.ldexp(scaled.mean(), exponent)),
+            "std": float(np.ldexp(scaled.std(), exponent)), "min": low, "max": high}
 
 
+def _exponent(largest: float) -> int:
+    """The power of two that brings ``largest`` into [0.5, 1) (0 for 0)."""
+    return int(np.frexp(largest)[1]) if largest > 0 else 0
+
+
+@values_as_data
 def diff(a: Splat | str | os.PathLike, b: Splat | str | os.PathLike) -> pd.DataFrame:
     """Compare two splats (or paths) property by property, row by row.
 
@@ -48,8 +80,8 @@ def diff(a: Splat | str | os.PathLike, b: Splat | str | os.PathLike) -> pd.DataF
     unchanged), ``changed_share``, ``nonfinite_changed`` (changed rows where either
     side is not finite), ``max_abs_change`` and ``mean_abs_change`` (over rows where
     both sides are finite; the mean over all such rows), then ``a_<stat>`` and
-    ``b_<stat>`` for ``finite, mean, std, min, max``. Raises ValueError when the row
-    counts differ.
+    ``b_<stat>`` for ``finite, mean, std, min, max``. Raises :class:`DiffError` (a
+    ValueError naming both) when the row counts differ.
 
     Example:
         >>> s = Splat.from_arrays({"x": np.float32([0, 1]), "y": np.float32([2, np.nan])})
@@ -59,12 +91,12 @@ def diff(a: Splat | str | os.PathLike, b: Splat | str | os.PathLike) -> pd.DataF
     a = a if isinstance(a, Splat) else load(a)
     b = b if isinstance(b, Splat) else load(b)
     if a.count != b.count:
-        raise ValueError(f"cannot diff: {a.count:,} rows against {b.count:,}"
-                         " (diff compares row by row; rows must match in count)")
+        raise DiffError(_label(a), a.count, _label(b), b.count)
     rows = {}
-    names = [*a.properties, *(n for n in b.properties if n not in a.properties)]
+    in_a_names, in_b_names = set(a.properties), set(b.properties)
+    names = [*a.properties, *(n for n in b.properties if n not in in_a_names)]
     for name in names:
-        in_a, in_b = name in a.properties, name in b.properties
+        in_a, in_b = name in in_a_names, name in in_b_names
         row: dict[str, object] = {"status": "only in a" if not in_b else "only in b"}
         va = a.column(name) if in_a else None
         vb = b.column(name) if in_b else None
@@ -79,16 +111,24 @@ def diff(a: Splat | str | os.PathLike, b: Splat | str | os.PathLike) -> pd.DataF
     return frame
 
 
+def _label(splat: Splat) -> str:
+    return str(splat.source) if splat.source is not None else "<splat>"
+
+
 def _compare(va: np.ndarray, vb: np.ndarray) -> dict[str, object]:
     same = (va == vb) | (np.isnan(va) & np.isnan(vb))
     changed = int((~same).sum())
     both = np.isfinite(va) & np.isfinite(vb)
-    delta = np.abs(va[both] - vb[both])
+    with np.errstate(over="ignore"):  # a change beyond float64 (1e308 to -1e308) is inf
+        delta = np.abs(va[both] - vb[both])
+    largest = float(delta.max()) if len(delta) else 0.0
+    exponent = _exponent(largest) if np.isfinite(largest) else 0
     return {"status": "changed" if changed else "same", "changed": changed,
             "changed_share": changed / len(va) if len(va) else 0.0,
             "nonfinite_changed": int((~same & ~both).sum()),
-            "max_abs_change": float(delta.max()) if len(delta) else 0.0,
-            "mean_abs_change": float(delta.mean()) if len(delta) else 0.0}
+            "max_abs_change": largest,
+            "mean_abs_change": float(np.ldexp(np.ldexp(delta, -exponent).mean(), exponent))
+            if len(delta) else 0.0}
 
 
-__all__ = ["diff", "summary"]
+__all__ = ["DiffError", "diff", "summary"]

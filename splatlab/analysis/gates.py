@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.fields import GAUSSIAN_PROPERTIES
+from ..core.floats import values_as_data
 from ..core.jsonsafe import json_safe
 from ..core.splat import Splat
 from ..world import sn17
@@ -260,6 +261,7 @@ RULES: dict[str, RuleSet] = {
 """Known gates by key. Add a new validator's gate as a new key; never change a released one."""
 
 
+@values_as_data
 def gate(splat: Splat, rules: str = "sn17", *, intended: bool = False,
          path: str = SUBMISSION) -> GateResult:
     """Judge ``splat`` as a validator's input gate would, check by check.

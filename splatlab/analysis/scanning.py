@@ -31,14 +31,16 @@ import numpy as np
 import pandas as pd
 
 from ..core.fields import GAUSSIAN_PROPERTIES, GROUPS
+from ..core.floats import values_as_data
 from ..core.io import load
-from ..core.ply import SplatFormatError
+from ..core.ply import SplatFormatError, one_line
 from ..core.progress import progress
 from ..core.splat import Splat
 from ..world import sn17
 from ..world.miner import LOGIT_1E3, LOGIT_1E3_HIGH, LOGIT_1E4, LOGIT_1E4_HIGH
 from ..world.sn17 import float32_sigmoid
 from .diagnosis import near
+from .differences import summary
 from .gates import gate
 
 SPIKE_ULPS = 4
@@ -100,19 +102,16 @@ def opacity_metrics(splat: Splat) -> dict[str, Any]:
         >>> opacity_metrics(synth.trellis(3200))["count"]
         3200
     """
-    o = np.asarray(splat.opacity, np.float64)
-    finite = o[np.isfinite(o)]
-    scales = np.asarray(splat.columns(GROUPS["log_scales"]), np.float64).ravel()
-    scales = scales[np.isfinite(scales)]
-    nan = float("nan")
+    opacity = summary(splat.opacity)
+    scales = summary(np.asarray(splat.columns(GROUPS["log_scales"])).ravel())
     return {
         "count": splat.count,
-        "opacity_mean": float(finite.mean()) if finite.size else nan,
-        "opacity_min": float(finite.min()) if finite.size else nan,
-        "opacity_max": float(finite.max()) if finite.size else nan,
-        "opacity_std": float(finite.std()) if finite.size else nan,
-        "opacity_nonfinite": int(o.size - finite.size),
-        "scale_std": float(scales.std()) if scales.size else nan,
+        "opacity_mean": opacity["mean"],
+        "opacity_min": opacity["min"],
+        "opacity_max": opacity["max"],
+        "opacity_std": opacity["std"],
+        "opacity_nonfinite": splat.count - opacity["finite"],
+        "scale_std": scales["std"],
     }
 
 
@@ -128,6 +127,7 @@ def spike_shares(opacity: np.ndarray) -> dict[str, float]:
             for name, value in SPIKE_COLUMNS.items()}
 
 
+@values_as_data
 def scan_splat(splat: Splat, rules: str = "sn17") -> dict[str, Any]:
     """One scan row for a Splat (``file`` is its source, or None).
 
@@ -141,13 +141,14 @@ def scan_splat(splat: Splat, rules: str = "sn17") -> dict[str, Any]:
     row["file"] = str(splat.source) if splat.source else None
     row["format"] = splat.source_format.label
     missing = [n for n in GAUSSIAN_PROPERTIES if n not in splat.properties]
-    if missing:
-        row.update(count=splat.count, error="not a 3DGS file: missing " + ", ".join(missing))
+    if missing:  # named like a load error: the file first, one line
+        row.update(count=splat.count, error=one_line(
+            f"{row['file'] or '<splat>'}: not a 3DGS file: missing {', '.join(missing)}"))
         return row
     row.update(opacity_metrics(splat))
     opacity = np.asarray(splat.opacity)
     invisible = float32_sigmoid(opacity) < np.float32(sn17.INVISIBLE_ALPHA)
-    row["alpha_below_1e-3"] = float(invisible.mean())
+    row["alpha_below_1e-3"] = float(invisible.mean()) if invisible.size else np.nan
     row.update(spike_shares(opacity))
     row["uniform_rule"] = bool(row["opacity_std"] < 1.0)
     result = gate(splat, rules)
@@ -160,6 +161,7 @@ def scan_splat(splat: Splat, rules: str = "sn17") -> dict[str, Any]:
     return row
 
 
+@values_as_data
 def scan_file(path: str | os.PathLike, rules: str = "sn17") -> dict[str, Any]:
     """One scan row for a file; a file that cannot be read gives a row with ``error``.
 

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.fields import GROUPS
+from ..core.floats import QUIET, values_as_data
 from ..core.splat import Splat
 from .kernels import (
     chunk_histogram,
@@ -66,6 +67,7 @@ OrderStats = tuple[float, float, float, float, int, int]
 _NO_FINITE: OrderStats = (np.nan, np.nan, np.nan, np.nan, 0, 0)
 
 
+@values_as_data
 def stats(splat: Splat, device: str | None = None, *,
           quantiles: bool | str = True) -> pd.DataFrame:
     """Statistics of every field of ``splat``, one row a field (index ``field``).
@@ -78,8 +80,11 @@ def stats(splat: Splat, device: str | None = None, *,
     ``distinct`` (number of distinct values; 0.0 and -0.0 count as one).
 
     Moments come from one chunked pass (float64 per chunk, chunks merged pairwise
-    with Chan's formula). ``quantiles`` chooses the second pass, named in the table's
-    ``quantiles`` column:
+    with Chan's formula). A float64 field whose largest finite magnitude lies outside
+    [2**-400, 2**400], where float64 squares overflow or vanish, is summed again scaled
+    by a power of two (exact), so its mean and std are as accurate as any other's: within
+    about n * 2**-53 * max|x| of the exact ones. ``quantiles`` chooses the second pass,
+    named in the table's ``quantiles`` column:
 
     * ``True`` or ``"exact"``: every column sorted, one at a time: exact quantiles,
       mode, mode share and distinct count;
@@ -117,6 +122,7 @@ def stats(splat: Splat, device: str | None = None, *,
     plan = _Plan.of(splat)
     backend = _HostBackend(plan.count) if device is None else _TorchBackend(device)
     moments = backend.moments(plan)
+    exponents = _rescale_extremes(plan, moments)
     label = mode
     if mode == "exact":
         order = backend.order_stats(plan, moments)
@@ -126,7 +132,7 @@ def stats(splat: Splat, device: str | None = None, *,
     else:
         order = [(np.nan,) * 5 + (pd.NA,)] * len(plan.fields)
     return _frame(plan.fields, plan.count, str(splat.source or "<in memory>"), moments, order,
-                  label)
+                  label, exponents)
 
 
 MOMENT_ROWS = ("finite", "nan", "posinf", "neginf", "mean", "m2", "min", "max")
@@ -308,7 +314,7 @@ class _Plan:
 
     def fill(self, field: str, out: np.ndarray, start: int, stop: int) -> None:
         """Write the rows [start, stop) of ``field`` into ``out[start:stop]``."""
-        if field in self.stored:
+        if field in self._stored_set:
             np.copyto(out[start:stop], self.columns[field][start:stop], casting="unsafe")
             return
         for a in range(start, stop, self.chunk_rows):
@@ -343,6 +349,10 @@ class _Plan:
     @cached_property
     def _views(self) -> dict[tuple[str, ...], np.ndarray | None]:
         return {}
+
+    @cached_property
+    def _stored_set(self) -> frozenset[str]:
+        return frozenset(self.stored)
 
     def _float32_matrix(self) -> np.ndarray | None:
         """The table as an (N, F) float32 matrix when that is a view (no copy)."""
@@ -453,11 +463,46 @@ def _merge_pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _merge_all(parts: np.ndarray) -> np.ndarray:
-    """Merge (C, 8, K) chunk moments into (8, K), as a balanced tree of pairwise merges."""
-    while len(parts) > 1:
-        even = len(parts) - len(parts) % 2
-        parts = np.concatenate([_merge_pair(parts[0:even:2], parts[1:even:2]), parts[even:]])
+    """Merge (C, 8, K) chunk moments into (8, K), as a balanced tree of pairwise merges.
+
+    Moments of values near float64's limits may overflow here; :func:`_rescale_extremes`
+    sums those fields again, scaled."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        while len(parts) > 1:
+            even = len(parts) - len(parts) % 2
+            parts = np.concatenate([_merge_pair(parts[0:even:2], parts[1:even:2]),
+                                    parts[even:]])
     return parts[0]
+
+
+_SAFE_MAGNITUDE = 2.0 ** 400
+"""Fields whose largest finite magnitude lies in [1/this, this] are summed as they are: n
+squared deviations of such values neither overflow float64 nor fall below its normal
+range by more than the rounding of the std."""
+
+
+def _rescale_extremes(plan: _Plan, moments: np.ndarray) -> np.ndarray:
+    """Redo the mean and M2 rows of fields beyond :data:`_SAFE_MAGNITUDE` on their values
+    times 2**-e (exact), e bringing the largest magnitude into [0.5, 1); returns e for every
+    field (0 where nothing was redone). ``moments`` then holds those two rows scaled:
+    :func:`_moment_columns` scales mean and std back.
+
+    Only float64 values can be that large or that small (float32's range lies well inside),
+    so float32 files never come here.
+    """
+    largest = np.fmax(np.abs(moments[6]), np.abs(moments[7]))
+    exponents = np.zeros(len(largest), np.int64)
+    with np.errstate(divide="ignore"):
+        redo = ((moments[0] > 0) & (largest > 0)
+                & ((largest > _SAFE_MAGNITUDE) | (largest < 1 / _SAFE_MAGNITUDE)))
+    for i in np.flatnonzero(redo):
+        exponent = int(np.frexp(largest[i])[1])
+        values = np.ldexp(plan.values(plan.fields[i]).astype(np.float64), -exponent)
+        part = np.empty((_MOMENT_ROWS, 1))
+        chunk_moments(values[:, None], part)
+        moments[4, i], moments[5, i] = part[4, 0], part[5, 0]
+        exponents[i] = exponent
+    return exponents
 
 
 def _merge_bins(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
@@ -495,14 +540,21 @@ def _quantile_ranks(n: int) -> np.ndarray:
 
 
 def _quantiles(n: int, value_at: Callable[[int], float]) -> tuple[float, float, float]:
-    """``numpy.quantile`` (linear) at QUANTILE_LEVELS of ``n`` sorted values, read by rank."""
+    """``numpy.quantile`` (linear) at QUANTILE_LEVELS of ``n`` sorted values, read by rank.
+
+    Where ``b - a`` overflows float64 (neighbours near -1.8e308 and +1.8e308) numpy's
+    formula gives inf or NaN; there the weighted sum ``a (1 - t) + b t`` stays between them.
+    """
     out = []
     for q in QUANTILE_LEVELS:
         h = q * (n - 1)
         i = int(h)
         t = h - i
         a, b = float(value_at(i)), float(value_at(min(i + 1, n - 1)))
-        out.append(a + (b - a) * t if t < 0.5 else b - (b - a) * (1 - t))
+        if not np.isfinite(b - a) and np.isfinite(a) and np.isfinite(b):
+            out.append(a * (1 - t) + b * t)
+        else:
+            out.append(a + (b - a) * t if t < 0.5 else b - (b - a) * (1 - t))
     return tuple(out)
 
 
@@ -570,8 +622,9 @@ class _HostBackend:
         taken = itertools.count()                   # next() is atomic under the GIL
 
         def take_pieces() -> None:
-            while (i := next(taken)) < len(self.pieces):
-                results[i] = fn(*self.pieces[i])
+            with np.errstate(**QUIET):              # a worker does not inherit the caller's
+                while (i := next(taken)) < len(self.pieces):
+                    results[i] = fn(*self.pieces[i])
 
         helpers = [_pool().submit(take_pieces) for _ in range(_WORKERS - 1)]
         take_pieces()
@@ -608,15 +661,26 @@ class _HostBackend:
         return [out[field] for field in plan.fields]
 
     def histogram_stats(self, plan: _Plan, moments: np.ndarray) -> list[OrderStats]:
-        """Order statistics from one more pass binning every field (see :func:`stats`)."""
+        """Order statistics from one more pass binning every field (see :func:`stats`).
+
+        A float64 field whose [min, max] float64 cannot bin (a span beyond 1.8e308, or so
+        small that 4,096 bins over it overflow the bin scale) is sorted instead: exact.
+        """
         fields = len(plan.fields)
-        low, span = moments[6].copy(), moments[7] - moments[6]
-        span[~np.isfinite(span)] = 0.0                 # no finite value: nothing to bin
+        low = moments[6].copy()
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            span = moments[7] - moments[6]
+            binnable = np.isfinite(span) & np.isfinite(_HISTOGRAM_BINS / span)
+        sorted_instead = (moments[0] > 0) & (span != 0) & ~binnable
+        span[~binnable] = 0.0                 # no finite value, or sorted: nothing to bin
         counts, last = self._binned(plan, low, span)
         out = []
         for i in range(fields):
             if moments[0, i] == 0:
                 out.append(_NO_FINITE)
+            elif sorted_instead[i]:
+                field = plan.fields[i]
+                out.append(self._sorted_column(plan, field, children=False)[field])
             elif span[i] == 0:
                 out.append(_one_value(moments[:, i]))
             else:
@@ -656,13 +720,15 @@ class _HostBackend:
             counts, last = _merge_bins((counts, last), more)
         return counts, last
 
-    def _sorted_column(self, plan: _Plan, field: str) -> dict[str, OrderStats]:
-        """Order statistics of ``field`` and of its monotone children, from one sorted copy."""
+    def _sorted_column(self, plan: _Plan, field: str, children: bool = True
+                       ) -> dict[str, OrderStats]:
+        """Order statistics of ``field`` and (unless ``children`` is False) of its monotone
+        children, from one sorted copy."""
         values = np.empty(plan.count, plan.value_dtype(field))
         self._each_piece(lambda a, b: plan.fill(field, values, a, b))
         self._sort(values)
         out = {field: self._sorted_stats(values)}
-        for child in plan.children(field):
+        for child in plan.children(field) if children else ():
             values = values.astype(child.dtype, copy=False)
             self._each_piece(lambda a, b, v=values, f=child.activation: f(v[a:b], v[a:b]))
             if not is_sorted(values):             # non-decreasing in theory, not in float
@@ -778,23 +844,28 @@ class _TorchBackend:
 
 
 # ---------------------------------------------------------------------------- table
-def _moment_columns(count: int, moments: np.ndarray) -> dict[str, np.ndarray]:
-    """The table's columns ``count`` .. ``max`` from (8, F) moments."""
+def _moment_columns(count: int, moments: np.ndarray, exponents: np.ndarray | None = None
+                    ) -> dict[str, np.ndarray]:
+    """The table's columns ``count`` .. ``max`` from (8, F) moments, whose mean and M2 rows
+    hold fields scaled by 2**-exponents (see :func:`_rescale_extremes`)."""
     n = moments[0]
     empty = n == 0
+    exponents = np.zeros(len(n), np.int64) if exponents is None else exponents
     with np.errstate(invalid="ignore", divide="ignore"):
-        std = np.sqrt(moments[5] / n)
+        std = np.ldexp(np.sqrt(moments[5] / n), exponents)
+    mean = np.ldexp(moments[4], exponents)
     counts = moments[:4].astype(np.int64)
     return {"count": np.full(len(n), count, np.int64), "finite": counts[0], "nan": counts[1],
             "posinf": counts[2], "neginf": counts[3],
-            "mean": np.where(empty, np.nan, moments[4]), "std": np.where(empty, np.nan, std),
+            "mean": np.where(empty, np.nan, mean), "std": np.where(empty, np.nan, std),
             "min": np.where(empty, np.nan, moments[6]), "max": np.where(empty, np.nan, moments[7])}
 
 
 def _frame(fields: tuple[str, ...], count: int, source: str, moments: np.ndarray,
-           order: list[tuple] | None, label: str) -> pd.DataFrame:
+           order: list[tuple] | None, label: str, exponents: np.ndarray | None = None
+           ) -> pd.DataFrame:
     """The stats table; without ``order`` (order statistics) only its moment columns."""
-    columns = _moment_columns(count, moments)
+    columns = _moment_columns(count, moments, exponents)
     if order is not None:
         p01, p50, p99, mode, mode_count, distinct = (list(column) for column in zip(*order))
         share = np.array(mode_count, dtype=np.float64) / max(count, 1)

@@ -16,7 +16,8 @@ import os
 import pkgutil
 import sys
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .._version import __version__
@@ -97,12 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("default")
-            warnings.formatwarning = _one_line_warning
+        with _warnings_unless_refused():
             return args.run(args)
     except (BadInput, SplatFormatError, SplatFieldError, FileExistsError) as e:
         _error(str(e))
+        return EXIT_BAD_INPUT
+    except OSError as e:
+        _error(_os_error_line(e))
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         _error("interrupted")
@@ -122,22 +124,43 @@ def for_each_file(paths: Iterable[str | os.PathLike], work: Callable[[Path], Non
     status = EXIT_OK
     for path in paths:
         try:
-            work(Path(path))
+            with _warnings_unless_refused():
+                work(Path(path))
         except (BadInput, SplatFormatError, SplatFieldError, FileExistsError) as e:
             _error(str(e))
             status = EXIT_BAD_INPUT
         except OSError as e:
-            _error(f"{path}: {e.strerror or e}")
+            _error(_os_error_line(e, path))
             status = EXIT_BAD_INPUT
     return status
 
 
+@contextmanager
+def _warnings_unless_refused() -> Iterator[None]:
+    """Hold the warnings raised inside; print each as one ``splatlab: warning:`` line when
+    the work ends, unless it ends in an exception: a refused file gets its one error line
+    alone (a load's "trailing bytes" warning says nothing once the file is refused)."""
+    with warnings.catch_warnings(record=True) as held:
+        warnings.simplefilter("default")
+        yield
+    seen = set()
+    for w in held:
+        line = f"splatlab: warning: {one_line(str(w.message))}"
+        if line not in seen:
+            seen.add(line)
+            print(line, file=sys.stderr)
+
+
+def _os_error_line(error: OSError, path: str | os.PathLike | None = None) -> str:
+    """One line for an operating-system error: the file it names (else ``path``) and what
+    the system said, e.g. ``out/x.ply: No space left on device``."""
+    where = error.filename if error.filename is not None else path
+    what = error.strerror or str(error)
+    return f"{where}: {what}" if where is not None else what
+
+
 def _error(message: str) -> None:
     print(f"splatlab: {one_line(message)}", file=sys.stderr)
-
-
-def _one_line_warning(message, category, filename, lineno, line=None) -> str:
-    return f"splatlab: warning: {one_line(str(message))}\n"
 
 
 if __name__ == "__main__":  # pragma: no cover

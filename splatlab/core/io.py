@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from . import spz
+from .floats import values_as_data
 from .ply import (
     SplatFormatError,
     atomic_write,
@@ -82,6 +83,7 @@ def detect_format(path: str | os.PathLike) -> str:
     raise SplatFormatError(path, f"not a PLY or SPZ file (it starts {head!r})")
 
 
+@values_as_data
 def load(path: str | os.PathLike, opacity: OpacityEncoding = "logit",
          scales: ScaleEncoding = "log") -> Splat:
     """Read a PLY or SPZ file; PLY bodies are memory-mapped and read only when used.
@@ -131,6 +133,7 @@ def splat_from_spz(packed: spz.SpzPacked, info: spz.SpzInfo, *, source: Path | N
                  raw=RawParts(encoded=encoded), source_format=origin)
 
 
+@values_as_data
 def save(splat: Splat, path: str | os.PathLike, *, overwrite: bool = False,
          format: str | None = None, container: str = "zstd", comment: str | None = None
          ) -> Path:
@@ -169,6 +172,7 @@ def save(splat: Splat, path: str | os.PathLike, *, overwrite: bool = False,
     return path
 
 
+@values_as_data
 def spz_bytes(splat: Splat, container: str = "zstd") -> bytes:
     """The SPZ file of ``splat``: what ``pyspz.compress`` (zstd) or Niantic's spz (gzip)
     makes of its PLY.
@@ -182,6 +186,9 @@ def spz_bytes(splat: Splat, container: str = "zstd") -> bytes:
     if (not splat.modified and origin.name == "spz" and origin.container == container
             and raw.encoded is not None):
         return raw.encoded
+    if not 0 < splat.count <= spz.MAX_POINTS:   # no reader (pyspz.decompress, ours) takes it
+        raise SplatFormatError(splat.source or "<splat>", f"cannot write SPZ: {splat.count:,}"
+                               f" gaussians; SPZ readers take 1 to {spz.MAX_POINTS:,}")
     try:
         packed = spz.encode({name: splat.column(name) for name in splat.properties},
                             antialiased=origin.antialiased)
@@ -216,7 +223,9 @@ def _merged_table(splat: Splat) -> np.ndarray:
 
 
 def _as_bytes(part: np.ndarray | bytes) -> bytes | memoryview:
-    return part if isinstance(part, bytes) else memoryview(np.ascontiguousarray(part)).cast("B")
+    if isinstance(part, bytes):
+        return part
+    return memoryview(np.ascontiguousarray(part).reshape(-1).view(np.uint8))
 
 
 __all__ = ["FORMATS", "SplatFormatError", "detect_format", "load", "save", "splat_from_spz",

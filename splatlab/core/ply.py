@@ -401,20 +401,30 @@ def _parse_ascii_column(path, column: np.ndarray, dtype: np.dtype, name: str) ->
                                f" bytes that are not ASCII text ({column[bad]!r})") from None
     try:
         values = text.astype(np.float64 if dtype.kind == "f" else np.int64)
-    except ValueError:
-        bad = next(i for i, t in enumerate(text) if not _parses(t, dtype))
-        raise SplatFormatError(
-            path, f"unparsable ASCII row {bad} of 'vertex': property '{name}' = {text[bad]!r}"
-        ) from None
+    except (ValueError, OverflowError):  # OverflowError: an integer beyond int64
+        bad = next((i for i, t in enumerate(text) if not _parses(t, dtype)), None)
+        if bad is not None:
+            raise SplatFormatError(path, f"unparsable ASCII row {bad} of 'vertex': property"
+                                   f" '{name}' = {_token(column[bad])}") from None
+        if dtype.kind in "iu":  # every token is a Python int: one lies beyond int64
+            bad = next((i for i, t in enumerate(text) if not _fits(int(t), np.int64)), 0)
+            raise SplatFormatError(path, f"ASCII row {bad} of 'vertex': {name} ="
+                                   f" {_token(column[bad])} does not fit {dtype}") from None
+        raise SplatFormatError(path, f"unparsable ASCII values of property '{name}'"
+                               " in 'vertex'") from None
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
         out = (values < info.min) | (values > info.max)
         if out.any():
             bad = int(np.argmax(out))
-            raise SplatFormatError(
-                path, f"ASCII row {bad} of 'vertex': {name} = {text[bad]} does not fit {dtype}"
-            )
+            raise SplatFormatError(path, f"ASCII row {bad} of 'vertex': {name} ="
+                                   f" {_token(column[bad])} does not fit {dtype}")
     return values.astype(dtype)
+
+
+def _token(raw: bytes) -> str:
+    """A token as the file holds it, quoted (``'0x1p3'``, ``'\\x00'``), for messages."""
+    return repr(raw.decode("ascii", "backslashreplace"))
 
 
 def _parses(token: str, dtype: np.dtype) -> bool:
@@ -423,6 +433,11 @@ def _parses(token: str, dtype: np.dtype) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _fits(value: int, dtype: type) -> bool:
+    info = np.iinfo(dtype)
+    return info.min <= value <= info.max
 
 
 def format_ascii_rows(table: np.ndarray, newline: bytes) -> bytes:
@@ -458,7 +473,9 @@ def iter_table_bytes(table: np.ndarray, dtype: np.dtype,
                      overrides: dict[str, np.ndarray]) -> Iterator[bytes]:
     """Yield the binary records of ``table`` in ``dtype``, with ``overrides`` columns replaced.
 
-    Works in chunks so that a memory-mapped table is never copied whole.
+    Works in chunks so that a memory-mapped table is never copied whole. The records go out
+    as plain bytes (a uint8 view): the buffer protocol of a structured array refuses field
+    names it cannot spell in its format string (``a:b``, say), and any name is a PLY name.
     """
     for start in range(0, len(table), _WRITE_CHUNK_ROWS):
         stop = start + _WRITE_CHUNK_ROWS
@@ -467,7 +484,7 @@ def iter_table_bytes(table: np.ndarray, dtype: np.dtype,
             chunk = chunk.astype(dtype)
             for name, values in overrides.items():
                 chunk[name] = values[start:stop]
-        yield memoryview(np.ascontiguousarray(chunk)).cast("B")
+        yield memoryview(np.ascontiguousarray(chunk).view(np.uint8))
 
 
 def atomic_write(path: Path, parts: Iterator[bytes], overwrite: bool) -> None:

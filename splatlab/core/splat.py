@@ -20,6 +20,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .fields import GAUSSIAN_PROPERTIES, GROUPS, SH_C0, SH_REST_COUNTS, f_rest_names
+from .floats import values_as_data
 from .ply import PlyHeader, build_header, ply_type_of
 
 OpacityEncoding = Literal["logit", "probability"]
@@ -224,12 +225,12 @@ class Splat:
                 raise ValueError(f"sh_rest must have shape {(n, k, 3)}, got {value.shape}")
             flat = value.transpose(0, 2, 1).reshape(n, 3 * k)
             return {name: flat[:, i] for i, name in enumerate(names)}
-        if key in GROUPS and key not in self.properties:
+        if key in GROUPS and key not in self._table.dtype.fields:
             names = self._require(GROUPS[key])
             if value.shape != (n, len(names)):
                 raise ValueError(f"{key} must have shape {(n, len(names))}, got {value.shape}")
             return {name: value[:, i] for i, name in enumerate(names)}
-        if key not in self.properties:
+        if key not in self._table.dtype.fields:
             raise ValueError(f"no property or field named {key!r}")
         if value.shape != (n,):
             raise ValueError(f"{key} must have shape {(n,)}, got {value.shape}")
@@ -263,8 +264,8 @@ class Splat:
     @property
     def dtypes(self) -> dict[str, np.dtype]:
         """Stored dtype of each property (with the file's byte order)."""
-        return {name: self._header.vertex.dtype(self._header.byte_order)[name]
-                for name in self.properties}
+        stored = self._header.vertex.dtype(self._header.byte_order)
+        return {name: stored[name] for name in self.properties}
 
     @property
     def header(self) -> PlyHeader:
@@ -308,7 +309,7 @@ class Splat:
     @property
     def is_gaussian(self) -> bool:
         """True when every 3DGS property (positions, colour, opacity, scales, rotation) exists."""
-        return all(name in self._table.dtype.names for name in GAUSSIAN_PROPERTIES)
+        return all(name in self._table.dtype.fields for name in GAUSSIAN_PROPERTIES)
 
     @property
     def opacity_encoding(self) -> str:
@@ -328,7 +329,7 @@ class Splat:
         """
         if name in self._overrides:
             return self._overrides[name]
-        if name not in self._table.dtype.names:
+        if name not in self._table.dtype.fields:    # a dict: files with 10,000s of properties
             raise SplatFieldError(f"{self._label()}: no property {name!r}")
         return self._table[name]
 
@@ -365,7 +366,7 @@ class Splat:
                           strides=(self._table.strides[0], step), writeable=False)
 
     def _require(self, names: tuple[str, ...]) -> tuple[str, ...]:
-        missing = [n for n in names if n not in self._table.dtype.names]
+        missing = [n for n in names if n not in self._table.dtype.fields]
         if missing:
             raise SplatFieldError(
                 f"{self._label()}: not a 3DGS file, missing properties {', '.join(missing)}"
@@ -503,7 +504,7 @@ class Splat:
 
         self._require(GAUSSIAN_PROPERTIES)
         groups = {key: names for key, names in GROUPS.items()
-                  if all(n in self._table.dtype.names for n in names)}
+                  if all(n in self._table.dtype.fields for n in names)}
         rest = f_rest_names(SH_REST_COUNTS[self.sh_degree])
         if rest:
             groups["sh_rest"] = rest
@@ -577,6 +578,7 @@ class Splat:
         return f"<table><caption>Splat</caption>{body}</table>"
 
 
+@values_as_data
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """Logistic function in the input's float precision (float32 stays float32).
 

@@ -52,6 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from .fields import GROUPS, f_rest_names
+from .floats import values_as_data
 from .ply import SplatFormatError
 
 MAGIC = 0x5053474E
@@ -263,6 +264,7 @@ _KERNEL_COLUMNS = ("x", "y", "z", "scale_0", "scale_1", "scale_2", "rot_0", "rot
 """Argument order of :func:`splatlab.spz_kernels.quantize` (opacity as ``exp(-opacity)``)."""
 
 
+@values_as_data
 def encode(columns: dict[str, np.ndarray], *, antialiased: bool = False) -> SpzPacked:
     """Quantise named float columns into a version-2 payload exactly as ``pyspz.compress``.
 
@@ -295,7 +297,7 @@ def encode(columns: dict[str, np.ndarray], *, antialiased: bool = False) -> SpzP
     return _split(buffer, 2, count, degree, FRACTIONAL_BITS, antialiased)
 
 
-@np.errstate(over="ignore")  # huge values overflow to inf, then clamp or wrap as in C++
+@values_as_data  # huge values overflow to inf, then clamp or wrap as in C++
 def encode_reference(columns: dict[str, np.ndarray], *, antialiased: bool = False
                      ) -> SpzPacked:
     """:func:`encode` in numpy, one array operation a step: the definition the compiled

@@ -12,6 +12,7 @@ from .strategies import (
     AUTO_RULES,
     PRIORS,
     STRATEGIES,
+    RepairError,
     RepairRecord,
     add_logit_noise,
     auto,
@@ -23,6 +24,6 @@ from .strategies import (
     uniform_noise,
 )
 
-__all__ = ["AUTO_RULES", "PRIORS", "RepairRecord", "STRATEGIES", "add_logit_noise", "auto",
-           "match_distribution", "nonfinite", "plan", "scales", "undo_double_logit",
-           "uniform_noise"]
+__all__ = ["AUTO_RULES", "PRIORS", "RepairError", "RepairRecord", "STRATEGIES",
+           "add_logit_noise", "auto", "match_distribution", "nonfinite", "plan", "scales",
+           "undo_double_logit", "uniform_noise"]

@@ -38,7 +38,9 @@ from ..analysis.diagnosis import near
 from ..analysis.gates import GateResult, gate
 from ..analysis.statistics import stats
 from ..core.fields import GROUPS
+from ..core.floats import values_as_data
 from ..core.jsonsafe import json_safe
+from ..core.ply import one_line
 from ..core.splat import Splat
 from ..world.miner import CLAMP_1E3, CLAMP_1E4, double_logit, float32_logit
 
@@ -52,6 +54,25 @@ log scales minus log(largest bbox side) have mean -5.425, std 0.965. The ``log_s
 prior is relative: its mean is shifted by log of the scene's largest bbox side."""
 
 Ties = Literal["random", "index"]
+
+
+class RepairError(ValueError):
+    """A repair that cannot be made on this file's values (a scene without extent for a
+    prior relative to it, a reference without a finite value); the message names the file,
+    on one line. :func:`auto` records such a repair as not made and goes on.
+
+    Example:
+        >>> str(RepairError("a.ply", "the scene has no extent"))
+        'a.ply: the scene has no extent'
+    """
+
+    def __init__(self, source: object, problem: str):
+        self.source, self.problem = str(source), problem
+        super().__init__(one_line(f"{self.source}: {problem}"))
+
+
+def _source(splat: Splat) -> str:
+    return str(splat.source) if splat.source is not None else "<splat>"
 
 
 @dataclass
@@ -160,7 +181,8 @@ def _record(strategy: str, parameters: dict, before: Splat, after: Splat, fields
 def _field_stats(splat: Splat, fields: list[str]) -> dict[str, dict[str, float]]:
     """:func:`splatlab.stats` rows of ``fields`` and their activations (alpha...)."""
     derived = {"opacity": "alpha", **{f"scale_{i}": f"linear_scale_{i}" for i in range(3)}}
-    table = stats(Splat.from_arrays({f: splat.column(f) for f in fields if f in splat.properties},
+    stored = set(splat.properties)
+    table = stats(Splat.from_arrays({f: splat.column(f) for f in fields if f in stored},
                                     opacity=splat.opacity_encoding, scales=splat.scale_encoding))
     rows = [r for f in fields for r in (f, derived.get(f)) if r in table.index]
     return {row: {k: None if pd.isna(v) else v
@@ -183,6 +205,7 @@ def add_logit_noise(opacity: torch.Tensor, seed: int, noise_std: float = 2.0) ->
     return opacity + noise * noise_std
 
 
+@values_as_data
 def uniform_noise(splat: Splat, *, std_threshold: float = 1.0, noise_std: float = 2.0,
                   seed: int | None = None, device: str | None = None
                   ) -> tuple[Splat, RepairRecord]:
@@ -225,6 +248,7 @@ def uniform_noise(splat: Splat, *, std_threshold: float = 1.0, noise_std: float 
 
 
 # ----------------------------------------------------------------------------- 2. non-finite
+@values_as_data
 def nonfinite(splat: Splat, *, mode: Literal["median", "drop", "legacy"] = "median",
               fields: list[str] | None = None) -> tuple[Splat, RepairRecord]:
     """Replace or drop NaN / inf values.
@@ -236,6 +260,9 @@ def nonfinite(splat: Splat, *, mode: Literal["median", "drop", "legacy"] = "medi
     with a non-finite value (a new Splat with fewer rows: dtypes, property order,
     header comments and byte order kept; other PLY elements are not). ``fields``
     defaults to ``["opacity"]`` for ``legacy`` and every float property otherwise.
+    A field without a single finite value has no median: ``median`` and ``legacy`` leave
+    it as it is and name it in ``notes["no_finite_value"]`` (the repair is not triggered
+    when that leaves nothing to do).
 
     Example:
         >>> from splatlab import data
@@ -265,29 +292,38 @@ def nonfinite(splat: Splat, *, mode: Literal["median", "drop", "legacy"] = "medi
         return kept, _record("nonfinite", params, splat, kept, fields, bad, True,
                              f"dropped {int(bad.sum()):,} gaussians with non-finite values",
                              notes=notes)
-    updates, medians = {}, {}
+    updates, medians, hopeless = {}, {}, []
     for name in fields:
         v = np.asarray(splat.column(name), np.float64)
         finite = np.isfinite(v)
         if finite.all() and mode == "median":
             continue
         if not finite.any():
-            raise ValueError(f"{name}: no finite value to take a median from")
+            hopeless.append(name)
+            continue
         medians[name] = float(np.median(v[finite]))
         new = np.where(np.isnan(v) if mode == "legacy" else ~finite, medians[name], v)
         updates[name] = np.clip(new, -10.0, 10.0) if mode == "legacy" else new
+    notes = {"medians": medians, "no_finite_value": hopeless}
+    left = f"; no finite value, left as they are: {', '.join(hopeless)}" if hopeless else ""
+    if not updates:
+        return splat, _record("nonfinite", params, splat, splat, fields,
+                              np.zeros(splat.count, bool), False,
+                              f"no field has a finite value to take a median from{left}",
+                              notes=notes)
     fixed = splat.replace(**updates)
     mask = np.zeros(splat.count, bool)
     for name in updates:
         old, new = splat.column(name), fixed.column(name)
         mask |= ~((old == new) | (np.isnan(old) & np.isnan(new)))
     reason = ("legacy: NaN -> median, clipped to [-10, 10]" if mode == "legacy"
-              else "non-finite values -> field median of finite values")
+              else "non-finite values -> field median of finite values") + left
     return fixed, _record("nonfinite", params, splat, fixed, fields, mask, True, reason,
-                          notes={"medians": medians})
+                          notes=notes)
 
 
 # ----------------------------------------------------------------------------- 3. double logit
+@values_as_data
 def undo_double_logit(splat: Splat, *, clamp: tuple[float, float] = CLAMP_1E4,
                       clamped_to: Literal["bound", "keep"] | tuple[float, float] = "bound",
                       min_share: float = 1e-3, ulps: int = 4) -> tuple[Splat, RepairRecord]:
@@ -369,6 +405,7 @@ def _invert_chain(y: np.ndarray, clamp: tuple[float, float], steps: int = 3
 
 
 # ----------------------------------------------------------------------------- 4. distribution
+@values_as_data
 def match_distribution(splat: Splat, field: str, reference: str | np.ndarray | Splat = "prior",
                        *, ties: Ties = "random", seed: int = 0) -> tuple[Splat, RepairRecord]:
     """Map ``field`` onto a reference distribution by rank (quantile mapping).
@@ -433,20 +470,23 @@ def _quantiles(splat: Splat, field: str, reference: str | np.ndarray | Splat,
     ref = reference.column(field) if isinstance(reference, Splat) else np.asarray(reference)
     ref = np.sort(ref[np.isfinite(ref)].astype(np.float64))
     if not len(ref):
-        raise ValueError("the reference has no finite value")
+        raise RepairError(_source(splat), f"the reference for {field} has no finite value")
     return np.interp(q * len(ref) - 0.5, np.arange(len(ref)), ref)
 
 
 def _scene_extent(splat: Splat) -> float:
     p = splat.positions
     finite = p[np.isfinite(p).all(axis=1)].astype(np.float64)
-    extent = float(np.ptp(finite, axis=0).max()) if len(finite) else 0.0
-    if extent <= 0:
-        raise ValueError("the scene has no extent to scale the log_scale prior by")
+    with np.errstate(over="ignore"):     # a side beyond float64 (1e308 to -1e308) is inf
+        extent = float(np.ptp(finite, axis=0).max()) if len(finite) else 0.0
+    if not 0 < extent < np.inf:
+        raise RepairError(_source(splat), f"the scene has no finite extent ({extent:g}) to"
+                          " scale the log_scale prior by")
     return extent
 
 
 # ----------------------------------------------------------------------------- 5. scales
+@values_as_data
 def scales(splat: Splat, *, std_threshold: float = 0.01, reference: str | np.ndarray | Splat
            = "prior", ties: Ties = "random", seed: int = 0) -> tuple[Splat, RepairRecord]:
     """Restore spread to collapsed scale fields (the write-up's "future consideration").
@@ -499,6 +539,7 @@ AUTO_RULES: tuple[tuple[frozenset[str], str, str, dict], ...] = (
 :func:`auto` tries them."""
 
 
+@values_as_data
 def plan(splat: Splat, done: tuple[str, ...] = ()) -> tuple[str, dict] | None:
     """The next repair the diagnosis calls for, skipping strategies in ``done``.
 
@@ -520,6 +561,7 @@ def plan(splat: Splat, done: tuple[str, ...] = ()) -> tuple[str, dict] | None:
     return None
 
 
+@values_as_data
 def auto(splat: Splat, seed: int = 0) -> tuple[Splat, list[RepairRecord]]:
     """Repair what the diagnosis finds, one strategy at a time, re-diagnosing after each.
 
@@ -527,7 +569,9 @@ def auto(splat: Splat, seed: int = 0) -> tuple[Splat, list[RepairRecord]]:
     (undone exactly where values survived the clamp), then opacity still uniform or
     invisible (mapped onto the prior by rank), then collapsed scales. Each strategy
     runs at most once. The write-up's noise fix is never chosen: it leaves a uniform
-    -9.21 field rejected by the gate (see ``tests/test_repair.py``).
+    -9.21 field rejected by the gate (see ``tests/test_repair.py``). A strategy that cannot
+    work on this file (:class:`RepairError`: collapsed scales in a scene without extent, so
+    no prior to map them onto) gets a record that it was not made, with the reason.
 
     Example:
         >>> from splatlab import data
@@ -540,7 +584,13 @@ def auto(splat: Splat, seed: int = 0) -> tuple[Splat, list[RepairRecord]]:
         strategy, arguments = step
         if strategy in ("match_distribution", "scales"):
             arguments["seed"] = seed
-        splat, record = STRATEGIES[strategy](splat, **arguments)
+        try:
+            splat, record = STRATEGIES[strategy](splat, **arguments)
+        except RepairError as e:
+            fields = ([arguments["field"]] if "field" in arguments else
+                      list(GROUPS["log_scales"]) if strategy == "scales" else ["opacity"])
+            record = _record(strategy, arguments, splat, splat, fields,
+                             np.zeros(splat.count, bool), False, f"not made: {e.problem}")
         records.append(record)
     return splat, records
 
@@ -550,6 +600,7 @@ STRATEGIES = {"uniform_noise": uniform_noise, "nonfinite": nonfinite,
               "scales": scales}
 """Strategies by name (the command line's ``--strategy``)."""
 
-__all__ = ["AUTO_RULES", "PRIORS", "RepairRecord", "STRATEGIES", "add_logit_noise", "auto",
+__all__ = ["AUTO_RULES", "PRIORS", "RepairError", "RepairRecord", "STRATEGIES", "add_logit_noise",
+           "auto",
            "match_distribution", "nonfinite", "plan", "scales", "undo_double_logit",
            "uniform_noise"]

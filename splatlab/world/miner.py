@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from ..core.fields import GROUPS
+from ..core.floats import values_as_data
 from ..core.splat import Splat
 
 CLAMP_1E4: tuple[float, float] = (1e-4, 0.9999)
@@ -31,6 +32,7 @@ CLAMP_1E3: tuple[float, float] = (1e-3, 0.999)
 """The miner's older clamp."""
 
 
+@values_as_data
 def float32_logit(p: float | np.ndarray) -> np.ndarray:
     """``log(p / (1 - p))`` computed in float32 with torch, as the miner's ``inverse_sigmoid``.
 
@@ -58,6 +60,7 @@ SPIKES: dict[str, float] = {
 """The exact float32 values the miner's chain leaves in a file, by name."""
 
 
+@values_as_data
 def double_logit(opacity: np.ndarray, clamp: tuple[float, float] = CLAMP_1E4) -> np.ndarray:
     """The miner's opacity arithmetic: read as a probability, clamp, logit again (float32).
 
@@ -69,6 +72,7 @@ def double_logit(opacity: np.ndarray, clamp: tuple[float, float] = CLAMP_1E4) ->
     return float32_logit(np.clip(np.asarray(opacity, np.float32), low, high))
 
 
+@values_as_data
 def miner_double_logit(splat: Splat, clamp: tuple[float, float] = CLAMP_1E4) -> Splat:
     """The file the miner re-saved after loading ``splat`` with its double-logit bug.
 

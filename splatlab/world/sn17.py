@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from ..core.fields import GROUPS, SH_C0
+from ..core.floats import values_as_data
 from ..core.splat import Splat
 
 MIN_COUNT = 7000
@@ -57,6 +58,7 @@ RIG_FOV_Y_DEG = 49.1
 """The render rig: views evenly spaced in azimuth over 0..360 degrees, square images."""
 
 
+@values_as_data
 def float32_sigmoid(x: np.ndarray) -> np.ndarray:
     """``1 / (1 + exp(-x))`` in float32 with torch, as the validator's loader computes it.
 
@@ -97,6 +99,7 @@ class ValidatorData:
         return len(self.opacities)
 
 
+@values_as_data
 def validator_load(splat: Splat) -> ValidatorData:
     """What the validator's loader makes of ``splat``: the input of its gate.
 
@@ -158,6 +161,7 @@ def validator_normalize(means: torch.Tensor, scales: torch.Tensor, opacities: to
     return new_means, new_scales, new_opacities
 
 
+@values_as_data
 def validator(splat: Splat, extent: float = EXTENT) -> ValidatorData:
     """What the validator renders: its loader's output, re-centred and rescaled.
 

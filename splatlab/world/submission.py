@@ -23,11 +23,13 @@ Example:
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from ..core import spz
+from ..core.floats import values_as_data
 from ..core.io import splat_from_spz
 from ..core.ply import MAX_HEADER_BYTES, SplatFormatError
 from ..core.splat import Splat
@@ -113,7 +115,7 @@ def _problems(header: bytes, body_size: int) -> list[str]:
     missing = [n for n in spz.ENCODED_PROPERTIES if n not in names]
     if missing:
         problems.append(f"missing properties {', '.join(missing)}")
-    twice = sorted({n for n in names if names.count(n) > 1})
+    twice = sorted(n for n, k in Counter(names).items() if k > 1)
     if twice:
         problems.append(f"properties declared twice ({', '.join(twice)}): compress reads"
                         " every row at the wrong stride")
@@ -168,6 +170,7 @@ def _property_names(lines: list[bytes], problems: list[str]) -> list[str] | None
     return names
 
 
+@values_as_data
 def position_wraps(positions: np.ndarray) -> np.ndarray:
     """Mask of finite coordinates that wrap around in SPZ's 24-bit fixed point (|p| >= 2048).
 
@@ -180,6 +183,7 @@ def position_wraps(positions: np.ndarray) -> np.ndarray:
     return np.isfinite(rounded) & ((rounded < -(1 << 23)) | (rounded >= 1 << 23))
 
 
+@values_as_data
 def log_scale_clamps(log_scales: np.ndarray) -> np.ndarray:
     """Mask of log scales SPZ clamps to [-10, 5.9375] (more than half a step outside).
 
@@ -193,6 +197,7 @@ def log_scale_clamps(log_scales: np.ndarray) -> np.ndarray:
         return (s < low - 1 / 32) | (s > high + 1 / 32)
 
 
+@values_as_data
 def spz_roundtrip(splat: Splat, *, container: str = "zstd") -> Splat:
     """What the validator decodes from ``splat``: compress then decompress, bit for bit.
 

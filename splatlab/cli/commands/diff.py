@@ -22,14 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...analysis.differences import diff
+    from ...analysis.differences import DiffError, diff
 
-    try:
-        a, b = load(Path(args.a)), load(Path(args.b))
-    except OSError as e:
-        raise BadInput(f"{e.filename}: {e.strerror or e}") from e
+    a, b = load(Path(args.a)), load(Path(args.b))
     try:
         table = diff(a, b)
+    except DiffError as e:  # it names both files already
+        raise BadInput(str(e)) from e
     except (SplatFieldError, ValueError) as e:
         raise BadInput(f"{args.a} vs {args.b}: {e}") from e
     if args.json:
