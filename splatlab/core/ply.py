@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import re
@@ -488,14 +489,36 @@ def iter_table_bytes(table: np.ndarray, dtype: np.dtype,
 
 
 def atomic_write(path: Path, parts: Iterator[bytes], overwrite: bool) -> None:
-    """Write ``parts`` to a temporary file beside ``path``, fsync, then rename onto it.
+    """Write ``parts`` to a temporary file beside ``path``, fsync, then move it into place.
 
-    The new file gets the mode of the file it replaces, else the usual ``0o666 & ~umask``.
+    All or nothing: a failure (a full disk, a quota, a read-only folder) removes the
+    temporary file and raises the ``OSError`` with ``path`` as its file name and
+    "nothing written" in its message; whatever was at ``path`` is as it was. Without
+    ``overwrite`` anything at ``path``, a dangling symlink too, is refused, and the file
+    is published with a hard link, which fails when another writer got there first: of two
+    writers one wins and the other gets ``FileExistsError``. With ``overwrite`` a symlink at
+    ``path`` is replaced by the file, never written through, so the file it points to (an
+    input, say) is untouched. The new file gets the mode of the file it replaces, else the
+    usual ``0o666 & ~umask``.
+
+    Example:
+        >>> import tempfile
+        >>> target = Path(tempfile.mkdtemp()) / "a.txt"
+        >>> atomic_write(target, iter([b"one"]), overwrite=False)
+        >>> atomic_write(target, iter([b"two"]), overwrite=False)
+        Traceback (most recent call last):
+        FileExistsError: .../a.txt: exists (pass overwrite=True to replace it)
+        >>> sorted(p.name for p in target.parent.iterdir()), target.read_bytes()
+        (['a.txt'], b'one')
     """
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path}: exists (pass overwrite=True to replace it)")
-    mode = path.stat().st_mode & 0o7777 if path.exists() else default_file_mode()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if os.path.lexists(path) and not overwrite:
+        raise _exists(path)
+    mode = (path.stat().st_mode & 0o7777 if path.exists() and not path.is_symlink()
+            else default_file_mode())
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise _not_written(path, e) from None
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
@@ -503,10 +526,62 @@ def atomic_write(path: Path, parts: Iterator[bytes], overwrite: bool) -> None:
                 f.write(part)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            _publish_new(Path(tmp), path)
+        _sync_folder(path.parent)
+    except FileExistsError:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise _not_written(path, e) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _publish_new(tmp: Path, path: Path) -> None:
+    """Give ``tmp`` the name ``path`` only if nothing has it: a hard link is atomic and
+    refuses an existing name, where a rename would replace it. On a file system without
+    hard links, a check and a rename (a narrow race)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise _exists(path) from None
+    except OSError as e:
+        if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        if os.path.lexists(path):
+            raise _exists(path) from None
+        os.replace(tmp, path)
+    else:
+        tmp.unlink()
+
+
+def _sync_folder(folder: Path) -> None:
+    """fsync a folder so that a rename in it survives a crash (where the system allows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _exists(path: Path) -> FileExistsError:
+    return FileExistsError(f"{path}: exists (pass overwrite=True to replace it)")
+
+
+def _not_written(path: Path, error: OSError) -> OSError:
+    """``error`` again (same class and errno), naming ``path`` and saying nothing was left."""
+    what = error.strerror or str(error)
+    return type(error)(error.errno, f"{what} (nothing written)", str(path))
 
 
 def default_file_mode() -> int:

@@ -2,10 +2,11 @@
 
 The sidecar ``OUT.repair.json`` holds the input path and sha256, the output sha256,
 the repairs (strategy, parameters, seed, device, before/after statistics and gate
-verdicts), the splatlab version and the time. The PLY is written to a temporary
-file, the sidecar next, and only then is the PLY renamed into place: a failure
-leaves neither behind. With ``backup`` (replacing the input in place) the input is
-first copied to ``IN.bak`` (or ``IN.<UTC time>.bak`` when that exists).
+verdicts), the splatlab version and the time. The PLY and the sidecar are written to
+temporary files beside their targets and renamed into place only when both are complete:
+a failure (a full disk, a read-only folder) leaves the folder as it was. With ``backup``
+(replacing the input in place) the input is first copied to ``IN.bak`` (or
+``IN.<UTC time>.bak`` when that exists).
 
 Example:
     >>> import tempfile
@@ -33,7 +34,7 @@ from pathlib import Path
 from .._version import __version__
 from ..analysis.differences import diff
 from ..core.io import load, save
-from ..core.ply import atomic_write, default_file_mode
+from ..core.ply import default_file_mode
 from ..core.splat import Splat
 from .strategies import RepairRecord
 
@@ -100,11 +101,10 @@ def export(source: str | os.PathLike, fixed: Splat,
     """
     source, out = Path(source), Path(out)
     sidecar = sidecar_path(out)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
     made: list[Path] = []
+    temporary: list[Path] = []
     try:
+        tmp = _temporary_beside(out, temporary)
         save(fixed, tmp, overwrite=True)
         now = datetime.now(timezone.utc)
         meta = {"input": str(source), "input_sha256": sha256(source), "output": str(out),
@@ -112,17 +112,33 @@ def export(source: str | os.PathLike, fixed: Splat,
                 "splatlab_version": __version__, **record_fields(records)}
         if backup:
             meta["backup"] = str(_backup(source, now, made))
-        atomic_write(sidecar, iter([json.dumps(meta, indent=1).encode()]), overwrite=True)
-        made.append(sidecar)
+        record = _temporary_beside(sidecar, temporary)
+        record.write_bytes(json.dumps(meta, indent=1).encode())
+        os.chmod(record, default_file_mode())
         os.chmod(tmp, source.stat().st_mode & 0o777 if backup else default_file_mode())
+        os.replace(record, sidecar)
         os.replace(tmp, out)
         return meta
+    except OSError as e:
+        _remove(made)
+        raise type(e)(e.errno, f"{e.strerror or e} (nothing written)", str(out)) from None
     except BaseException:
-        for path in made:
-            path.unlink(missing_ok=True)
+        _remove(made)
         raise
     finally:
-        tmp.unlink(missing_ok=True)
+        _remove(temporary)
+
+
+def _temporary_beside(path: Path, temporary: list[Path]) -> Path:
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    temporary.append(Path(name))
+    return temporary[-1]
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 def _backup(source: Path, now: datetime, made: list[Path]) -> Path:
