@@ -353,3 +353,23 @@ def test_quantiles_option_is_checked(gaussians: Splat):
         stats(gaussians, quantiles="approximate")
     with pytest.raises(ValueError, match="host only"):
         stats(gaussians, device="cpu", quantiles="histogram")
+
+
+def test_tensor_moments_of_float64_extremes_agree_with_stats():
+    """Columns near float64's ends (whose squares overflow or vanish) are summed scaled."""
+    import torch
+
+    from splatlab.analysis.statistics import tensor_moments
+
+    rng = np.random.default_rng(5)
+    cols = {"huge": rng.choice([-1.7e308, 1.6e308, 9e307], 4000),
+            "tiny": rng.choice([5e-324, 1e-310, -2e-320], 4000)}
+    splat = Splat.from_arrays(cols)
+    expected = stats(splat, quantiles=False)
+    got = tensor_moments(torch.from_numpy(np.column_stack(list(cols.values()))), list(cols))
+    for name, values in cols.items():
+        assert np.isfinite(got.loc[name, ["mean", "std"]].astype(float)).all()
+        exponent = int(np.frexp(np.abs(values).max())[1])
+        reference_std = np.ldexp(np.std(np.ldexp(values, -exponent)), exponent)
+        assert got.loc[name, "std"] == pytest.approx(reference_std, rel=1e-9)
+        assert got.loc[name, "mean"] == pytest.approx(expected.loc[name, "mean"], rel=1e-9)

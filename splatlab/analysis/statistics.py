@@ -122,7 +122,7 @@ def stats(splat: Splat, device: str | None = None, *,
     plan = _Plan.of(splat)
     backend = _HostBackend(plan.count) if device is None else _TorchBackend(device)
     moments = backend.moments(plan)
-    exponents = _rescale_extremes(plan, moments)
+    exponents = _rescale_extremes(moments, _scaled_plan_moments(plan))
     label = mode
     if mode == "exact":
         order = backend.order_stats(plan, moments)
@@ -171,7 +171,8 @@ def tensor_moments(matrix: torch.Tensor, names: Sequence[str] | None = None) -> 
 
     The device-resident counterpart of ``stats(splat, quantiles=False)``: columns
     ``count, finite, nan, posinf, neginf, mean, std, min, max`` with the same
-    definitions (over finite values, float64 accumulation, population std). Only
+    definitions (over finite values, float64 accumulation, population std; float64
+    columns near the ends of float64's range summed scaled, as ``stats`` does). Only
     the (8, F) result leaves the device.
 
     Example:
@@ -179,9 +180,15 @@ def tensor_moments(matrix: torch.Tensor, names: Sequence[str] | None = None) -> 
         >>> float(tensor_moments(torch.tensor([[1.0], [3.0], [float("nan")]]), ["x"])["mean"].x)
         2.0
     """
+    import torch
+
     names = [f"column_{j}" for j in range(matrix.shape[1])] if names is None else list(names)
     moments = device_moments(matrix)
-    return _frame(tuple(names), matrix.shape[0], "<tensor>", moments, None, "skipped")
+    exponents = _rescale_extremes(
+        moments, lambda i, e: device_moments(torch.ldexp(
+            matrix[:, i:i + 1].double(), torch.tensor(-e, device=matrix.device)))[:, 0])
+    return _frame(tuple(names), matrix.shape[0], "<tensor>", moments, None, "skipped",
+                  exponents)
 
 
 # ---------------------------------------------------------------------------- fields
@@ -481,14 +488,16 @@ squared deviations of such values neither overflow float64 nor fall below its no
 range by more than the rounding of the std."""
 
 
-def _rescale_extremes(plan: _Plan, moments: np.ndarray) -> np.ndarray:
+def _rescale_extremes(moments: np.ndarray,
+                      scaled_moments: Callable[[int, int], np.ndarray]) -> np.ndarray:
     """Redo the mean and M2 rows of fields beyond :data:`_SAFE_MAGNITUDE` on their values
     times 2**-e (exact), e bringing the largest magnitude into [0.5, 1); returns e for every
-    field (0 where nothing was redone). ``moments`` then holds those two rows scaled:
+    field (0 where nothing was redone). ``scaled_moments(i, e)`` gives the moments of field
+    ``i``'s values times 2**-e. ``moments`` then holds those two rows scaled:
     :func:`_moment_columns` scales mean and std back.
 
     Only float64 values can be that large or that small (float32's range lies well inside),
-    so float32 files never come here.
+    so float32 data never come here.
     """
     largest = np.fmax(np.abs(moments[6]), np.abs(moments[7]))
     exponents = np.zeros(len(largest), np.int64)
@@ -497,12 +506,19 @@ def _rescale_extremes(plan: _Plan, moments: np.ndarray) -> np.ndarray:
                 & ((largest > _SAFE_MAGNITUDE) | (largest < 1 / _SAFE_MAGNITUDE)))
     for i in np.flatnonzero(redo):
         exponent = int(np.frexp(largest[i])[1])
+        moments[4:6, i] = scaled_moments(int(i), exponent)[4:6]
+        exponents[i] = exponent
+    return exponents
+
+
+def _scaled_plan_moments(plan: _Plan) -> Callable[[int, int], np.ndarray]:
+    """``scaled_moments`` of :func:`_rescale_extremes` for a splat's fields, on the host."""
+    def scaled(i: int, exponent: int) -> np.ndarray:
         values = np.ldexp(plan.values(plan.fields[i]).astype(np.float64), -exponent)
         part = np.empty((_MOMENT_ROWS, 1))
         chunk_moments(values[:, None], part)
-        moments[4, i], moments[5, i] = part[4, 0], part[5, 0]
-        exponents[i] = exponent
-    return exponents
+        return part[:, 0]
+    return scaled
 
 
 def _merge_bins(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
