@@ -70,12 +70,25 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_lab(root: Path, timeout: float = 120.0) -> Iterator[Lab]:
+def running_lab(root: Path, timeout: float = 120.0, page_config: dict | None = None,
+                settings: dict[str, dict] | None = None) -> Iterator[Lab]:
     """Run ``jupyter lab`` serving ``root`` until the block exits (also on error); its log is
-    ``root/.lab/server.log``."""
+    ``root/.lab/server.log``.
+
+    ``page_config`` goes into the server's own config folder (default :data:`PAGE_CONFIG`);
+    the environment's (``sys.prefix/etc/jupyter``, written by ``scripts/setup.sh``) applies
+    beneath it as for a user. ``settings`` maps a plugin id (``"@jupyterlab/notebook-
+    extension:tracker"``) to user settings of this server.
+    """
     state = root / ".lab"
     (state / "config" / "labconfig").mkdir(parents=True, exist_ok=True)
-    (state / "config" / "labconfig" / "page_config.json").write_text(json.dumps(PAGE_CONFIG))
+    (state / "config" / "labconfig" / "page_config.json").write_text(
+        json.dumps(PAGE_CONFIG if page_config is None else page_config))
+    for plugin, values in (settings or {}).items():
+        package, name = plugin.split(":")
+        path = state / "settings" / package / f"{name}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(state / "config"),
                JUPYTER_RUNTIME_DIR=str(state / "runtime"), JUPYTER_DATA_DIR=str(state / "data"))
     lab = Lab(root, _free_port())

@@ -3,25 +3,11 @@ cell that plots shows a PNG, and no figure shows as the text ``<Figure size ...>
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import nbformat
 import pytest
+from _notebooks import NOTEBOOKS, PLOTS, at_test_scale, plotting_cells
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
-
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
-SMALL = 0.02
-EXTRA_SMALL = {"02_noise_fix_on_gpu.ipynb": "VIEWS = 2\nRESOLUTION = 64\nREPEAT = 2"}
-"""Further parameters a notebook needs at CI scale (fewer, smaller renders)."""
-PLOTS = re.compile(r"(?<![\w.])(?:(?:splatlab\.)?(?:plots|preview)\.|splatlab\.)?"
-                   r"(?:histogram|field_grid|render_grid|point_view|montage)\(")
-"""A call of a splatlab function that returns a figure or an image (not ``np.histogram``)."""
-
-
-def plotting_cells(nb: nbformat.NotebookNode) -> list[int]:
-    return [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and PLOTS.search(c.source)]
 
 
 def test_plot_calls_are_found():
@@ -44,11 +30,7 @@ def test_stored_without_outputs(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_runs_top_to_bottom(path, tmp_path):
     assert "python3" in KernelSpecManager().find_kernel_specs()
-    nb = nbformat.read(path, as_version=4)
-    index = next(i for i, c in enumerate(nb.cells)
-                 if "parameters" in c.metadata.get("tags", []))
-    nb.cells.insert(index + 1, nbformat.v4.new_code_cell(
-        f"SCALE = {SMALL}\nOUT = {str(tmp_path / 'out')!r}\n{EXTRA_SMALL.get(path.name, '')}"))
+    nb = at_test_scale(path, tmp_path / "out")
     client = NotebookClient(nb, kernel_name="python3", timeout=300,
                             resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
