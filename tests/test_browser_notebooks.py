@@ -74,10 +74,12 @@ def test_notebook_reads_well_in_jupyterlab(path: Path, tmp_path: Path):
             f"console error: {message.text}"))
         try:
             page.goto(lab.url(f"/lab/tree/{path.name}"))
-            page.locator(".jp-StatusBar-TextItem", has_text="| Idle").wait_for()
+            idle = page.locator(".jp-StatusBar-TextItem", has_text="| Idle")
+            idle.or_(page.locator(".jp-Dialog")).first.wait_for()
             page.wait_for_timeout(2_000)  # the build check answers after the page settles
             dialogs = page.locator(".jp-Dialog").all_inner_texts()
             assert dialogs == [], f"a dialog on load: {dialogs}"
+            idle.wait_for()
             page.get_by_role("menuitem", name="Run", exact=True).click()
             page.locator("[data-command='runmenu:run-all']").click()
             page.wait_for_function(FINISHED)
