@@ -13,7 +13,6 @@ Example:
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -22,6 +21,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ..core.display import counted, html_table, text_table
 from ..core.fields import GAUSSIAN_PROPERTIES, GROUPS
 from ..core.floats import values_as_data
 from ..core.jsonsafe import json_safe
@@ -211,23 +211,22 @@ class Report(Sequence[Finding]):
 
     def __repr__(self) -> str:
         head = f"<Report {self.source or '<splat>'}: {len(self)} findings"
-        lines = [f"  {f.code} {f.severity:7s} {f.field}: {f.message}" for f in self]
-        return "\n".join([head + (">" if not lines else ""), *lines])
+        if not len(self):
+            return head + ">"
+        rows = self.to_frame()[["code", "severity", "field", "message"]].to_dict("records")
+        return head + "\n" + text_table(rows, indent="  ")
 
     def _repr_html_(self) -> str:
         colours = {"error": "#c62828", "warning": "#ef6c00", "info": "#1565c0"}
-        rows = "".join(
-            f"<tr><td><code>{f.code}</code></td>"
-            f"<td style='color:{colours[f.severity]}'>{f.severity}</td>"
-            f"<td>{html.escape(f.field)}</td><td style='text-align:left'>{html.escape(f.message)}"
-            f"</td><td>{f.affected:,}</td><td style='text-align:left'>"
-            f"{html.escape(', '.join(f'{k}={_fmt(v)}' for k, v in f.evidence.items()))}</td></tr>"
-            for f in self)
-        caption = (f"Diagnosis of {html.escape(self.source or '<splat>')}: {self.count:,}"
-                   f" gaussians, {len(self.errors)} errors, {len(self.warnings)} warnings")
-        head = ("<tr><th>code</th><th>severity</th><th>field</th><th>message</th>"
-                "<th>affected</th><th>evidence</th></tr>")
-        return f"<table><caption>{caption}</caption>{head}{rows}</table>"
+        frame = self.to_frame()
+        frame["evidence"] = [", ".join(f"{k}={_fmt(v)}" for k, v in e.items())
+                             for e in frame["evidence"]]
+        rows = frame[["code", "severity", "field", "message", "affected", "evidence"]]
+        caption = (f"Diagnosis of {self.source or '<splat>'}: {self.count:,} gaussians,"
+                   f" {counted(len(self.errors), 'error')},"
+                   f" {counted(len(self.warnings), 'warning')}")
+        return html_table(rows.to_dict("records"), caption,
+                          styles={"severity": lambda s: f"color:{colours.get(s, 'inherit')}"})
 
 
 @values_as_data

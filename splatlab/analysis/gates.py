@@ -32,7 +32,6 @@ Example:
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -40,6 +39,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 import pandas as pd
 
+from ..core.display import html_table, text_table
 from ..core.fields import GAUSSIAN_PROPERTIES
 from ..core.floats import values_as_data
 from ..core.jsonsafe import json_safe
@@ -153,47 +153,49 @@ class GateResult:
         return json.dumps(json_safe(self.to_dict()), **kwargs)
 
     def __repr__(self) -> str:
-        lines = [f"<GateResult {self.rules} {self.version} ({self.path}): "
-                 f"{self.verdict.upper()}{' (intended checks)' if self.intended else ''}>"]
-        lines += [f"  {c.name:10s} {c.verdict:24s} measured {c.measured:.6g},"
-                  f" threshold {c.threshold:.6g}" for c in self.checks]
-        if self.differs:
-            lines.append(f"  as-is: {self.as_is.verdict.upper()}")
-            lines += [f"  {c.name:10s} {c.verdict:24s} measured {c.measured:.6g}"
-                      for c in self.as_is.checks]
-        return "\n".join(lines)
+        columns = ["name", "verdict", "measured", "threshold", *self._as_is_columns()]
+        rows = self.to_frame().reset_index()[columns].to_dict("records")
+        return (f"<GateResult {self.rules} {self.version} ({self.path}): {self._verdicts()}>\n"
+                + text_table(rows, _FORMATS, indent="  "))
 
     def _repr_html_(self) -> str:
-        colour = {"pass": "#2e7d32", "reject": "#c62828", CANNOT_FIRE: "#757575",
-                  CANNOT_SUBMIT: "#c62828"}
-        theirs = {c.name: c for c in self.as_is.checks} if self.differs else {}
-
-        def as_is_cells(name: str) -> str:
-            if not theirs:
-                return ""
-            c = theirs.get(name)
-            if c is None:
-                return "<td></td><td></td>"
-            style = f"color:{colour[c.verdict]}"
-            return f"<td>{c.measured:.6g}</td><td style='{style}'>{c.verdict}</td>"
-
-        rows = "".join(
-            f"<tr><td>{html.escape(c.name)}</td><td style='text-align:left'>"
-            f"{html.escape(c.description)}</td><td>{c.measured:.6g}</td><td>{c.threshold:.6g}"
-            f"</td><td style='color:{colour[c.verdict]}'>{c.verdict}</td>{as_is_cells(c.name)}"
-            f"<td style='text-align:left'>{html.escape(c.note)}</td></tr>" for c in self.checks)
+        where = "as the validator receives it" if self.path == SUBMISSION else "the file as it is"
         verdict = self.verdict.upper()
         if self.verdict == "reject":
             verdict += " (" + ", ".join(self.failed) + ")"
-        where = "as the validator receives it" if self.path == SUBMISSION else "the file as it is"
-        caption = (f"{html.escape(self.rules)} gate {html.escape(self.version)}"
-                   f"{' (intended)' if self.intended else ''}, {where}: <b>{verdict}</b>")
-        if theirs:
-            caption += f"; as-is: <b>{self.as_is.verdict.upper()}</b>"
-        extra = "<th>measured as-is</th><th>verdict as-is</th>" if theirs else ""
-        head = ("<tr><th>check</th><th>rejects when</th><th>measured</th><th>threshold</th>"
-                f"<th>verdict</th>{extra}<th>note</th></tr>")
-        return f"<table><caption>{caption}</caption>{head}{rows}</table>"
+        caption = [f"{self.rules} gate {self.version}{' (intended)' if self.intended else ''},"
+                   f" {where}: ", verdict]
+        if self._as_is_columns():
+            caption += ["; as-is: ", self.as_is.verdict.upper()]
+        columns = ["name", "description", "measured", "threshold", "verdict",
+                   *self._as_is_columns(), "note"]
+        frame = self.to_frame().reset_index()[columns].rename(columns=_HTML_HEADERS)
+        return html_table(frame.to_dict("records"), caption, _FORMATS, _verdict_styles())
+
+    def _verdicts(self) -> str:
+        """The verdict in capitals (with ``(intended checks)``), and as-is when it differs."""
+        text = f"{self.verdict.upper()}{' (intended checks)' if self.intended else ''}"
+        return text + (f"; as-is: {self.as_is.verdict.upper()}" if self.differs else "")
+
+    def _as_is_columns(self) -> list[str]:
+        """The as-is columns of :meth:`to_frame` worth showing: when the verdicts differ."""
+        return ["measured_as_is", "verdict_as_is"] if self.differs else []
+
+
+_FORMATS = {"measured": "{:.6g}", "threshold": "{:.6g}", "measured_as_is": "{:.6g}",
+            "measured as-is": "{:.6g}"}
+_HTML_HEADERS = {"name": "check", "description": "rejects when",
+                 "measured_as_is": "measured as-is", "verdict_as_is": "verdict as-is"}
+
+
+def _verdict_styles() -> dict:
+    """CSS of verdict cells: green pass, red reject or refusal, grey a check that cannot fire."""
+    colour = {"pass": "#2e7d32", "reject": "#c62828", CANNOT_FIRE: "#757575",
+              CANNOT_SUBMIT: "#c62828"}
+
+    def style(verdict: object) -> str:
+        return f"color:{colour.get(verdict, 'inherit')}"
+    return {"verdict": style, "verdict as-is": style}
 
 
 def _check(name: str, description: str, measured: float, threshold: float, rejects: bool,

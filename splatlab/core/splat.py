@@ -9,7 +9,6 @@ Example:
 
 from __future__ import annotations
 
-import html
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Literal
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .display import html_table
 from .fields import GAUSSIAN_PROPERTIES, GROUPS, SH_C0, SH_REST_COUNTS, f_rest_names
 from .floats import values_as_data
 from .ply import PlyHeader, build_header, ply_type_of
@@ -557,7 +557,16 @@ class Splat:
             return self._header.format
         return self._source_format.label
 
-    def _repr_html_(self) -> str:
+    def facts(self) -> list[dict[str, str]]:
+        """What the Splat is, one row a fact (``fact``, ``value``): source, count, format,
+        whether it holds the 3DGS fields, what changed, the declared and apparent encodings,
+        other elements, properties. Its HTML view in a notebook is these rows.
+
+        Example:
+            >>> from splatlab import data
+            >>> [row["value"] for row in data.trellis_like().facts()][1:3]
+            ['7,040', 'in-memory arrays']
+        """
         enc = self.encoding if self.is_gaussian else None
         rows = [("source", self._label()), ("gaussians", f"{self.count:,}"),
                 ("format", self._format_label()),
@@ -569,13 +578,12 @@ class Splat:
         extra = [e.name for e in self._header.elements if e.name != "vertex"]
         if extra:
             rows.append(("other elements", ", ".join(extra)))
-        props = " ".join(f"<code>{html.escape(n)}</code>:{self._table.dtype[n].name}"
-                         for n in self.properties)
-        rows.append(("properties", props))
-        body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-                       f"<td style='text-align:left'>{v if k == 'properties' else html.escape(v)}"
-                       "</td></tr>" for k, v in rows)
-        return f"<table><caption>Splat</caption>{body}</table>"
+        rows.append(("properties", " ".join(f"{n}:{self._table.dtype[n].name}"
+                                            for n in self.properties)))
+        return [{"fact": fact, "value": value} for fact, value in rows]
+
+    def _repr_html_(self) -> str:
+        return html_table(self.facts(), "Splat")
 
 
 @values_as_data
