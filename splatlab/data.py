@@ -21,16 +21,18 @@ import numpy as np
 
 from .core.io import save
 from .core.splat import Splat
-from .world import synth
+from .world import miner_logs, synth
 from .world.miner import LOGIT_1E4, miner_double_logit
 
 SAMPLE_COUNT = 7_040
 """Gaussians in a sample: just above the sn17 gate's 7,000, a multiple of TRELLIS's 32."""
 
-FILES = ("trellis.ply", "corrupted.ply", "chained.ply", "trellis.spz", "points.ply")
+FILES = ("trellis.ply", "corrupted.ply", "chained.ply", "trellis.spz", "points.ply",
+         "miner-out.log", "gen-worker-1-error.log")
 """Names :func:`path` knows: a healthy TRELLIS-layout file; the write-up's corrupted file
 (every opacity at logit(1e-4)); a healthy file after the miner's double logit; the healthy
-file as SPZ (what pyspz.compress writes); a plain point cloud (x, y, z only)."""
+file as SPZ (what pyspz.compress writes); a plain point cloud (x, y, z only); the miner's
+and its generation worker's logs of the Phase-3 hours (:mod:`splatlab.world.miner_logs`)."""
 
 _folder: list[Path] = []
 
@@ -82,7 +84,11 @@ def path(name: str = "trellis.ply") -> Path:
         _folder.append(Path(tempfile.mkdtemp(prefix="splatlab-data-")))
         atexit.register(shutil.rmtree, _folder[0], True)
     target = _folder[0] / name
-    if not target.exists():
+    logs = {"miner-out.log": miner_logs.phase3_miner_log,
+            "gen-worker-1-error.log": miner_logs.phase3_worker_log}
+    if not target.exists() and name in logs:
+        target.write_text("\n".join(logs[name]()) + "\n", encoding="utf-8")
+    elif not target.exists():
         splats = {"trellis.ply": trellis_like, "corrupted.ply": corrupted, "chained.ply": chained,
                   "trellis.spz": trellis_like,
                   "points.ply": lambda: Splat.from_arrays(

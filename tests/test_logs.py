@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -22,75 +21,20 @@ from splatlab.analysis.logs import (
     summarize,
     wilson_interval,
 )
+from splatlab.world.miner_logs import (
+    ESC,
+    FEEDBACK_FIELDS,
+    PHASE3_START,
+    detection_block,
+    feedback_message,
+    loguru_line,
+    phase3_miner_log,
+    phase3_worker_log,
+    pm2_line,
+)
 
-ESC = "\x1b"
 Z95 = 1.959963984540054  # the 97.5 % point of the standard normal
-START = datetime(2025, 11, 4, 21, 0, 0)
-
-
-def loguru(when: datetime, level: str, message: str) -> str:
-    """A coloured loguru line, as the miner and the worker write them."""
-    stamp = when.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-    return (
-        f"{ESC}[32m{stamp}{ESC}[0m | {ESC}[1m{ESC}[33m{level:<8}{ESC}[0m | "
-        f"{ESC}[36mdiagnostics.ply_fixer{ESC}[0m:fix:52 - {ESC}[1m{message}{ESC}[0m"
-    )
-
-
-def pm2(when: datetime, message: str) -> str:
-    return f"0|gen-wor | {when:%Y-%m-%dT%H:%M:%S}: {message}"
-
-
-FIELDS = "Score=1, AvgScore=0.5, ELO=1200, Reward=0.1, Observations=9"
-
-
-def feedback(uid: int, score: float) -> str:
-    return f"Feedback from [{uid}]: " + FIELDS.replace("Score=1", f"Score={score}", 1)
-
-
-def detection_block(when: datetime, std: float = 0.003) -> list[str]:
-    """The fixer's seven lines for one uniform-opacity detection, as in the write-up."""
-    return [
-        loguru(when, "WARNING", f"âš ï¸  UNIFORM opacity corruption detected: std={std:.3f}"),
-        loguru(when, "WARNING", "   All 489,088 gaussians have nearly identical opacity"),
-        loguru(when, "WARNING", "   avg_opacity: -9.210, This creates invisible models!"),
-        loguru(when, "INFO", "   🔧 Adding Gaussian noise to restore opacity variation..."),
-        loguru(when, "INFO", f"✅ UNIFORM opacity FIXED: std {std:.3f} → 2.047"),
-        loguru(when, "INFO", "   New range: [-13.157, -5.263]"),
-        loguru(when, "INFO", "   New avg: -9.208"),
-    ]
-
-
-def phase3_miner_log() -> list[str]:
-    """31 feedback lines: 21 in the 21h (9 successes), 10 in the 22h (5 successes).
-
-    Validator 27 never accepts, 142 accepts its first two, 49 always accepts.
-    """
-    lines = []
-    for i in range(21):
-        uid = (27, 142, 49)[i % 3]
-        accepted = uid == 49 or (uid == 142 and i < 6)
-        when = START + timedelta(minutes=2 * i)
-        lines.append(loguru(when, "INFO", feedback(uid, 0.71 if accepted else 0.0)))
-    for i in range(10):
-        uid = (49, 27)[i % 2]
-        when = START + timedelta(hours=1, minutes=2 * i)
-        lines.append(loguru(when, "INFO", feedback(uid, 0.65 if uid == 49 else 0.0)))
-    return lines
-
-
-def phase3_worker_log() -> list[str]:
-    """21 generations from 21:00, four of them (0, 10, 17, 18) with uniform opacity."""
-    lines = []
-    for i in range(21):
-        when = START + timedelta(minutes=2 * i)
-        if i in (0, 10, 17, 18):
-            lines += detection_block(when)
-        else:
-            clean = f"No opacity corruption detected ({354_400 + i:,} gaussians)"
-            lines.append(loguru(when, "INFO", clean))
-        lines.append(loguru(when, "INFO", "Generation finished, submitting"))
-    return lines
+START = PHASE3_START
 
 
 # --- Wilson interval ---------------------------------------------------------------------
@@ -164,7 +108,7 @@ def test_fixed_line_accepts_any_arrow(arrow):
 def test_clean_lines_with_and_without_a_count():
     fixer = parse_lines(
         [
-            pm2(START, "No opacity corruption detected (354,400 gaussians)"),
+            pm2_line(START, "No opacity corruption detected (354,400 gaussians)"),
             "No opacity corruption detected",
         ]
     ).fixer
@@ -218,12 +162,12 @@ def test_feedback_values(text, expected):
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        (loguru(START, "INFO", feedback(1, 0.5)), "2025-11-04 21:00:00"),
-        (pm2(START, feedback(1, 0.5)), "2025-11-04 21:00:00"),
-        ("0|miner | 2025-11-04T21:00:05: " + loguru(START, "INFO", feedback(1, 0.5)),
+        (loguru_line(START, "INFO", feedback_message(1, 0.5)), "2025-11-04 21:00:00"),
+        (pm2_line(START, feedback_message(1, 0.5)), "2025-11-04 21:00:00"),
+        ("0|miner | 2025-11-04T21:00:05: " + loguru_line(START, "INFO", feedback_message(1, 0.5)),
          "2025-11-04 21:00:00"),
-        ("2025-11-04T22:00:00+01:00 " + feedback(1, 0.5), "2025-11-04 21:00:00"),
-        ("2025-11-04 21:00:00,250 - INFO - " + feedback(1, 0.5), "2025-11-04 21:00:00.250"),
+        ("2025-11-04T22:00:00+01:00 " + feedback_message(1, 0.5), "2025-11-04 21:00:00"),
+        ("2025-11-04 21:00:00,250 - INFO - " + feedback_message(1, 0.5), "2025-11-04 21:00:00.250"),
     ],
 )
 def test_feedback_time_comes_from_the_prefix(line, expected):
@@ -235,13 +179,13 @@ def test_garbled_and_unknown_lines_are_counted_not_fatal():
         "Feedback from [42]: Score=abc, AvgScore=0.5, ELO=1200, Reward=0.1, Observations=9",
         "Feedback from [42]: Score=0.7, AvgSc",  # truncated by a tail snapshot
         "Feedback from [hotkey]: Score=0.7, AvgScore=0.5, ELO=1, Reward=0, Observations=1",
-        "Feedback from [123456789012345678901]: " + FIELDS,  # uid too large for int64
+        "Feedback from [123456789012345678901]: " + FEEDBACK_FIELDS,  # uid too large for int64
         "UNIFORM opacity corruption detected: std=",
         "\ufffd\ufffd\x00\x07 binary noise",
         f"{ESC}[31m{ESC}[0m",  # colour codes only: blank once stripped
         "",
         "   ",
-        feedback(42, 0.7),
+        feedback_message(42, 0.7),
     ]
     tables = parse_lines(lines)
     assert tables.skipped == 6
@@ -273,7 +217,7 @@ def test_parse_lines_splits_a_single_string():
 
 
 def test_untimed_repeats_are_kept():
-    tables = parse_lines([feedback(42, 0.7), feedback(42, 0.7)])
+    tables = parse_lines([feedback_message(42, 0.7), feedback_message(42, 0.7)])
     assert len(tables.feedback) == 2
     assert tables.duplicates == 0
 
@@ -321,13 +265,13 @@ def test_summarize_since_keeps_only_later_events():
 
 
 def test_time_filter_drops_untimed_events():
-    tables = parse_lines([feedback(1, 0.5), pm2(START, feedback(2, 0.5))])
+    tables = parse_lines([feedback_message(1, 0.5), pm2_line(START, feedback_message(2, 0.5))])
     assert summarize(tables)["feedback_events"] == 2
     assert summarize(tables, since="2025-11-04")["feedback_events"] == 1
 
 
 def test_success_threshold_can_follow_the_validator():
-    tables = parse_lines([feedback(1, 0.5), feedback(1, 0.61), feedback(1, 0.0)])
+    tables = parse_lines([feedback_message(1, score) for score in (0.5, 0.61, 0.0)])
     assert summarize(tables)["successes"] == 2
     assert summarize(tables, success_above=0.6)["successes"] == 1
 

@@ -234,7 +234,10 @@ def parse_files(paths: Iterable[str | PathLike[str]]) -> LogTables:
     Raises ``OSError`` (with ``filename`` set) for a missing or unreadable file.
 
     Example:
-        >>> tables = parse_files(["gen-worker-1-error.log", "miner-out.log"])  # doctest: +SKIP
+        >>> from splatlab import data
+        >>> tables = parse_files([data.path("gen-worker-1-error.log"), data.path("miner-out.log")])
+        >>> len(tables.feedback), int((tables.fixer["kind"] == "detected").sum())
+        (31, 4)
     """
     collector = _Collector()
     for path in paths:
@@ -380,8 +383,10 @@ def rates_by_validator(tables: LogTables, success_above: float = 0.0) -> pd.Data
     """Success counts and rates per validator uid (index ``uid``), with Wilson 95 % bounds.
 
     Example:
-        >>> rates_by_validator(tables).loc[27, ["n", "successes"]].tolist()  # doctest: +SKIP
-        [5, 0]
+        >>> from splatlab import data
+        >>> tables = parse_files([data.path("miner-out.log")])
+        >>> rates_by_validator(tables).loc[27, ["n", "successes"]].tolist()
+        [12, 0]
     """
     return _rates(tables.feedback, "uid", success_above)
 
@@ -394,7 +399,9 @@ def rates_by_window(
     ``window`` is a pandas frequency such as ``"1h"`` or ``"30min"``; empty windows are omitted.
 
     Example:
-        >>> rates_by_window(tables, "1h")["rate"].round(3).tolist()  # doctest: +SKIP
+        >>> from splatlab import data
+        >>> tables = parse_files([data.path("miner-out.log")])
+        >>> rates_by_window(tables, "1h")["rate"].round(3).tolist()
         [0.429, 0.5]
     """
     timed = tables.feedback.dropna(subset=["time"])
@@ -416,9 +423,11 @@ def summarize(
     ``skipped_lines`` and ``duplicate_lines`` describe the whole parse, not the time range.
 
     Example:
-        >>> summary = summarize(tables, since="2025-11-04 22:00")  # doctest: +SKIP
-        >>> summary["successes"], summary["feedback_events"]  # doctest: +SKIP
-        (9, 21)
+        >>> from splatlab import data
+        >>> tables = parse_files([data.path("miner-out.log")])
+        >>> summary = summarize(tables, since="2025-11-04 22:00")
+        >>> summary["successes"], summary["feedback_events"]
+        (5, 10)
     """
     chosen = replace(
         tables,
@@ -465,9 +474,11 @@ def format_summary(summary: dict[str, Any]) -> str:
     """Human-readable report of a :func:`summarize` result (replaces the grep/awk pipelines).
 
     Example:
-        >>> print(format_summary(summarize(tables)))  # doctest: +SKIP
-        Validator feedback: 21 events from 3 validators
-          successes (score > 0): 9/21 = 42.9%, 95% Wilson CI 24.5%-63.5%
+        >>> from splatlab import data
+        >>> tables = parse_files([data.path("miner-out.log")])
+        >>> print(format_summary(summarize(tables)))  # doctest: +ELLIPSIS
+        Validator feedback: 31 events from 3 validators
+          successes (score > 0): 14/31 = 45.2%, 95% Wilson CI ...
         ...
     """
     detected, clean = summary["corruption_detected"], summary["clean"]
@@ -521,7 +532,10 @@ def run_logs_command(paths: list[str], since: str | None, as_json: bool) -> tupl
     unreadable file.  The text report includes an hourly breakdown.
 
     Example:
-        >>> text, code = run_logs_command(["miner.log"], "2025-11-04", False)  # doctest: +SKIP
+        >>> from splatlab import data
+        >>> text, code = run_logs_command([str(data.path("miner-out.log"))], "2025-11-04", False)
+        >>> code, text.splitlines()[0]
+        (0, 'Validator feedback: 31 events from 3 validators')
     """
     if since is not None:
         try:
