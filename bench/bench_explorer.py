@@ -83,7 +83,7 @@ def main() -> None:
     ex.raw.value = False
     log_range = [_timed(_set(ex.range, (ex.range.min, -3.0 - 0.5 * (i % 2))))
                  for i in range(2 * args.repeat + 1)]
-    print(_row("range (log10 alpha)", log_range[:1], log_range[1:]))
+    print(_row("range (logit alpha)", log_range[:1], log_range[1:]))
 
 
 if __name__ == "__main__":

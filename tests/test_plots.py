@@ -73,18 +73,39 @@ def test_raw_opacity_has_clamp_bounds() -> None:
     assert fig.axes[0].get_xscale() == "linear"
 
 
-def test_activated_opacity_is_log_x_with_gate_line() -> None:
+def test_activated_opacity_is_logit_x_with_gate_line() -> None:
     opacity = np.full(N, -30.0, np.float32)
     opacity[: N // 2] = 2.0
     opacity[-1] = -np.inf  # sigmoid -> 0: finite, lands in the first bin
     fig = plots.histogram(make_splat(opacity=opacity), "opacity", raw=False)
     ax = fig.axes[0]
-    assert ax.get_xscale() == "log"
+    assert ax.get_xscale() == "logit"
     assert vertical_lines(fig) == pytest.approx([1e-3])
     values = step_patches(fig)[0].get_data().values
     assert int(values.sum()) == N
     assert values[0] == N // 2 and values[-1] == N // 2  # sigmoid(-30), sigmoid(-inf) | 0.88
-    assert plots.histogram(make_splat(), "alpha").axes[0].get_xscale() == "log"
+    assert plots.histogram(make_splat(), "alpha").axes[0].get_xscale() == "logit"
+
+
+def test_logit_bins_are_even_in_logit_with_saturated_alphas_at_the_ends() -> None:
+    alpha = np.array([0.0, 1e-4, 0.6, 0.999, 1.0, np.nan])
+    binned = plots.bin_values(alpha, 4, "logit")
+    steps = np.diff(np.log(binned.edges) - np.log1p(-binned.edges))
+    assert steps == pytest.approx(np.full(4, steps[0]))
+    assert binned.edges[[0, -1]].tolist() == [plots.AXIS_FLOOR, 1 - plots.AXIS_FLOOR]
+    assert binned.counts.tolist() == [1, 1, 2, 1] and binned.non_finite == 1
+    single = plots.bin_values(np.full(3, 1e-4), 8, "logit")  # one value: a bin range about it
+    assert single.edges[0] < 1e-4 < single.edges[-1] and single.counts.sum() == 3
+
+
+def test_legend_sits_above_the_axes_over_no_data() -> None:
+    for field, raw in (("opacity", True), ("opacity", False), ("scale_0", True), ("x", True)):
+        fig = plots.histogram([make_splat(0), make_splat(1)], field, raw)
+        fig._repr_png_()  # lays the figure out
+        ax = fig.axes[0]
+        legend = ax.get_legend().get_window_extent()
+        assert legend.y0 >= ax.bbox.y1 and legend.y1 <= fig.bbox.y1
+        assert ax.bbox.x0 <= legend.x0 and legend.x1 <= fig.bbox.x1
 
 
 def test_scale_floor_lines() -> None:
@@ -159,7 +180,7 @@ def test_field_grid_has_one_histogram_per_property() -> None:
         [patch] = [p for p in ax.patches if isinstance(p, StepPatch)]
         assert int(patch.get_data().values.sum()) == N
     opacity_ax = fig.axes[splat.properties.index("opacity")]
-    assert opacity_ax.get_xscale() == "log"
+    assert opacity_ax.get_xscale() == "logit"
 
 
 def test_render_grid_lays_out_candidates_by_views():
@@ -223,12 +244,16 @@ def test_histogram_view_shows_what_histogram_draws() -> None:
 
 def test_histogram_view_labels_log_ticks_without_mathtext() -> None:
     view = plots.HistogramView(["a"])
-    view.show([plots.binned(make_splat(), "opacity", raw=False)], "opacity", raw=False,
+    view.show([plots.binned(make_splat(), "scale_0", raw=False)], "scale_0", raw=False,
               log_count=True)
     view.draw()
     labels = [t.get_text() for axis in (view.ax.xaxis, view.ax.yaxis)
               for t in axis.get_ticklabels() if t.get_text()]
     assert "10⁻³" in labels and "10⁰" in labels and not any("$" in t for t in labels)
+    view.show([plots.binned(make_splat(), "opacity", raw=False)], "opacity", raw=False)
+    view.draw()
+    labels = [t.get_text() for t in view.ax.xaxis.get_ticklabels() if t.get_text()]
+    assert "½" in labels and "1−10⁻¹" in labels and not any("$" in t for t in labels)
     formatter = plots._PlainLogFormatter()
     assert [formatter(x) for x in (1e-3, 1.0, 1e12)] == ["10⁻³", "10⁰", "10¹²"]
     ax = Figure().add_subplot(xscale="log", xlim=(0.15, 0.5))

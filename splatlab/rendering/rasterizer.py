@@ -58,6 +58,7 @@ import pandas as pd
 import torch
 
 from ..core.fields import SH_C0
+from ..core.progress import progress
 from ..world.sn17 import validator_normalize
 from .cameras import Camera, validator_rig
 from .gsplat_backend import gsplat_available, rasterize_gsplat
@@ -552,7 +553,8 @@ def render(splat: Splat, cameras: Sequence[Camera] | None = None,
     their device, so drawing one again costs no transfer. ``backend``: ``"torch"`` (this
     module's rasteriser), ``"gsplat"``
     (:mod:`splatlab.render_gsplat`, CUDA only) or ``"auto"``: gsplat on a CUDA device when it
-    can be imported, else torch.
+    can be imported, else torch. The torch rasteriser shows a progress bar over several views
+    where a person watches (:mod:`splatlab.core.progress`).
 
     Example:
         >>> from splatlab import data
@@ -574,10 +576,11 @@ def render(splat: Splat, cameras: Sequence[Camera] | None = None,
     if use_gsplat:
         pairs = rasterize_gsplat(fields, cams, background)
     else:
+        shown = progress(cams, "render", total=len(cams), unit="view") if len(cams) > 1 else cams
         pairs = [(out.image, out.alpha) for out in
                  (rasterize(fields["means"], fields["quats"], fields["scales"],
                             fields["opacities"], fields["colors"], camera, background)
-                  for camera in cams)]
+                  for camera in shown)]
     return [RenderResult(image.clamp(0.0, 1.0), alpha) for image, alpha in pairs]
 
 

@@ -9,10 +9,12 @@ Reference lines (FACTS.md sections 1-3):
 * raw ``opacity``: the double-logit clamp bounds ``+-logit(1e-4) = +-9.21024`` and the older
   ``+-logit(1e-3) = +-6.90675`` (``-6.90675`` is also the validator's gate threshold);
 * activated opacity (``opacity`` with ``raw=False``, or ``alpha``): the gate threshold
-  ``sigmoid(opacity) < 1e-3``, on a log x axis;
+  ``sigmoid(opacity) < 1e-3``, on a logit x axis (labelled in alpha: ``10⁻³``, ``½``,
+  ``1−10⁻³``), which shows both ends that matter, the gate near 0 and saturation near 1;
 * scales: TRELLIS's floor, ``log(9e-4) = -7.0131`` raw or ``9e-4`` activated (log x axis).
 
-Binning is cached per (splat, field, raw, bins): redrawing with other options is instant.
+Legends sit above the axes, where they cover no data. Binning is cached per (splat, field,
+raw, bins): redrawing with other options is instant.
 :class:`HistogramView` keeps one histogram in a persistent figure and updates it in place,
 for interactive use (the explorer).
 
@@ -37,21 +39,32 @@ from functools import reduce
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
-from matplotlib.ticker import LogFormatterSciNotation
+from matplotlib.ticker import (
+    LogFormatterSciNotation,
+    LogitFormatter,
+    LogitLocator,
+    NullFormatter,
+    ScalarFormatter,
+)
 from matplotlib.transforms import blended_transform_factory
 
-from ..core.splat import Splat
+from ..core.splat import Splat, logit, sigmoid
 from ..rendering.rasterizer import RenderResult
 from ..world import sn17, trellis
 from ..world.miner import LOGIT_1E3, LOGIT_1E3_HIGH, LOGIT_1E4, LOGIT_1E4_HIGH
 
-__all__ = ["Binned", "HistogramView", "SplatFigure", "bin_values", "binned", "field_grid",
-           "field_values", "histogram", "log_axis", "reference_lines", "render_grid"]
+__all__ = ["Binned", "HistogramView", "SplatFigure", "bin_values", "binned", "colour_bar",
+           "field_grid",
+           "field_label", "field_values", "histogram", "reference_lines", "render_grid",
+           "x_scale"]
 
-LOG_AXIS_FLOOR = 1e-12
-"""On a log x axis, values below this (zeros included) are counted in the first bin."""
+AXIS_FLOOR = 1e-12
+"""On a log x axis, values below this (zeros included) are counted in the first bin; on a
+logit x axis, also values above ``1 - AXIS_FLOOR`` (ones included) in the last."""
 
 DERIVED_FIELDS = ("alpha", "linear_scale_0", "linear_scale_1", "linear_scale_2", "scale_max",
                   "anisotropy", "volume", "quat_norm")
@@ -127,16 +140,34 @@ def _columns(table: np.ndarray) -> list[np.ndarray]:
     return [table[:, k] for k in range(table.shape[1])]
 
 
-def log_axis(field: str, raw: bool = True) -> bool:
-    """Whether ``field``'s histogram has a log x axis (activated opacity and scales).
+def x_scale(field: str, raw: bool = True) -> str:
+    """The x axis of ``field``'s histogram: ``"logit"`` for activated opacity (real files
+    spread over both ends of (0, 1): the gate's 1e-3, and alphas within 1e-3 of 1, which a log
+    axis squeezes into one spike), ``"log"`` for activated scales, anisotropy and volume,
+    else ``"linear"``.
 
     Example:
-        >>> log_axis("opacity"), log_axis("opacity", raw=False), log_axis("volume")
-        (False, True, True)
+        >>> x_scale("opacity"), x_scale("opacity", raw=False), x_scale("volume")
+        ('linear', 'logit', 'log')
     """
-    if field in ("alpha", "anisotropy", "volume") or field in _LINEAR_SCALES:
-        return True
-    return not raw and (field == "opacity" or field in _RAW_SCALES)
+    if field == "alpha" or (field == "opacity" and not raw):
+        return "logit"
+    if field in ("anisotropy", "volume") or field in _LINEAR_SCALES:
+        return "log"
+    return "log" if not raw and field in _RAW_SCALES else "linear"
+
+
+def field_label(field: str, raw: bool = True) -> str:
+    """``field`` and its units where raw and activated differ: ``"opacity (raw)"``,
+    ``"opacity (activated)"``; other fields by name alone.
+
+    Example:
+        >>> field_label("opacity"), field_label("scale_0", raw=False), field_label("x")
+        ('opacity (raw)', 'scale_0 (activated)', 'x')
+    """
+    if field == "opacity" or field in _RAW_SCALES:
+        return f"{field} ({'raw' if raw else 'activated'})"
+    return field
 
 
 def reference_lines(field: str, raw: bool = True) -> list[tuple[float, str, str]]:
@@ -166,7 +197,8 @@ def reference_lines(field: str, raw: bool = True) -> list[tuple[float, str, str]
 class Binned:
     """Histogram of one field: ``counts`` (bins,), ``edges`` (bins + 1,), how many values
     were finite (binned) or not (NaN, +-inf: left out), and the smallest and largest binned
-    value (``low``, ``high``; raised to :data:`LOG_AXIS_FLOOR` on a log axis; NaN if none)."""
+    value (``low``, ``high``; held within :data:`AXIS_FLOOR` on a log or logit axis; NaN if
+    none)."""
 
     counts: np.ndarray
     edges: np.ndarray
@@ -191,23 +223,34 @@ class Binned:
                        edges=self.edges[::step])
 
 
-def bin_values(values: np.ndarray, bins: int, log_axis: bool = False) -> Binned:
-    """Histogram of the finite ``values`` in ``bins`` bins over their range: linear, or
-    log-spaced for a log x axis (values below :data:`LOG_AXIS_FLOOR`, zeros included, then
-    count in the first bin).
+def bin_values(values: np.ndarray, bins: int, scale: str = "linear") -> Binned:
+    """Histogram of the finite ``values`` in ``bins`` bins over their range, spaced evenly on
+    the x axis ``scale`` (see :func:`x_scale`): linear, log (values below
+    :data:`AXIS_FLOOR`, zeros included, count in the first bin) or logit (values clipped to
+    ``[AXIS_FLOOR, 1 - AXIS_FLOOR]``). One distinct value gets a bin range around it.
 
     Example:
-        >>> b = bin_values(np.array([1.0, 2.0, 4.0, np.nan]), 2, log_axis=True)
+        >>> b = bin_values(np.array([1.0, 2.0, 4.0, np.nan]), 2, "log")
         >>> b.counts.tolist(), b.edges.tolist(), b.non_finite
         ([1, 2], [1.0, 2.0, 4.0], 1)
+        >>> bin_values(np.array([0.1, 0.5, 0.9]), 2, "logit").edges.round(3).tolist()
+        [0.1, 0.5, 0.9]
     """
     finite = values[np.isfinite(values)]
-    if log_axis:
-        finite = np.maximum(finite, LOG_AXIS_FLOOR)
+    if scale == "log":
+        finite = np.maximum(finite, AXIS_FLOOR)
+    elif scale == "logit":
+        finite = np.clip(finite, AXIS_FLOOR, 1.0 - AXIS_FLOOR)
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (math.nan,) * 2
-    lo, hi = (low, high) if finite.size else (0.0, 1.0)
-    if log_axis:
+    lo, hi = (low, high) if finite.size else ((0.1, 0.9) if scale == "logit" else (0.0, 1.0))
+    if scale == "log":
         edges = np.geomspace(lo, hi if hi > lo else lo * 10, bins + 1)
+    elif scale == "logit":
+        t0, t1 = float(logit(lo)), float(logit(hi))
+        edges = sigmoid(np.linspace(t0, t1, bins + 1) if t1 > t0
+                        else np.linspace(t0 - 0.5, t0 + 0.5, bins + 1))
+        if t1 > t0:
+            edges[[0, -1]] = lo, hi  # the ends exactly, as the other scales have them
     else:
         edges = np.linspace(lo, hi, bins + 1) if hi > lo else np.linspace(lo - 0.5, lo + 0.5,
                                                                           bins + 1)
@@ -221,9 +264,9 @@ _CACHE: dict[tuple, tuple[weakref.ref, Binned]] = {}
 def binned(splat: Splat, field: str, raw: bool = True, bins: int = 256) -> Binned:
     """Histogram of :func:`field_values`, computed once per (splat, field, raw, bins).
 
-    Linear bins over the finite range, or log-spaced ones where the plot uses a log x axis
-    (activated opacity and scales). A Splat never changes, so the cache is keyed by the
-    object and dropped when it is garbage-collected.
+    Bins spaced evenly on the plot's x axis (:func:`x_scale`) over the finite range. A Splat
+    never changes, so the cache is keyed by the object and dropped when it is
+    garbage-collected.
 
     Example:
         >>> s = Splat.from_arrays({"x": np.array([0.0, 1.0, np.inf], np.float32)})
@@ -235,7 +278,7 @@ def binned(splat: Splat, field: str, raw: bool = True, bins: int = 256) -> Binne
     hit = _CACHE.get(key)
     if hit is not None and hit[0]() is splat:
         return hit[1]
-    result = bin_values(field_values(splat, field, raw), bins, log_axis(field, raw))
+    result = bin_values(field_values(splat, field, raw), bins, x_scale(field, raw))
     _CACHE[key] = (weakref.ref(splat, lambda _, k=key: _CACHE.pop(k, None)), result)
     return result
 
@@ -256,12 +299,13 @@ def histogram(splats: Splat | Sequence[Splat], field: str, raw: bool = True, bin
     ``field`` and ``raw`` as in :func:`field_values`; non-finite values are left out and
     counted in the legend label. ``log_count`` puts counts on a log axis. ``ax`` draws into
     existing axes (the figure they belong to is returned); otherwise a new :class:`SplatFigure`.
+    The legend sits above the axes, so that it covers no bar and no line.
 
     Example:
         >>> s = Splat.from_arrays({"opacity": np.array([-9.2103, 0.0, np.inf], np.float32)})
         >>> ax = histogram(s, "opacity", raw=False).axes[0]
         >>> ax.get_xscale(), [round(line.get_xdata()[0], 4) for line in ax.lines]
-        ('log', [0.001])
+        ('logit', [0.001])
     """
     group = [splats] if isinstance(splats, Splat) else list(splats)
     names = list(labels) if labels is not None else [_name(s, i) for i, s in enumerate(group)]
@@ -269,9 +313,32 @@ def histogram(splats: Splat | Sequence[Splat], field: str, raw: bool = True, bin
     non_finite = _draw(ax, group, names, field, raw, bins)
     if log_count:
         ax.set_yscale("log")
+    _whole_counts(ax)
     if labels is not None or len(group) > 1 or non_finite or reference_lines(field, raw):
-        ax.legend(fontsize="small")
+        legend_above(ax)
     return ax.figure
+
+
+def legend_above(ax: Axes, most_columns: int = 4) -> Legend | None:
+    """The legend of ``ax`` placed above its axes box, where it covers no data, in as many
+    columns (up to ``most_columns``) as fit the axes' width; None without labelled artists.
+
+    Example:
+        >>> ax = SplatFigure().add_subplot()
+        >>> _ = ax.plot([0, 1], [5, 9], label="line")
+        >>> bool(legend_above(ax).get_window_extent().y0 >= ax.bbox.y1)
+        True
+    """
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return None
+    for columns in range(min(len(handles), most_columns), 0, -1):
+        legend = ax.legend(handles, labels, loc="lower left", bbox_to_anchor=(0.0, 1.01),
+                           ncols=columns, fontsize="small", frameon=False, borderaxespad=0.0,
+                           borderpad=0.2, columnspacing=1.2, handlelength=1.6)
+        if columns == 1 or legend.get_window_extent().width <= ax.bbox.width:
+            return legend
+    return None  # not reached: one column always returns
 
 
 def _draw(ax: Axes, splats: Sequence[Splat], names: Sequence[str], field: str, raw: bool,
@@ -283,11 +350,20 @@ def _draw(ax: Axes, splats: Sequence[Splat], names: Sequence[str], field: str, r
         non_finite += result.non_finite
         ax.stairs(result.counts, result.edges, label=_stairs_label(name, result))
     _reference_lines(ax, field, raw)
-    if log_axis(field, raw):
-        ax.set_xscale("log")
+    if x_scale(field, raw) != "linear":
+        ax.set_xscale(x_scale(field, raw))
     ax.set_xlabel(_xlabel(field, raw))
     ax.set_ylabel("gaussians")
     return non_finite
+
+
+def _whole_counts(ax: Axes) -> None:
+    """Counts on a linear y axis as whole numbers, with no "1e6" offset above the axes (where
+    the legend is)."""
+    formatter = ax.yaxis.get_major_formatter()
+    if isinstance(formatter, ScalarFormatter):
+        formatter.set_scientific(False)
+        formatter.set_useOffset(False)
 
 
 def _stairs_label(name: str, result: Binned) -> str:
@@ -308,6 +384,8 @@ def _xlabel(field: str, raw: bool) -> str:
 _MOST_TICKS = (16, 80)
 """Most major and minor ticks an axis of :class:`HistogramView` needs (a log axis over ~9
 decades has 80 minor ticks; over more, none), made up front: ~1.3 ms a tick."""
+_LEGEND_GAP = 8.0
+"""Pixels between the figure's top and the legend above the axes of :class:`HistogramView`."""
 _SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -321,9 +399,27 @@ class _PlainLogFormatter(LogFormatterSciNotation):
     """
 
     def __call__(self, x: float, pos: int | None = None) -> str:
-        label = super().__call__(x, pos)
-        body = label.removeprefix(r"$\mathdefault{").removesuffix("}$").replace(r"\times", "×")
-        return re.sub(r"\^\{(-?\d+)\}", lambda m: m[1].translate(_SUPERSCRIPTS), body)
+        return _plain(super().__call__(x, pos))
+
+
+class _PlainLogitFormatter(LogitFormatter):
+    """matplotlib's logit tick labels in plain text: ``10⁻³``, ``½``, ``1−10⁻³``, ``2·10⁻⁴``.
+
+    Example:
+        >>> [_PlainLogitFormatter()(x) for x in (1e-3, 0.5, 0.999)]
+        ['10⁻³', '½', '1−10⁻³']
+    """
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return _plain(super().__call__(x, pos))
+
+
+def _plain(label: str) -> str:
+    """A mathtext tick label of matplotlib's log and logit formatters in plain Unicode."""
+    body = label.removeprefix(r"$\mathdefault{").removesuffix("}$")
+    for tex, text in ((r"\times", "×"), (r"\cdot", "·"), (r"\frac{1}{2}", "½"), ("1-", "1−")):
+        body = body.replace(tex, text)
+    return re.sub(r"\^\{(-?\d+)\}", lambda m: m[1].translate(_SUPERSCRIPTS), body)
 
 
 class HistogramView:
@@ -332,8 +428,9 @@ class HistogramView:
     It shows what :func:`histogram` draws into the same axes, but a new setting rebuilds
     nothing: each splat keeps one ``StepPatch`` whose data is replaced, the axis limits come
     from the counts (``ax.stairs`` walks every step of its path for them), tick objects are
-    made up front, axis labels sit in fixed places and log axes label their ticks in plain
-    text (see :class:`_PlainLogFormatter`); what is left is one ``canvas.draw``, ~50 ms.
+    made up front, axis labels sit in fixed places and log and logit axes label their ticks
+    in plain text (see :class:`_PlainLogFormatter`); what is left is one ``canvas.draw``,
+    ~50 ms. The legend sits above the axes; the axes' top moves down to make room for it.
 
     Example:
         >>> s = Splat.from_arrays({"opacity": np.array([-9.2103, 0.0, 3.0], np.float32)})
@@ -351,6 +448,7 @@ class HistogramView:
         self._canvas = FigureCanvasAgg(self.figure)
         self.ax = self.figure.add_subplot()
         self.ax.set_ylabel("gaussians")
+        _whole_counts(self.ax)
         self._place_axis_labels()
         self._stairs = [self.ax.stairs([0], [0, 1], label=name) for name in self.names]
         self._lines: list[Line2D] = []
@@ -376,16 +474,21 @@ class HistogramView:
         for line in self._lines:
             line.remove()
         self._set_limits(results)
-        self._set_scale("x", log_axis(field, raw))
-        self._set_scale("y", log_count)
+        self._set_scale("x", x_scale(field, raw))
+        self._set_scale("y", "log" if log_count else "linear")
         self.ax.autoscale_view()
         # as in histogram(): a line widens a linear x view only if outside it (axvline), and
         # set_xscale("log"), called after the lines there, fits a log x view to them all
         self._lines = _reference_lines(self.ax, field, raw)
-        if log_axis(field, raw):
+        if x_scale(field, raw) != "linear":
             self.ax.autoscale_view(scaley=False)
         self.ax.set_xlabel(_xlabel(field, raw))
-        self.ax.legend(fontsize="small")
+        self._make_room(legend_above(self.ax))
+
+    def _make_room(self, legend: Legend | None) -> None:
+        """Move the axes' top down so that ``legend`` (above the axes) fits in the figure."""
+        height = legend.get_window_extent().height if legend is not None else 0.0
+        self.figure.subplots_adjust(top=1.0 - (height + _LEGEND_GAP) / self.figure.bbox.height)
 
     def draw(self) -> np.ndarray:
         """(H, W, 4) uint8 RGBA pixels of the figure as shown.
@@ -416,14 +519,46 @@ class HistogramView:
         self.ax.ignore_existing_data_limits = True
         self.ax.update_datalim(points)
 
-    def _set_scale(self, name: str, log: bool) -> None:
+    def _set_scale(self, name: str, scale: str) -> None:
         axis = getattr(self.ax, f"{name}axis")
-        if (axis.get_scale() == "log") == log:
+        if axis.get_scale() == scale:
             return
-        self.ax.set(**{f"{name}scale": "log" if log else "linear"})
-        if log:
-            axis.set_major_formatter(_PlainLogFormatter())
-            axis.set_minor_formatter(_PlainLogFormatter())
+        self.ax.set(**{f"{name}scale": scale})
+        plain = {"log": _PlainLogFormatter, "logit": _PlainLogitFormatter}.get(scale)
+        if plain is not None:
+            axis.set_major_formatter(plain())
+            axis.set_minor_formatter(plain(minor=True) if scale == "logit" else plain())
+        elif name == "y":
+            _whole_counts(self.ax)
+
+
+def colour_bar(label: str, limits: tuple[float, float], scale: str = "linear",
+               cmap: str = "viridis", width: int = 320, dpi: float = 90) -> np.ndarray:
+    """(H, ``width``, 3) uint8 pixels of a horizontal colour bar: ``cmap`` over ``limits``
+    (in field units) on an axis of ``scale`` (``"linear"``, ``"log"``, ``"logit"``), ticks
+    and ``label`` below it, arrows at both ends for values beyond the limits. Colours match a
+    colouring linear in the scale's units (log10 or logit of the values) over its limits.
+
+    Example:
+        >>> colour_bar("opacity (activated)", (1e-4, 0.99), "logit", width=200).shape[1:]
+        (200, 3)
+    """
+    fig = SplatFigure(figsize=(width / dpi, 52 / dpi), dpi=dpi)
+    canvas = FigureCanvasAgg(fig)
+    mappable = ScalarMappable(norm=scale, cmap=cmap)
+    mappable.set_clim(*limits)
+    cax = fig.add_axes((0.06, 0.66, 0.88, 0.26))
+    fig.colorbar(mappable, cax=cax, orientation="horizontal", extend="both")
+    if scale == "logit":  # its default locator labels every decade on both sides: crowded
+        cax.xaxis.set_major_locator(LogitLocator(nbins=max(3, width // 64)))
+        cax.xaxis.set_major_formatter(_PlainLogitFormatter())
+        cax.xaxis.set_minor_formatter(NullFormatter())
+    cax.tick_params(labelsize="x-small", pad=1.5)
+    cax.set_xlabel(label, fontsize="small", labelpad=1.0)
+    canvas.draw()
+    pixels = np.asarray(canvas.buffer_rgba())[:, :width, :3]
+    pad = width - pixels.shape[1]  # Agg may round the width a pixel down
+    return np.pad(pixels, ((0, 0), (0, pad), (0, 0)), constant_values=255) if pad else pixels
 
 
 def field_grid(splat: Splat, raw: bool = True, bins: int = 64, columns: int = 5) -> SplatFigure:

@@ -53,6 +53,7 @@ import torch
 from matplotlib import colormaps
 
 from ..core.fields import SH_C0
+from ..core.progress import progress
 from ..core.splat import Splat, logit
 from ..rendering.cameras import Camera, validator_rig
 from ..rendering.rasterizer import NEAR_PLANE
@@ -189,7 +190,8 @@ def render_open3d(splat: Splat, cameras: Sequence[Camera] | None = None, normali
     material = rendering.MaterialRecord()
     material.shader = "gaussianSplat"
     images, loaded = [], None
-    for camera in validator_rig() if cameras is None else cameras:
+    cams = list(validator_rig() if cameras is None else cameras)
+    for camera in progress(cams, "render (open3d)", unit="view") if len(cams) > 1 else cams:
         renderer = _offscreen(camera.width, camera.height)
         if loaded is not renderer:
             if renderer.scene.has_geometry("splat"):  # not clear_geometry(): see _offscreen

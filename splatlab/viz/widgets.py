@@ -2,9 +2,11 @@
 
 :func:`explore` returns an :class:`Explorer`: pick a field, raw or activated values, bins and
 log counts; the range slider selects the gaussians whose value lies in it (drawn as a shaded
-span on the histogram) and the point view beside it shows them over the rest in grey. Several
-splats share one overlaid histogram and one range; a picker says which one the preview and
-``selection`` are about. A button renders the selection with the PyTorch rasteriser (or open3d).
+span on the histogram, whose legend sits above the axes) and the point view beside it shows
+them over the rest in grey, or coloured by the field with a colour bar. Several splats share
+one overlaid histogram and one range; a picker says which one the preview and ``selection``
+are about. A button renders the selection with the PyTorch rasteriser (or open3d); once the
+selection, the picked splat or the view changes, the render is dimmed and marked stale.
 
 Interactions stay cheap on large files. A field's values and its histogram in
 ``FINE_BINS`` bins are computed once (each bins choice sums neighbouring fine bins); the
@@ -26,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import math
+import textwrap
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -33,19 +36,22 @@ from dataclasses import dataclass
 
 import ipywidgets as widgets
 import numpy as np
+import PIL.Image
+import PIL.ImageDraw
+import PIL.ImageFont
 import torch
 from IPython.display import display
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.transforms import Transform
 
-from ..core.splat import Splat
+from ..core.splat import Splat, logit, sigmoid
 from ..rendering.cameras import validator_rig
 from ..rendering.rasterizer import rasterize, splat_tensors
 from . import plots
 from .preview import PointView, render_open3d, to_png
 
-__all__ = ["Explorer", "explore"]
+__all__ = ["Explorer", "explore", "readout_format"]
 
 BINS = (32, 64, 128, 256, 512, 1024)
 """Choices of the bins picker."""
@@ -53,6 +59,17 @@ FINE_BINS = math.lcm(*BINS)
 """A field is binned once, in this many bins; every choice of ``BINS`` sums groups of them."""
 SLIDER_STEPS = 1000
 """The range slider moves in steps of (max - min) / SLIDER_STEPS."""
+SLIDER_UNITS = {"linear": ("range", lambda x: x, lambda x: x),
+                "log": ("log10 range", math.log10, lambda x: 10.0**x),
+                "logit": ("logit range", lambda p: float(logit(p)),
+                          lambda x: float(sigmoid(np.float64(x))))}
+"""A histogram's x scale -> the range slider's description, and the maps from field values
+to slider units and back (the slider moves evenly along the histogram's x axis)."""
+READOUT_CHARACTERS = 7
+"""Characters a slider end may take: the readout (ipywidgets' 148 px) shows both and " – "."""
+STALE_WHITE = 0.65
+"""A stale render is blended this much toward white."""
+STALE_NOTE = "stale: selection changed, render again"
 SPAN_COLOR, SPAN_ALPHA = (255, 215, 0), 0.35
 """The selected range is shaded gold over the histogram."""
 _SHADED = np.round(np.arange(256)[:, None] * (1.0 - SPAN_ALPHA)
@@ -71,13 +88,15 @@ class Explorer:
     ``range``, ``picker`` (the splat the preview shows), ``color_by`` (``"rgb"`` or
     ``"field"``), ``view`` (validator camera), ``engine`` (``"pytorch"`` or ``"open3d"``) and
     ``render_button``. ``range`` is a FloatRangeSlider over the finite values of the field in
-    every splat, in log10 units where the histogram's x axis is logarithmic (activated opacity
-    and scales); a slider end at its limit also takes the values beyond it (infinities, or
-    zeros on a log axis), so the full range selects every value but NaN. Outputs:
-    ``histogram`` (PNG ``ipywidgets.Image`` of ``figure``, the histogram's Figure),
-    ``preview`` and ``rendered`` (PNG images), ``status``.
-    ``selection`` is the picked splat's boolean mask, ``selections`` one a splat, ``widget``
-    the top-level box.
+    every splat, in the units of the histogram's x axis (:data:`SLIDER_UNITS`): log10 where it
+    is logarithmic (activated scales), logit for activated opacity; its readout keeps to
+    :data:`READOUT_CHARACTERS` a number. A slider end at its limit also takes the values
+    beyond it (infinities, or zeros and ones on a log or logit axis), so the full range
+    selects every value but NaN. Outputs: ``histogram`` (PNG ``ipywidgets.Image`` of
+    ``figure``, the histogram's Figure), ``preview`` (with a colour bar under it when coloured
+    by the field) and ``rendered`` (PNG images), ``status``. ``selection`` is the picked
+    splat's boolean mask, ``selections`` one a splat, ``stale`` whether the render shown is
+    of another selection, ``widget`` the top-level box.
 
     Example:
         >>> from splatlab import data
@@ -114,6 +133,8 @@ class Explorer:
         self._drawings: OrderedDict[tuple, _Drawing] = OrderedDict()
         self._drawing: _Drawing | None = None
         self._quiet = False
+        self._colour_bars: dict[tuple, np.ndarray] = {}
+        self._render: _Render | None = None   # the render on screen and what it shows
 
         self.field = widgets.Dropdown(options=fields, description="field",
                                       value="opacity" if "opacity" in fields else fields[0])
@@ -122,7 +143,6 @@ class Explorer:
         self.bins = widgets.Dropdown(options=BINS, value=256, description="bins")
         self.log_count = widgets.Checkbox(value=False, description="log counts")
         self.range = widgets.FloatRangeSlider(description="range", continuous_update=False,
-                                              readout_format=".4g",
                                               layout=widgets.Layout(width="95%"))
         self.picker = widgets.Dropdown(options=list(zip(self.labels, range(len(self.splats)))),
                                        value=0, description="preview")
@@ -136,12 +156,14 @@ class Explorer:
                                             layout=widgets.Layout(width="auto",
                                                                   min_width="max-content"))
         self.histogram = widgets.Image(format="png")
+        self.resolution = resolution
         self.preview = widgets.Image(format="png", width=resolution, height=resolution)
         self.rendered = widgets.Image(format="png", width=render_resolution,
                                       height=render_resolution,
                                       layout=widgets.Layout(display="none"))  # until a render
         self.status = widgets.HTML()
         self._counts = ""                 # the selection counts, the first lines of status
+        self._note = ""                   # the last line of status: the render's report
 
         for control in (self.field, self.raw):
             control.observe(self._on_field, "value")
@@ -181,9 +203,9 @@ class Explorer:
 
     def mask(self, index: int) -> np.ndarray:
         """Boolean mask of splat ``index``'s gaussians whose value lies in ``range``."""
-        lo, hi = self.range.value
-        lo = -np.inf if lo <= self.range.min else 10.0**lo if self._log_x else lo
-        hi = np.inf if hi >= self.range.max else 10.0**hi if self._log_x else hi
+        (lo, hi), (slider_lo, slider_hi) = self.span, self.range.value
+        lo = -np.inf if slider_lo <= self.range.min else lo
+        hi = np.inf if slider_hi >= self.range.max else hi
         values = self.values(index)
         return (values >= lo) & (values <= hi)
 
@@ -200,8 +222,16 @@ class Explorer:
     @property
     def span(self) -> tuple[float, float]:
         """The selected interval in field units (the shaded span on the histogram)."""
+        to_field = SLIDER_UNITS[self._scale][2]
         lo, hi = self.range.value
-        return (10.0**lo, 10.0**hi) if self._log_x else (lo, hi)
+        return to_field(lo), to_field(hi)
+
+    @property
+    def stale(self) -> bool:
+        """Whether the render on screen shows another selection, splat or view than the
+        current ones (False when nothing was rendered)."""
+        return self._render is not None and not self._render.shows(
+            self.picker.value, self.view.value, self.selection)
 
     @property
     def figure(self) -> Figure:
@@ -211,13 +241,13 @@ class Explorer:
         return self._view.figure
 
     @property
-    def _log_x(self) -> bool:
-        return plots.log_axis(self.field.value, self.raw.value)
+    def _scale(self) -> str:
+        return plots.x_scale(self.field.value, self.raw.value)
 
     def _fine_binned(self, index: int) -> plots.Binned:
         key = (index, self.field.value, self.raw.value)
         if key not in self._fine:
-            self._fine[key] = plots.bin_values(self.values(index), FINE_BINS, self._log_x)
+            self._fine[key] = plots.bin_values(self.values(index), FINE_BINS, self._scale)
         return self._fine[key]
 
     def _key(self) -> tuple:
@@ -229,7 +259,8 @@ class Explorer:
         self._draw_histogram()
         lo, hi = self._value_range()
         self._quiet = True
-        self.range.description = "log10 range" if self._log_x else "range"
+        self.range.description = SLIDER_UNITS[self._scale][0]
+        self.range.readout_format = readout_format(lo, hi)
         if lo > self.range.max:  # move the limits in an order the slider accepts
             self.range.max, self.range.min = hi, lo
         else:
@@ -240,13 +271,17 @@ class Explorer:
         self._on_range()
 
     def _value_range(self) -> tuple[float, float]:
-        """The slider's limits: the finite values of every splat (log10 on a log axis)."""
+        """The slider's limits: the finite values of every splat, in slider units; one
+        value alone gets the histogram's range around it."""
         finite = [b for b in map(self._fine_binned, range(len(self.splats))) if b.finite]
+        to_slider = SLIDER_UNITS[self._scale][1]
         if not finite:
             return 0.0, 1.0
         lo, hi = min(b.low for b in finite), max(b.high for b in finite)
-        lo, hi = (math.log10(lo), math.log10(hi)) if self._log_x else (lo, hi)
-        return lo, hi if hi > lo else lo + 1.0
+        if hi > lo:
+            return to_slider(lo), to_slider(hi)
+        edges = finite[0].edges
+        return to_slider(edges[0]), to_slider(edges[-1])
 
     def _on_bins(self, _change: object = None) -> None:
         self._draw_histogram()
@@ -280,19 +315,62 @@ class Explorer:
         counts = [(label, int(m.sum()), m.size) for label, m in zip(self.labels, masks)]
         self._counts = "<br>".join(f"{label}: {k:,} of {n:,} selected ({k / max(n, 1):.1%})"
                                    for label, k, n in counts)
-        self.status.value = self._counts
+        if self._scale != "linear":  # the slider is in log10 or logit units: say it in values
+            lo, hi = self.span
+            self._counts += (f"<br>{plots.field_label(self.field.value, self.raw.value)}"
+                             f" from {_readable(lo)} to {_readable(hi)}")
         self._show_preview(masks[self.picker.value])
+        self._mark_render()
 
     def _on_preview(self, _change: object = None) -> None:
         self._show_preview(self.selection)
+        self._mark_render()
 
     def _show_preview(self, selection: np.ndarray) -> None:
         index = self.picker.value
         key = (index, self.view.value)
         if key not in self._views:
             self._views[key] = self._views[(index, 0)].with_camera(self.cameras[key[1]])
-        color_by = "rgb" if self.color_by.value == "rgb" else self.values(index)
-        self.preview.value = to_png(self._views[key].image(color_by, highlight=selection))
+        view = self._views[key]
+        if self.color_by.value == "rgb":
+            image = view.image("rgb", highlight=selection)
+        else:  # coloured evenly along the histogram's x axis, with a colour bar under it
+            image, limits = self._field_colours(view, selection)
+            image = np.vstack([image, self._colour_bar(limits)])
+        self.preview.height = image.shape[0]
+        self.preview.value = to_png(image)
+
+    def _field_colours(self, view: PointView, selection: np.ndarray
+                       ) -> tuple[np.ndarray, tuple[float, float]]:
+        """The point view coloured by the field in slider units (log10, logit or as is)
+        over the 1st-99th percentile of the drawn points, and those limits in field units."""
+        to_field = SLIDER_UNITS[self._scale][2]
+        values = self.values(self.picker.value)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            units = (values if self._scale == "linear" else np.log10(values)
+                     if self._scale == "log" else logit(values))
+        drawn = units[view.rows]
+        drawn = drawn[np.isfinite(drawn)]
+        lo, hi = np.percentile(drawn, [1, 99]) if drawn.size else (0.0, 1.0)
+        hi = hi if hi > lo else lo + 1.0
+        image = view.image(units, highlight=selection, clim=(float(lo), float(hi)))
+        return image, (to_field(float(lo)), to_field(float(hi)))
+
+    def _colour_bar(self, limits: tuple[float, float]) -> np.ndarray:
+        key = (self.field.value, self.raw.value, limits)
+        if key not in self._colour_bars:
+            self._colour_bars[key] = plots.colour_bar(
+                plots.field_label(self.field.value, self.raw.value), limits, self._scale,
+                width=self.resolution)
+        return self._colour_bars[key]
+
+    def _mark_render(self) -> None:
+        """Show the render dimmed and say so when it is stale, as it was when not (again)."""
+        if self._render is not None:
+            stale = self.stale
+            self.rendered.value = self._render.stale_png if stale else self._render.png
+            self._note = STALE_NOTE if stale else self._render.report
+        self.status.value = f"{self._counts}<br>{self._note}" if self._note else self._counts
 
     def _on_render(self, _button: object = None) -> None:
         """Render the picked splat's selection (validator normalisation of the whole splat)."""
@@ -309,15 +387,63 @@ class Explorer:
                 image = rasterize(fields["means"], fields["quats"], fields["scales"],
                                   fields["opacities"], fields["colors"], camera).to_uint8()
         except (RuntimeError, ValueError, LookupError) as error:
-            self.status.value = f"{self._counts}<br>render failed: {error}"
+            self._note = f"render failed: {error}"
+            self.status.value = f"{self._counts}<br>{self._note}"
             return
-        self.rendered.value = to_png(image)
+        report = (f"rendered {int(selection.sum()):,} gaussians with {self.engine.value}"
+                  f" in {time.perf_counter() - start:.1f} s")
+        self._render = _Render.of(np.asarray(image), index, self.view.value, selection, report)
         self.rendered.layout.display = None
-        self.status.value = (f"{self._counts}<br>rendered {int(selection.sum()):,} gaussians"
-                             f" with {self.engine.value} in {time.perf_counter() - start:.1f} s")
+        self._mark_render()
 
     def _ipython_display_(self) -> None:
         display(self.widget)
+
+
+def _readable(value: float) -> str:
+    """A field value for the status line; values near 1 (alphas) as 1 minus a small one.
+
+    Example:
+        >>> _readable(0.0001234567), _readable(0.99999976)
+        ('0.0001235', '1−2.4e-07')
+    """
+    return f"1−{1.0 - value:.2g}" if 0.999 < value < 1.0 else f"{value:.4g}"
+
+
+@dataclass(frozen=True)
+class _Render:
+    """A render on screen: its PNG, dimmed PNG, report, and the splat, view and selection
+    it shows."""
+
+    png: bytes
+    stale_png: bytes
+    report: str
+    index: int
+    view: int
+    selection: np.ndarray
+
+    @classmethod
+    def of(cls, image: np.ndarray, index: int, view: int, selection: np.ndarray,
+           report: str) -> _Render:
+        return cls(to_png(image), to_png(_dimmed(image)), report, index, view, selection.copy())
+
+    def shows(self, index: int, view: int, selection: np.ndarray) -> bool:
+        return (index, view) == (self.index, self.view) and np.array_equal(
+            selection, self.selection)
+
+
+def _dimmed(image: np.ndarray) -> np.ndarray:
+    """``image`` blended toward white, with :data:`STALE_NOTE` written across its top when it
+    is wide enough to read."""
+    pale = np.round(image[..., :3] * (1.0 - STALE_WHITE) + 255 * STALE_WHITE).astype(np.uint8)
+    if pale.shape[1] < 128:
+        return pale
+    picture = PIL.Image.fromarray(pale)
+    draw = PIL.ImageDraw.Draw(picture)
+    font = PIL.ImageFont.load_default(size=max(10, pale.shape[1] // 22))
+    text = "\n".join(textwrap.wrap(STALE_NOTE, 24))
+    draw.multiline_text((6, 6), text, fill=(150, 20, 20), font=font)
+    return np.asarray(picture)
 
 
 @dataclass(frozen=True)
@@ -344,6 +470,28 @@ class _Drawing:
         region = image[self.rows[0]:self.rows[1], c0:max(c1, c0 + 1)]
         region[:] = _SHADED[region, np.arange(3)]
         return image
+
+
+def readout_format(lo: float, hi: float, characters: int = READOUT_CHARACTERS) -> str:
+    """A d3 format (ipywidgets' ``readout_format``) that shows slider ends from ``lo`` to
+    ``hi`` in at most ``characters`` each (sign included): fixed point with 4 significant
+    digits of the larger end, fewer decimals where those do not fit, and scientific notation
+    where fixed point would keep fewer than 3 significant digits.
+
+    Example:
+        >>> [readout_format(*ends) for ends in ((-2.301, -0.0002121), (-11.9, 15.2),
+        ...                                     (0.0, 250_000.0), (1e-7, 3e-6))]
+        ['.3f', '.2f', '.0f', '.2e']
+    """
+    largest = max(abs(lo), abs(hi))
+    exponent = math.floor(math.log10(largest)) if largest > 0 else 0
+    sign = int(min(lo, hi) < 0)
+    integer = max(1, exponent + 1)
+    decimals = max(0, min(3 - exponent, characters - sign - integer - 1))
+    if sign + integer <= characters and exponent + 1 + decimals >= 3:
+        return f".{decimals}f"
+    exponent_digits = 1 if abs(exponent) < 10 else 2  # d3 writes e-5, e+12
+    return f".{max(0, characters - sign - 4 - exponent_digits)}e"
 
 
 def explore(splats: Splat | Sequence[Splat], labels: Sequence[str] | None = None, *,
