@@ -215,9 +215,9 @@ def test_files_of_many_properties_take_time_linear_in_them(tmp_path):
     splat = splatlab.load(splatlab.save(Splat.from_arrays(columns), tmp_path / "wide.ply"))
     for verb in (splatlab.stats, splatlab.diagnose, splatlab.gate, splatlab.repair.auto,
                  lambda s: splatlab.diff(s, s), submission_problems):
-        start = time.perf_counter()
+        start = time.process_time()  # CPU time: the same on a machine loaded by others
         verb(splat)
-        assert time.perf_counter() - start < 8.0, verb
+        assert time.process_time() - start < 8.0, verb
 
 
 # ----------------------------------------------------------------- stats against float64
