@@ -195,8 +195,8 @@ def match_rows(a: Splat, b: Splat, *, method: MatchMethod = "auto",
 
 
 def _names(a: Splat, b: Splat, reason: str) -> str:
-    label = (lambda s: str(s.source) if s.source is not None else "<splat>")
-    return one_line(f"{label(a)} ({a.count:,} rows) and {label(b)} ({b.count:,} rows): {reason}")
+    la, lb = (str(s.source) if s.source is not None else "<splat>" for s in (a, b))
+    return one_line(f"{la} ({a.count:,} rows) and {lb} ({b.count:,} rows): {reason}")
 
 
 def _gaps(pa: np.ndarray) -> np.ndarray:
