@@ -52,7 +52,9 @@ class Clamp:
     without a clamp); ``side`` says which end; ``fields`` the properties it applies to
     (``"f_rest_*"`` for every higher SH coefficient); ``formats`` who clamps there, in
     words; ``moved``: a converted value at the bound counts as clamped when its source lay
-    more than this away (half the format's step at the bound: rounding is not clamping).
+    more than this away (half the format's step at the bound: rounding is not clamping);
+    ``telling``: whether a pile of values at the bound shows a clamp by itself (not so for
+    an 8-bit alpha's bytes 1 and 254, where an ordinary field's ends fall too).
 
     Example:
         >>> Clamp(-10.0, "low", ("scale_0",), "SPZ", 1 / 32).applies("scale_0")
@@ -64,6 +66,7 @@ class Clamp:
     fields: tuple[str, ...]
     formats: str
     moved: float
+    telling: bool = True
 
     def applies(self, name: str) -> bool:
         """True when this bound concerns the property ``name``."""
@@ -85,9 +88,9 @@ CLAMPS: tuple[Clamp, ...] = (
     Clamp(LOGIT_CLAMP, "high", ("opacity",), "alpha byte 255 as splat-transform's SPZ and SOG"
           " readers decode it (alpha clamped to 1 - 1e-6)", 1e-3),
     Clamp(-ALPHA_254, "low", ("opacity",), "an 8-bit alpha stopped at byte 1 (.splat and"
-          " .ksplat as gaussforge writes them, SOG as splat-transform writes it)", 0.7),
+          " .ksplat as gaussforge writes them, SOG as splat-transform writes it)", 0.7, False),
     Clamp(ALPHA_254, "high", ("opacity",), "an 8-bit alpha stopped at byte 254 (.splat and"
-          " .ksplat as gaussforge writes them, SOG as splat-transform writes it)", 0.7),
+          " .ksplat as gaussforge writes them, SOG as splat-transform writes it)", 0.7, False),
     Clamp(spz.LOG_SCALE_RANGE[0], "low", _SCALES, "SPZ's log-scale byte 0 (-10)", 1 / 32),
     Clamp(spz.LOG_SCALE_RANGE[1], "high", _SCALES, "SPZ's log-scale byte 255 (5.9375)", 1 / 32),
     Clamp(-COMPRESSED_PLY_SCALE, "low", _SCALES, "compressed PLY's log-scale clamp"
