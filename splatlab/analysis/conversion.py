@@ -241,7 +241,8 @@ def conversion_loss(source: Splat, converted: Splat, *, match: MatchMethod = "au
     """
     m = match_rows(source, converted, method=match, step=position_step)
     a_rows, b_rows = m.a_rows, m.b_rows
-    common = [n for n in source.properties if n in set(converted.properties)]
+    in_source, in_converted = set(source.properties), set(converted.properties)
+    common = [n for n in source.properties if n in in_converted]
     rows: dict[str, dict] = {}
     quats = _unit_pairs(source, converted, a_rows, b_rows) if all(
         n in common for n in GROUPS["quats"]) else None
@@ -262,8 +263,8 @@ def conversion_loss(source: Splat, converted: Splat, *, match: MatchMethod = "au
         angle = np.degrees(2 * np.arccos(dot))
         rows["rotation_deg"] = {"kind": "derived", "compared": len(a_rows),
                                 **field_changes(np.zeros_like(angle), angle)}
-    only_source = tuple(n for n in source.properties if n not in set(converted.properties))
-    only_converted = tuple(n for n in converted.properties if n not in set(source.properties))
+    only_source = tuple(n for n in source.properties if n not in in_converted)
+    only_converted = tuple(n for n in converted.properties if n not in in_source)
     for name in only_source:
         rows[name] = {"kind": "stored", "status": "dropped", "compared": 0}
     for name in only_converted:

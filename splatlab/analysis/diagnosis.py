@@ -647,7 +647,10 @@ def _saturated(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Fin
         if not bounds:
             continue
         values = splat.column(name)
-        low, high = (float(f(values)) for f in (np.nanmin, np.nanmax))  # infinities count
+        numbers = values[~np.isnan(values)]
+        if not len(numbers):
+            continue
+        low, high = float(numbers.min()), float(numbers.max())  # infinities count
         for clamp in (c for c in bounds if c.telling):
             k = int(at_bound(values, clamp).sum())
             if k < 2 or k / n <= t.saturation_share:

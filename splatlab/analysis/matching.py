@@ -46,7 +46,7 @@ from ..core.ply import one_line
 from ..core.splat import Splat
 
 MatchMethod = Literal["auto", "order", "position"]
-CANDIDATES = (4, 16, 64)
+CANDIDATES = (2, 8, 32, 128)
 """Neighbours asked of the KD-tree for a row still unpaired, round after round."""
 ORDER_SHARE = 0.5
 """``auto`` keeps the order when at least this share of rows is unambiguous by order."""
@@ -102,7 +102,8 @@ class RowMatch:
     @property
     def share_unambiguous(self) -> float:
         """Unambiguous pairs over the rows of the larger side (1.0 for two empty splats)."""
-        return self.unambiguous / max(self.a_count, self.b_count) if self.matched else 1.0
+        larger = max(self.a_count, self.b_count)
+        return self.unambiguous / larger if larger else 1.0
 
     @property
     def is_identity(self) -> bool:
@@ -178,13 +179,13 @@ def match_rows(a: Splat, b: Splat, *, method: MatchMethod = "auto",
     if a.count == b.count:
         if np.array_equal(pa, pb, equal_nan=True):  # the same positions: nothing to search
             return _by_order(pa, pb, a.count, step, gaps=None)
-        gaps = _gaps(pa)
+        gaps, tree = _gaps(pa)
         order = _by_order(pa, pb, a.count, step, gaps)
         if method == "auto" and order.share_unambiguous >= ORDER_SHARE:
             return order
     else:
-        gaps, order = _gaps(pa), None
-    position = _by_position(a, b, pa, pb, gaps, step)
+        (gaps, tree), order = _gaps(pa), None
+    position = _by_position(a, b, pa, pb, gaps, tree, step)
     if method == "position" or position.share_unambiguous >= POSITION_SHARE or order is None:
         if order is None and position.share_unambiguous < POSITION_SHARE:
             raise MatchError(_names(a, b, f"counts differ and only"
@@ -199,19 +200,20 @@ def _names(a: Splat, b: Splat, reason: str) -> str:
     return one_line(f"{la} ({a.count:,} rows) and {lb} ({b.count:,} rows): {reason}")
 
 
-def _gaps(pa: np.ndarray) -> np.ndarray:
+def _gaps(pa: np.ndarray):
     """Distance from each finite row of ``pa`` to its nearest other row (inf when alone, NaN
-    for rows without a finite position)."""
+    for rows without a finite position), and the KD-tree of the finite rows (None if none)."""
     from scipy.spatial import cKDTree
 
     gaps = np.full(len(pa), np.nan)
     finite = np.isfinite(pa).all(axis=1)
+    tree = cKDTree(pa[finite]) if finite.any() else None
     if finite.sum() >= 2:
-        distance, _ = cKDTree(pa[finite]).query(pa[finite], k=2, workers=-1)
+        distance, _ = tree.query(pa[finite], k=2, workers=-1)
         gaps[finite] = distance[:, 1]
     elif finite.any():
         gaps[finite] = np.inf
-    return gaps
+    return gaps, tree
 
 
 def _count_within(pa: np.ndarray | None, pb: np.ndarray | None, step: float | None
@@ -238,16 +240,13 @@ def _by_order(pa: np.ndarray | None, pb: np.ndarray | None, n: int, step: float 
 
 
 def _by_position(a: Splat, b: Splat, pa: np.ndarray, pb: np.ndarray, gaps: np.ndarray,
-                 step: float | None) -> RowMatch:
-    from scipy.spatial import cKDTree
-
+                 tree, step: float | None) -> RowMatch:
     fa = np.flatnonzero(np.isfinite(pa).all(axis=1))
     fb = np.flatnonzero(np.isfinite(pb).all(axis=1))
     owner = np.full(len(pa), -1)       # the b row each a row went to
     partner = np.full(len(pb), -1)     # the a row each b row went to
     coincident = np.zeros(len(pb), bool)
     if len(fa) and len(fb):
-        tree = cKDTree(pa[fa])
         scale = float(np.abs(pa[fa]).max()) or 1.0
         tie = max(step or 0.0, 8 * float(np.finfo(np.float32).eps) * scale)
         cost = _cost(a, b)
@@ -316,13 +315,18 @@ def _cost(a: Splat, b: Splat):
     differences, each over the field's spread in ``a`` (rotations and positions left out:
     q and -q are one rotation, and the positions already tied)."""
     skip = {*GROUPS["positions"], *GROUPS["quats"]}
-    names = [n for n in a.properties if n in set(b.properties) and n not in skip
+    in_b = set(b.properties)
+    names = [n for n in a.properties if n in in_b and n not in skip
              and a.column(n).dtype.kind == "f" and b.column(n).dtype.kind == "f"]
-    spreads = {}
-    for name in names:
-        values = a.column(name)
-        finite = values[np.isfinite(values)]
-        spreads[name] = float(finite.std()) if len(finite) > 1 and finite.std() > 0 else 1.0
+    spreads: dict[str, float] = {}
+
+    def spread(name: str) -> float:
+        if name not in spreads:  # measured on first use: most pairings never tie
+            values = a.column(name)
+            finite = values[np.isfinite(values)].astype(np.float64)
+            std = float(finite.std()) if len(finite) > 1 else 0.0
+            spreads[name] = std if std > 0 else 1.0
+        return spreads[name]
 
     def cost(a_index: np.ndarray, b_index: np.ndarray) -> np.ndarray:
         total = np.zeros(a_index.shape)
@@ -331,7 +335,7 @@ def _cost(a: Splat, b: Splat):
             vb = b.column(name)[b_index].astype(np.float64)[:, None]
             with np.errstate(invalid="ignore"):
                 delta = np.where((va == vb) | (np.isnan(va) & np.isnan(vb)), 0.0,
-                                 np.abs(va - vb) / spreads[name])
+                                 np.abs(va - vb) / spread(name))
             total += np.nan_to_num(delta, nan=1e6, posinf=1e6)
         return total
 
