@@ -185,6 +185,11 @@ def match_rows(a: Splat, b: Splat, *, method: MatchMethod = "auto",
             return order
     else:
         (gaps, tree), order = _gaps(pa), None
+    if method == "auto" and _at_most_unambiguous(pa, pb, gaps, tree) < POSITION_SHARE:
+        if order is not None:  # position cannot do better than the threshold: keep order
+            return order
+        raise MatchError(_names(a, b, "counts differ and the positions cannot pair most"
+                                " rows unambiguously"))
     position = _by_position(a, b, pa, pb, gaps, tree, step)
     if method == "position" or position.share_unambiguous >= POSITION_SHARE or order is None:
         if order is None and position.share_unambiguous < POSITION_SHARE:
@@ -214,6 +219,22 @@ def _gaps(pa: np.ndarray):
     elif finite.any():
         gaps[finite] = np.inf
     return gaps, tree
+
+
+def _at_most_unambiguous(pa: np.ndarray, pb: np.ndarray, gaps: np.ndarray, tree) -> float:
+    """The most rows pairing by position could make unambiguous: the share of ``b`` rows
+    whose nearest ``a`` row lies within half that row's gap (one query, no pairing)."""
+    fb = np.isfinite(pb).all(axis=1)
+    if tree is None or not fb.any():
+        return 0.0
+    distance, index = tree.query(pb[fb], k=1, workers=-1)
+    found = index < tree.n
+    fa = np.flatnonzero(np.isfinite(pa).all(axis=1))
+    near = np.zeros(len(distance), bool)
+    with np.errstate(invalid="ignore"):
+        near[found] = ((distance[found] == 0)
+                       | (distance[found] < gaps[fa[index[found]]] / 2))
+    return float(near.sum()) / max(len(pa), len(pb))
 
 
 def _count_within(pa: np.ndarray | None, pb: np.ndarray | None, step: float | None
@@ -256,7 +277,9 @@ def _by_position(a: Splat, b: Splat, pa: np.ndarray, pb: np.ndarray, gaps: np.nd
                 break
             k = min(k, len(fa))
             distance, index = tree.query(pb[pending], k=k, workers=-1)
-            distance, index = distance.reshape(len(pending), k), fa[index.reshape(-1, k)]
+            distance, index = distance.reshape(len(pending), k), index.reshape(-1, k)
+            missing = index >= len(fa)  # no neighbour there (distances beyond float64)
+            distance, index = np.where(missing, np.inf, distance), fa[np.where(missing, 0, index)]
             if k == CANDIDATES[0]:  # candidates nearer than the typical error tie
                 tie = max(tie, float(np.quantile(distance[:, 0], 0.99)))
             pending = _claim(pending, distance, index, owner, partner, coincident, tie, cost)
@@ -279,7 +302,7 @@ def _claim(pending: np.ndarray, distance: np.ndarray, index: np.ndarray, owner: 
     one a row the nearest wins (a tie: the one whose other fields agree best). Returns the
     b rows still pending."""
     while len(pending):
-        free = owner[index] < 0
+        free = (owner[index] < 0) & np.isfinite(distance)
         usable = free.any(axis=1)
         done_here = pending[~usable]  # every candidate taken: ask for more next round
         pending, distance, index, free = (pending[usable], distance[usable], index[usable],
