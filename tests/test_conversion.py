@@ -232,3 +232,14 @@ def test_a_saved_spz_round_trip_through_files(tmp_path):
     spz = save(load(source), tmp_path / "a.spz")
     loss = conversion_loss(load(source), load(spz))
     assert loss.converted_format.startswith("SPZ") and loss.wrapped == 37
+
+
+def test_hostile_positions_keep_rows_paired_by_order():
+    """Found by the fuzzer: positions all -inf on one side, or all at one point, or beyond
+    float64's squares, must neither pair by position nor take long."""
+    s = make_trellis_like(2_000)
+    for y in (np.full(s.count, -np.inf), np.full(s.count, 0.5), np.full(s.count, 3e38)):
+        other = s.replace(y=y)
+        table = diff(s, other)
+        assert table.attrs["match"]["method"] == "order"
+        assert table.loc["y", "changed"] == s.count and table.loc["x", "changed"] == 0

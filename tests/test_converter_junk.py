@@ -80,3 +80,10 @@ def test_real_decodes():
         assert "SL961" not in codes and "SL962" not in codes  # no padding, real or no SH
     # .splat's alpha ends at byte 254 and 1: a pile there alone does not prove a clamp
     assert not diagnose(decoded("hamburger.splat.ply")).filter(code="SL963")
+
+
+def test_a_field_without_numbers_is_no_saturation(recwarn):
+    columns = trellis_columns(8_000, seed=1)
+    columns["scale_0"][:] = np.nan
+    assert not diagnose(Splat.from_arrays(columns)).filter(code="SL963")
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

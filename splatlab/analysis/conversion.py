@@ -72,7 +72,7 @@ class Clamped:
                 f" pinned: {at}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LossReport:
     """What converting ``source`` into ``converted`` lost; see :func:`conversion_loss`.
 
@@ -80,6 +80,14 @@ class LossReport:
     a bound; ``wrapped``: gaussians whose position moved by more than half SPZ's wrap period
     (``wrap_period``); ``sh_degrees``: (source, converted) SH degree (None when the
     ``f_rest`` count fits none); ``dropped``/``added``: properties on one side only.
+
+    Example:
+        >>> import numpy as np
+        >>> a = Splat.from_arrays({k: np.float32([0, 1]) for k in ("x", "scale_0", "nx")})
+        >>> b = Splat.from_arrays({"x": np.float32([0, 1]), "scale_0": np.float32([-10, 1])})
+        >>> report = conversion_loss(a.replace(scale_0=[-12, 1]), b)
+        >>> report.clamped[0].bounds, report.dropped, json.loads(report.to_json())["added"]
+        ({-10.0: 1}, ('nx',), [])
     """
 
     source: str

@@ -59,7 +59,7 @@ class MatchError(ValueError):
     the message names both, on one line."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RowMatch:
     """Which row of ``a`` goes with which row of ``b``, and how sure that is.
 
