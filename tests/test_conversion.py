@@ -166,6 +166,10 @@ def test_splat_decode_reports_sh_dropped_and_pinned_alpha(hamburger_path):
     assert opacity.bounds[ALPHA_254] == int((source.opacity > ALPHA_254 + 0.7).sum()) > 0
     assert "SH degree 1 -> 0" in loss.summary() and "9 f_rest_*" in loss.summary()
     assert "<table" in loss._repr_html_() and "LossReport" in repr(loss)
+    qa, qb = source.quats_normalized, converted.quats_normalized   # rotation angle, by hand
+    angle = np.degrees(2 * np.arccos(np.abs((qa * qb).astype(np.float64).sum(1)).clip(0, 1)))
+    assert loss.to_frame().loc["rotation_deg", "max_abs_error"] == pytest.approx(angle.max(),
+                                                                                 rel=1e-3)
 
 
 def test_convert_prints_the_loss_and_writes_it_as_json(tmp_path, hamburger_path, capsys):
@@ -243,3 +247,12 @@ def test_hostile_positions_keep_rows_paired_by_order():
         table = diff(s, other)
         assert table.attrs["match"]["method"] == "order"
         assert table.loc["y", "changed"] == s.count and table.loc["x", "changed"] == 0
+
+
+def test_a_lossless_conversion_loses_nothing(tmp_path):
+    source = make_trellis_like(2_000)
+    loss = conversion_loss(source, load(save(source, tmp_path / "copy.ply")))
+    frame = loss.to_frame()
+    assert (frame["status"] == "same").all() and (frame["max_abs_error"] == 0).all()
+    assert not loss.clamped and not loss.wrapped and not loss.dropped
+    assert "Every common field is unchanged" in loss.summary()

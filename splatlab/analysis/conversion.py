@@ -267,8 +267,11 @@ def conversion_loss(source: Splat, converted: Splat, *, match: MatchMethod = "au
         vb = converted.alpha[b_rows].astype(np.float64)
         rows["alpha"] = {"kind": "derived", "compared": len(a_rows), **field_changes(va, vb)}
     if quats is not None:
-        dot = np.abs(np.einsum("ij,ij->i", *quats)).clip(0, 1)
-        angle = np.degrees(2 * np.arccos(dot))
+        # the rotation between them, 2 arccos(a.b) = 4 atan2(|a - b|, |a + b|): exactly 0
+        # for equal rows, where arccos near 1 would give a few 1e-6 degrees
+        qa, qb = quats
+        angle = np.degrees(4 * np.arctan2(np.linalg.norm(qa - qb, axis=1),
+                                          np.linalg.norm(qa + qb, axis=1)))
         rows["rotation_deg"] = {"kind": "derived", "compared": len(a_rows),
                                 **field_changes(np.zeros_like(angle), angle)}
     only_source = tuple(n for n in source.properties if n not in in_converted)
