@@ -24,7 +24,8 @@ _PUBLIC: dict[str, str] = {
     "stats": "analysis.statistics", "diagnose": "analysis.diagnosis",
     "Report": "analysis.diagnosis", "Thresholds": "analysis.diagnosis",
     "diff": "analysis.differences", "gate": "analysis.gates", "GateResult": "analysis.gates",
-    "scan": "analysis.scanning",
+    "scan": "analysis.scanning", "conversion_loss": "analysis.conversion",
+    "LossReport": "analysis.conversion",
     # rendering
     "render": "rendering.rasterizer", "coverage": "rendering.rasterizer",
     "Camera": "rendering.cameras", "orbit_cameras": "rendering.cameras",

@@ -27,6 +27,7 @@ from ..core.floats import values_as_data
 from ..core.jsonsafe import json_safe
 from ..core.splat import Splat, SplatFieldError
 from ..world import sn17, trellis
+from ..world.clamps import at_bound, clamps_for
 from ..world.miner import CLAMP_1E3, CLAMP_1E4, float32_logit
 from ..world.sn17 import float32_sigmoid
 from ..world.submission import log_scale_clamps, position_wraps, submission_problems
@@ -67,6 +68,9 @@ CODES: dict[str, str] = {
     "SL953": "log scales that SPZ clamps to [-10, 5.9375]",
     "SL954": "the gate's identity-rotation check cannot fire through SPZ",
     "SL955": "NaN that SPZ turns into -inf or a clamp value",
+    "SL961": "zero-filled rows (every property exactly 0)",
+    "SL962": "SH degree in name only (every f_rest exactly 0)",
+    "SL963": "field saturated at a format's clamp",
 }
 """Every finding code and its title. Codes are stable: new detectors get new codes."""
 
@@ -100,6 +104,9 @@ class Thresholds:
     """SL401 (warning): share below 1/255, the smallest visible 8-bit alpha."""
     huge_scale_ratio: float = 1.0
     """SL502: a gaussian whose largest activated scale exceeds this times the scene extent."""
+    saturation_share: float = 1e-3
+    """SL963: share of a field at one format bound (with nothing beyond it) that counts as
+    saturated; a warning from 1 % (values lost their meaning there), else info."""
     huge_share: float = 1e-3
     """SL502 fires when more than this share of gaussians is huge."""
     zero_norm: float = 1e-12
@@ -587,12 +594,100 @@ def _nan_through_spz(name: str) -> str:
     return "-1" if name.startswith("f_rest_") else "dropped"
 
 
+# ----------------------------------------------------------------------------- converter junk
+ZERO_ROWS_SHOWN = 10
+"""SL961 names this many zero-filled rows (the first ones)."""
+
+
+def _zero_rows(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Finding]:
+    rows = _rows(table, list(table.index.intersection(splat.properties)), ["min", "max"])
+    if ((rows["min"] > 0) | (rows["max"] < 0)).any():
+        return  # a property without a zero: no row is all zeros
+    zero = np.ones(splat.count, bool)
+    for name in splat.properties:
+        zero &= splat.column(name) == 0
+        if not zero.any():
+            return
+    rows = np.flatnonzero(zero)
+    k = len(rows)
+    shown = ", ".join(f"{i:,}" for i in rows[:ZERO_ROWS_SHOWN]) + (", ..." if k > 10 else "")
+    # a zero row renders: logit 0 is alpha 0.5, log scale 0 a unit-size gaussian at the origin
+    yield Finding("SL961", "warning", "vertex",
+                  f"{k:,} rows have every property exactly 0 (rows {shown}): padding a"
+                  " converter left, drawn as half-opaque unit-size gaussians at the origin.",
+                  {"count": k, "share": k / splat.count,
+                   "first_rows": [int(i) for i in rows[:ZERO_ROWS_SHOWN]]}, k)
+
+
+def _sh_in_name_only(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Finding]:
+    rest = [n for n in splat.properties if n.startswith("f_rest_")]
+    if not rest:
+        return
+    rows = _rows(table, rest, ["finite", "min", "max"])
+    if not ((rows["finite"] == splat.count) & (rows["min"] == 0) & (rows["max"] == 0)).all():
+        return
+    try:
+        degree = f"SH degree {splat.sh_degree}"
+    except SplatFieldError:
+        degree = "higher SH"
+    yield Finding("SL962", "info", "f_rest",
+                  f"The file declares {degree} ({len(rest)} f_rest properties) but every"
+                  " f_rest is exactly 0: the bands carry nothing (a converter from a format"
+                  " without SH, such as .splat, filled them).",
+                  {"f_rest": len(rest)}, splat.count)
+
+
+def _saturated(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Finding]:
+    """Values piled at a format's bound with nothing beyond it: what a clamp leaves."""
+    n = splat.count
+    rest: dict[float, list] = {}
+    for name in _float_fields(splat):
+        bounds = clamps_for(name)
+        if not bounds:
+            continue
+        values = splat.column(name)
+        numbers = values[~np.isnan(values)]
+        if not len(numbers):
+            continue
+        low, high = float(numbers.min()), float(numbers.max())  # infinities count
+        for clamp in (c for c in bounds if c.telling):
+            k = int(at_bound(values, clamp).sum())
+            if k < 2 or k / n <= t.saturation_share:
+                continue
+            margin = 1e-6 * max(abs(clamp.value), 1.0) if np.isfinite(clamp.value) else 0.0
+            if (low < clamp.value - margin if clamp.side == "low"
+                    else high > clamp.value + margin):
+                continue  # values lie past it: a point of a quantisation grid, not a clamp
+            if name.startswith("f_rest_"):
+                rest.setdefault(clamp.value, [clamp, 0, 0])
+                rest[clamp.value][1] += k
+                rest[clamp.value][2] += 1
+                continue
+            yield _saturation(name, clamp, k, k / n, t)
+    for clamp, k, fields in rest.values():
+        share = k / (n * sum(x.startswith("f_rest_") for x in splat.properties))
+        if share > t.saturation_share:
+            yield _saturation("f_rest", clamp, k, share, t, fields)
+
+
+def _saturation(name: str, clamp, k: int, share: float, t: Thresholds,
+                fields: int = 1) -> Finding:
+    where = f"{k:,} values in {fields} f_rest properties" if fields > 1 else f"{k:,} values"
+    return Finding("SL963", "warning" if share >= 0.01 else "info", name,
+                   f"{where} ({share:.2%}) of {name} sit at {clamp.value:.6g}, with nothing"
+                   f" beyond: saturated at {clamp.formats}.",
+                   {"value": clamp.value, "share": share, "count": k}, k)
+
+
 DETECTORS = (_nonfinite, _spread, _signatures, _spikes, _invisible, _scales_huge, _quats,
-             _count, _duplicates, _positions, _encoding, _submission)
+             _count, _duplicates, _positions, _encoding, _submission, _zero_rows,
+             _sh_in_name_only, _saturated)
 
 
 # ----------------------------------------------------------------------------- helpers
-def _fmt(value: float) -> str:
+def _fmt(value: float | list) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
     return f"{value:,}" if isinstance(value, int) else f"{value:.6g}"
 
 

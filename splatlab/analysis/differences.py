@@ -1,6 +1,10 @@
 """Field-by-field comparison of two splats of the same rows: what changed, by how much.
 
-Used to prove that a repair touched only what it claims to.
+Used to prove that a repair touched only what it claims to, and to compare one scene in
+two formats: where the second stores the rows in another order (compressed PLY and SOG
+reorder them), rows are paired by nearest position as
+:func:`~splatlab.analysis.conversion.conversion_loss` pairs them
+(:mod:`~splatlab.analysis.matching`).
 
 Example:
     >>> from splatlab import data
@@ -20,6 +24,7 @@ from ..core.floats import values_as_data
 from ..core.io import load
 from ..core.ply import one_line
 from ..core.splat import Splat
+from .matching import MatchMethod, match_rows
 
 SUMMARY_COLUMNS = ("finite", "mean", "std", "min", "max")
 COLUMNS = ("status", "changed", "changed_share", "nonfinite_changed", "max_abs_change",
@@ -71,7 +76,8 @@ def _exponent(largest: float) -> int:
 
 
 @values_as_data
-def diff(a: Splat | str | os.PathLike, b: Splat | str | os.PathLike) -> pd.DataFrame:
+def diff(a: Splat | str | os.PathLike, b: Splat | str | os.PathLike, *,
+         match: MatchMethod = "auto") -> pd.DataFrame:
     """Compare two splats (or paths) property by property, row by row.
 
     One row a property (index ``field``), in ``a``'s order, then properties only in
@@ -83,6 +89,12 @@ def diff(a: Splat | str | os.PathLike, b: Splat | str | os.PathLike) -> pd.DataF
     ``b_<stat>`` for ``finite, mean, std, min, max``. Raises :class:`DiffError` (a
     ValueError naming both) when the row counts differ.
 
+    Rows pair by order unless their order differs (``match="auto"``: see
+    :func:`~splatlab.analysis.matching.match_rows`; ``"order"`` or ``"position"`` force
+    one): then each row of ``b`` pairs with the nearest row of ``a``, the change columns
+    count paired rows only, and ``frame.attrs["match"]`` says how rows paired, how many
+    unambiguously and how many were left unpaired (the summaries still cover every row).
+
     Example:
         >>> s = Splat.from_arrays({"x": np.float32([0, 1]), "y": np.float32([2, np.nan])})
         >>> diff(s, s.replace(x=[0, 5]))[["changed", "max_abs_change"]].to_dict("index")
@@ -92,6 +104,7 @@ def diff(a: Splat | str | os.PathLike, b: Splat | str | os.PathLike) -> pd.DataF
     b = b if isinstance(b, Splat) else load(b)
     if a.count != b.count:
         raise DiffError(_label(a), a.count, _label(b), b.count)
+    pairs = match_rows(a, b, method=match)
     rows = {}
     in_a_names, in_b_names = set(a.properties), set(b.properties)
     names = [*a.properties, *(n for n in b.properties if n not in in_a_names)]
@@ -101,13 +114,16 @@ def diff(a: Splat | str | os.PathLike, b: Splat | str | os.PathLike) -> pd.DataF
         va = a.column(name) if in_a else None
         vb = b.column(name) if in_b else None
         if in_a and in_b:
-            row.update(_compare(va.astype(np.float64), vb.astype(np.float64)))
+            pa, pb = ((va, vb) if pairs.is_identity
+                      else (va[pairs.a_rows], vb[pairs.b_rows]))
+            row.update(field_changes(pa.astype(np.float64), pb.astype(np.float64)))
         for side, values in (("a", va), ("b", vb)):
             stats = summary(values) if values is not None else dict.fromkeys(SUMMARY_COLUMNS)
             row.update({f"{side}_{k}": stats[k] for k in SUMMARY_COLUMNS})
         rows[name] = row
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(COLUMNS))
     frame.index.name = "field"
+    frame.attrs["match"] = pairs.to_dict()
     return frame
 
 
@@ -115,7 +131,15 @@ def _label(splat: Splat) -> str:
     return str(splat.source) if splat.source is not None else "<splat>"
 
 
-def _compare(va: np.ndarray, vb: np.ndarray) -> dict[str, object]:
+def field_changes(va: np.ndarray, vb: np.ndarray) -> dict[str, object]:
+    """How two float64 columns of paired rows differ: ``status``, ``changed`` (NaN == NaN and
+    inf == inf count as unchanged), ``changed_share``, ``nonfinite_changed``, and the max and
+    mean absolute change over rows finite on both sides.
+
+    Example:
+        >>> field_changes(np.array([1.0, np.inf, 3.0]), np.array([1.5, np.inf, 3.0]))["changed"]
+        1
+    """
     same = (va == vb) | (np.isnan(va) & np.isnan(vb))
     changed = int((~same).sum())
     both = np.isfinite(va) & np.isfinite(vb)
@@ -131,4 +155,4 @@ def _compare(va: np.ndarray, vb: np.ndarray) -> dict[str, object]:
             if len(delta) else 0.0}
 
 
-__all__ = ["DiffError", "diff", "summary"]
+__all__ = ["DiffError", "diff", "field_changes", "summary"]

@@ -3,7 +3,10 @@
 The output format comes from OUT's extension (``.spz`` is SPZ, anything else PLY) or
 ``--to``. SPZ is written as version 2 in the zstd container pyspz writes (what subnet 17
 sends; ``--container gzip`` for Niantic's). The input's format is told by its content.
-Converting to SPZ quantises: the command prints what the conversion changed.
+The command then reads OUT back and prints what a reader of it gets that the input did
+not hold (per-field errors, gaussians pinned at a format's bounds, wrapped positions, SH
+bands and properties dropped; rows paired by position where the format reorders them);
+``--loss-report FILE.json`` writes the whole report as JSON.
 
 Exit status: 0 converted, 2 bad input (unreadable input, an existing OUT without
 ``--overwrite``, a splat SPZ cannot hold).
@@ -12,12 +15,12 @@ Exit status: 0 converted, 2 bad input (unreadable input, an existing OUT without
 from __future__ import annotations
 
 import argparse
+import textwrap
 from pathlib import Path
 
-from ...core.fields import f_rest_names
 from ...core.io import FORMATS, load, save
-from ...core.spz import CONTAINERS, ENCODED_PROPERTIES, sh_rest_count
-from ...world.submission import log_scale_clamps, position_wraps
+from ...core.ply import atomic_write
+from ...core.spz import CONTAINERS
 from ..main import EXIT_OK, BadInput
 
 
@@ -29,7 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--to", choices=FORMATS, help="output format (default: from OUT's name)")
     parser.add_argument("--container", choices=CONTAINERS, default="zstd",
                         help="SPZ container: zstd as pyspz (default), gzip as Niantic's spz")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
+    parser.add_argument("--loss-report", metavar="FILE.json", type=Path,
+                        help="write what the conversion lost as JSON")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing OUT (and loss report)")
     parser.set_defaults(run=run)
 
 
@@ -37,22 +43,30 @@ def run(args: argparse.Namespace) -> int:
     source, target = Path(args.input), Path(args.output)
     if target.exists() and source.exists() and target.resolve() == source.resolve():
         raise BadInput(f"{target}: is the input; write the conversion elsewhere")
+    report_path = args.loss_report
+    if report_path is not None and report_path.exists() and not args.overwrite:
+        raise BadInput(f"{report_path}: exists (pass --overwrite to replace it)")
     splat = load(source)
     kind = args.to or ("spz" if target.suffix.lower() == ".spz" else "ply")
     save(splat, target, overwrite=args.overwrite, format=kind, container=args.container)
     print(f"{source} -> {target}: {splat.count:,} gaussians, {kind.upper()}"
           + (f" ({args.container})" if kind == "spz" else ""))
-    if kind == "spz" and splat.is_gaussian:
-        _print_losses(splat)
+    _report_loss(splat, target, report_path, args.overwrite)
     return EXIT_OK
 
 
-def _print_losses(splat) -> None:
-    """What quantising to SPZ changes, in the terms a validator cares about."""
-    wraps = int(position_wraps(splat.positions).any(axis=1).sum())
-    clamps = int(log_scale_clamps(splat.log_scales).any(axis=1).sum())
-    carried = {*ENCODED_PROPERTIES, *f_rest_names(sh_rest_count(splat.properties))}
-    dropped = [n for n in splat.properties if n not in carried]
-    print(f"  quantised to SPZ bytes; {wraps:,} gaussians wrap (beyond +-2048),"
-          f" {clamps:,} have log scales clamped to [-10, 5.9375]"
-          + (f"; dropped: {', '.join(dropped)}" if dropped else ""))
+def _report_loss(splat, target: Path, report_path: Path | None, overwrite: bool) -> None:
+    """What a reader of ``target`` gets that ``splat`` did not hold: printed, and as JSON."""
+    from ...analysis.conversion import conversion_loss
+    from ...analysis.matching import MatchError
+
+    try:
+        loss = conversion_loss(splat, load(target))
+    except MatchError as e:
+        print(f"  loss not measured: {e}")
+        return
+    print(textwrap.fill(loss.summary(), width=100, initial_indent="  ",
+                        subsequent_indent="  ", break_on_hyphens=False))
+    if report_path is not None:
+        atomic_write(report_path, iter([loss.to_json(indent=1).encode()]), overwrite=overwrite)
+        print(f"  loss report: {report_path}")

@@ -11,7 +11,8 @@ from ..main import EXIT_OK, BadInput, add_table_formats
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("diff", help="per-field changes between two PLY files of equal rows",
+    parser = sub.add_parser("diff", help="per-field changes between two files of equal rows"
+                            " (paired by position where reordered)",
                             description=__doc__.splitlines()[0])
     parser.add_argument("a", metavar="A")
     parser.add_argument("b", metavar="B")
@@ -41,6 +42,11 @@ def run(args: argparse.Namespace) -> int:
                    "a_std", "b_std"]
         print(f"{args.a} -> {args.b}: {a.count:,} rows, {len(shown)} of {len(table)} fields"
               f" {'shown' if args.all else 'changed'}")
+        pairs = table.attrs["match"]
+        if pairs["method"] == "position":
+            print(f"rows paired by nearest position (their order differs): {pairs['matched']:,}"
+                  f" pairs, {pairs['unambiguous_share']:.2%} unambiguous,"
+                  f" {pairs['unmatched_a']:,} and {pairs['unmatched_b']:,} rows unpaired")
         if len(shown):
             print(shown.to_string() if args.wide else shown[columns].to_string())
     return EXIT_OK
