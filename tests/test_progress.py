@@ -28,3 +28,13 @@ def test_the_incident_build_and_scan_show_their_progress(tmp_path, capsys, monke
     scan(list(built["submitted"]))
     err = capsys.readouterr().err
     assert "incident build" in err and "generation" in err and "scan" in err
+
+
+def test_a_repair_of_several_files_shows_its_progress(tmp_path, capsys, monkeypatch):
+    from splatlab import data
+    from splatlab.cli.main import main
+
+    monkeypatch.setenv("SPLATLAB_PROGRESS", "1")
+    files = [str(data.path("chained.ply")), str(data.path("corrupted.ply"))]
+    assert main(["repair", *files, "--strategy", "auto", "-o", str(tmp_path / "out")]) == 0
+    assert "repairing" in capsys.readouterr().err

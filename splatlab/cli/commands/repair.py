@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from ...core.io import load
+from ...core.progress import progress
 from ...core.splat import SplatFieldError
 from ..main import BadInput, for_each_file
 from .diagnose import bad_input
@@ -84,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{path} -> {out}: " + ("; ".join(r.summary() for r in steps)
                                       or "nothing to repair"))
 
-    return for_each_file(args.files, work)
+    files = args.files if len(args.files) < 2 else progress(
+        args.files, "repairing", total=len(args.files))
+    return for_each_file(files, work)
 
 
 def _output_dir(args: argparse.Namespace) -> Path | None:
