@@ -69,6 +69,12 @@ COMPRESS_MAX_POINTS = 10 * 1024 * 1024
 FRACTIONAL_BITS = 12
 """Fixed-point fraction of positions the library writes (1/4096 = about 0.24 mm)."""
 FLAG_ANTIALIASED = 0x1
+STREAMS_HEADER = struct.Struct("<IIIBBBBI12x")
+"""Niantic version 4's plaintext header: magic, version, point count, SH degree, fractional
+bits, flags, number of streams, offset of the table of streams; 12 reserved bytes."""
+STREAMS_VERSION = 4
+STREAMS_CONTAINER = "zstd streams"
+"""The container name of version 4 (plaintext header, one zstd frame a stream)."""
 COLOR_SCALE = np.float32(0.15)
 """f_dc is stored as byte(f_dc * 0.15 * 255 + 127.5): colours clamp at about +-3.33."""
 SH_DIM = {0: 0, 1: 3, 2: 8, 3: 15}
@@ -686,9 +692,10 @@ def read_bytes(data: bytes, source: str | os.PathLike = "<bytes>") -> tuple[SpzP
     container = detect_container(data[:4])
     if container is None:
         if data[:4] == MAGIC.to_bytes(4, "little"):
-            version = int.from_bytes(data[4:8], "little")
-            raise SplatFormatError(source, f"SPZ version {version} with a plaintext header is not"
-                                   " supported (reads zstd and gzip SPZ, versions 1-3)")
+            packed = parse_streams(data, source)
+            info = SpzInfo(STREAMS_CONTAINER, packed.version, packed.count, packed.sh_degree,
+                           packed.fractional_bits, packed.antialiased)
+            return packed, info
         raise SplatFormatError(source, "not an SPZ file (neither a zstd nor a gzip stream)")
     payload = _bounded_decompress(data, container, source)
     packed = parse_payload(payload, source)
@@ -697,6 +704,113 @@ def read_bytes(data: bytes, source: str | os.PathLike = "<bytes>") -> tuple[SpzP
     info = SpzInfo(container, packed.version, packed.count, packed.sh_degree,
                    packed.fractional_bits, packed.antialiased)
     return packed, info
+
+
+def parse_streams(data: bytes, source: str | os.PathLike = "<bytes>") -> SpzPacked:
+    """The streams of a Niantic version-4 file: a 32-byte plaintext header, a table of
+    (compressed, decompressed) sizes, one zstd frame a non-empty stream.
+
+    Each stream is decompressed to at most the size the header justifies, so a file lying
+    about its sizes allocates nothing more.
+
+    Example:
+        >>> cols = {n: np.zeros(2, np.float32) for n in ENCODED_PROPERTIES}
+        >>> parse_streams(to_streams_bytes(encode(cols))).version
+        4
+    """
+    if len(data) < STREAMS_HEADER.size:
+        raise SplatFormatError(source, f"SPZ v4 file of {len(data)} bytes has no 32-byte header")
+    magic, version, count, degree, bits, flags, streams, toc = STREAMS_HEADER.unpack_from(data)
+    parse_header(HEADER.pack(magic, version, count, degree, bits, flags, 0), source,
+                 versions=(STREAMS_VERSION,))
+    sizes = [(name, int(np.prod(shape))) for name, shape in _stream_sizes(version, count, degree)]
+    sizes = [(name, size) for name, size in sizes if size]
+    if streams != len(sizes):
+        raise SplatFormatError(source, f"SPZ v4 header declares {streams} streams; {count:,}"
+                               f" points of SH degree {degree} have {len(sizes)}")
+    if toc < STREAMS_HEADER.size or toc + 16 * streams > len(data):
+        raise SplatFormatError(source, f"SPZ v4 table of streams at byte {toc} lies outside the"
+                               f" file ({len(data):,} bytes)")
+    import zstandard
+
+    payload = np.empty(payload_size(version, count, degree), np.uint8)
+    HEADER.pack_into(payload, 0, magic, version, count, degree, bits, flags, 0)
+    at, out = toc + 16 * streams, HEADER.size
+    for i, (name, need) in enumerate(sizes):
+        compressed, size = struct.unpack_from("<QQ", data, toc + 16 * i)
+        if size != need:
+            raise SplatFormatError(source, f"SPZ v4 stream {name} declares {size:,} bytes;"
+                                   f" {count:,} points need {need:,}")
+        if at + compressed > len(data):
+            raise SplatFormatError(source, f"truncated SPZ v4: stream {name} needs"
+                                   f" {compressed:,} bytes at {at:,}, the file has {len(data):,}")
+        reader = zstandard.ZstdDecompressor().stream_reader(
+            memoryview(data)[at:at + compressed], read_across_frames=False)
+        try:
+            block = _read_up_to(reader, need)
+        except zstandard.ZstdError as e:
+            raise SplatFormatError(source, f"corrupt zstd stream {name} in SPZ v4"
+                                   f" ({_one_line(e)})") from None
+        if len(block) != need:
+            raise SplatFormatError(source, f"truncated SPZ v4 stream {name}: {len(block):,} of"
+                                   f" {need:,} bytes")
+        payload[out:out + need] = np.frombuffer(block, np.uint8)
+        at += compressed
+        out += need
+    return _split(payload, version, count, degree, bits, bool(flags & FLAG_ANTIALIASED))
+
+
+def to_streams_bytes(packed: SpzPacked, level: int = 1) -> bytes:
+    """A Niantic version-4 file of ``packed``'s streams (its rotations must be
+    smallest-three, as versions 3 and 4 store them; other versions are refused).
+
+    Example:
+        >>> cols = {n: np.zeros(1, np.float32) for n in ENCODED_PROPERTIES}
+        >>> to_streams_bytes(encode(cols))[:8].hex()
+        '4e47535004000000'
+    """
+    if packed.version == 2:
+        packed = _with_smallest_three(packed)
+    if packed.version not in (3, STREAMS_VERSION):
+        raise ValueError(f"SPZ version {packed.version} streams cannot be written as version 4")
+    import zstandard
+
+    compressor = zstandard.ZstdCompressor(level=level, write_content_size=True)
+    streams = [np.ascontiguousarray(getattr(packed, name)).tobytes()
+               for name, shape in _stream_sizes(STREAMS_VERSION, packed.count, packed.sh_degree)
+               if int(np.prod(shape))]
+    frames = [compressor.compress(s) for s in streams]
+    flags = FLAG_ANTIALIASED if packed.antialiased else 0
+    header = STREAMS_HEADER.pack(MAGIC, STREAMS_VERSION, packed.count, packed.sh_degree,
+                                 packed.fractional_bits, flags, len(frames), STREAMS_HEADER.size)
+    toc = b"".join(struct.pack("<QQ", len(f), len(s)) for f, s in zip(frames, streams))
+    return header + toc + b"".join(frames)
+
+
+def _with_smallest_three(packed: SpzPacked) -> SpzPacked:
+    """A version-2 payload with its rotations re-packed smallest-three (version 4)."""
+    rotations = decode_reference(packed)[list(GROUPS["quats"])]
+    wxyz = np.stack([rotations[n] for n in GROUPS["quats"]], axis=1)
+    return SpzPacked(STREAMS_VERSION, packed.sh_degree, packed.fractional_bits,
+                     packed.antialiased, packed.positions, packed.alphas, packed.colors,
+                     packed.scales, _pack_smallest_three(wxyz), packed.sh)
+
+
+def _pack_smallest_three(wxyz: np.ndarray) -> np.ndarray:
+    """(N, 4) uint8 of Niantic's smallest-three: the largest |component| index in the top two
+    bits, then the other three, each a sign bit and 9 bits of magnitude over sqrt(1/2)."""
+    xyzw = wxyz[:, [1, 2, 3, 0]].astype(np.float64)
+    xyzw /= np.maximum(np.linalg.norm(xyzw, axis=1, keepdims=True), 1e-30)
+    largest = np.argmax(np.abs(xyzw), axis=1)
+    rows = np.arange(len(xyzw))
+    xyzw = np.where((xyzw[rows, largest] < 0)[:, None], -xyzw, xyzw)
+    word = largest.astype(np.uint32)
+    for i in range(4):
+        keep = largest != i
+        magnitude = np.clip(np.floor(np.abs(xyzw[:, i]) / np.sqrt(0.5) * 511 + 0.5), 0, 511)
+        value = magnitude.astype(np.uint32) | ((xyzw[:, i] < 0).astype(np.uint32) << 9)
+        word = np.where(keep, (word << np.uint32(10)) | value, word)
+    return word.astype("<u4").view(np.uint8).reshape(len(xyzw), 4)
 
 
 def to_bytes(packed: SpzPacked, container: str = "zstd", level: int | None = None) -> bytes:
@@ -724,7 +838,9 @@ def to_bytes(packed: SpzPacked, container: str = "zstd", level: int | None = Non
 __all__ = [
     "ALPHA_TABLE", "COLOR_SCALE", "COMPRESS_MAX_POINTS", "CONTAINERS", "ENCODED_PROPERTIES",
     "FRACTIONAL_BITS", "HEADER", "LOG_SCALE_RANGE", "MAGIC", "MAX_POINTS", "POSITION_LIMIT",
-    "SH_DIM", "SpzInfo", "SpzPacked", "decode", "decode_reference", "decoded_properties",
+    "SH_DIM", "STREAMS_CONTAINER", "STREAMS_HEADER", "STREAMS_VERSION", "SpzInfo", "SpzPacked",
+    "decode", "decode_reference", "decoded_properties",
     "degree_for_dim", "detect_container", "encode", "encode_reference", "parse_header",
-    "parse_payload", "payload_size", "read", "read_bytes", "sh_rest_count", "to_bytes",
+    "parse_payload", "parse_streams", "payload_size", "read", "read_bytes", "sh_rest_count",
+    "to_bytes", "to_streams_bytes",
 ]
