@@ -38,6 +38,7 @@ SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
 
 CODES: dict[str, str] = {
     "SL001": "not a 3DGS file",
+    "SL040": "values quantised by the file's format (they sit on its grid)",
     "SL101": "NaN values",
     "SL102": "+inf values",
     "SL103": "-inf values",
@@ -588,8 +589,17 @@ def _nan_through_spz(name: str) -> str:
     return "-1" if name.startswith("f_rest_") else "dropped"
 
 
+def _quantised(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Finding]:
+    origin = splat.source_format
+    if origin.quantised:
+        yield Finding("SL040", "info", "file",
+                      f"The values are quantised from {origin.label.removesuffix(', quantised')}:"
+                      " they sit on that format's grid (spikes, clamps and saturated opacities"
+                      " may be the format's, not the scene's).", {}, splat.count)
+
+
 DETECTORS = (_nonfinite, _spread, _signatures, _spikes, _invisible, _scales_huge, _quats,
-             _count, _duplicates, _positions, _encoding, _submission)
+             _count, _duplicates, _positions, _encoding, _submission, _quantised)
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -1,9 +1,11 @@
-"""``splatlab convert IN OUT [--to ply|spz] [--container zstd|gzip]``: PLY and SPZ, either way.
+"""``splatlab convert IN OUT [--to FORMAT] [--container zstd|gzip]``: any readable 3DGS
+format to PLY, SPZ, compressed PLY or ``.splat``.
 
-The output format comes from OUT's extension (``.spz`` is SPZ, anything else PLY) or
-``--to``. SPZ is written as version 2 in the zstd container pyspz writes (what subnet 17
-sends; ``--container gzip`` for Niantic's). The input's format is told by its content.
-Converting to SPZ quantises: the command prints what the conversion changed.
+The output format comes from OUT's name (``.spz`` SPZ, ``.compressed.ply`` compressed PLY,
+``.splat`` antimatter15's rows, anything else PLY) or ``--to``. SPZ is written as version 2
+in the zstd container pyspz writes (what subnet 17 sends; ``--container gzip`` for
+Niantic's); compressed PLY in Morton order, as splat-transform. The input's format is told
+by its content. Converting to SPZ quantises: the command prints what the conversion changed.
 
 Exit status: 0 converted, 2 bad input (unreadable input, an existing OUT without
 ``--overwrite``, a splat SPZ cannot hold).
@@ -15,14 +17,15 @@ import argparse
 from pathlib import Path
 
 from ...core.fields import f_rest_names
-from ...core.io import FORMATS, load, save
+from ...core.io import FORMATS, format_for_name, load, save
+from ...core.splat import SourceFormat
 from ...core.spz import CONTAINERS, ENCODED_PROPERTIES, sh_rest_count
 from ...world.submission import log_scale_clamps, position_wraps
 from ..main import EXIT_OK, BadInput
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("convert", help="convert between PLY and SPZ (zstd or gzip)",
+    parser = sub.add_parser("convert", help="convert to PLY, SPZ, compressed PLY or .splat",
                             description=__doc__.split("\n\n")[0].replace("``", ""))
     parser.add_argument("input", metavar="IN")
     parser.add_argument("output", metavar="OUT")
@@ -38,9 +41,9 @@ def run(args: argparse.Namespace) -> int:
     if target.exists() and source.exists() and target.resolve() == source.resolve():
         raise BadInput(f"{target}: is the input; write the conversion elsewhere")
     splat = load(source)
-    kind = args.to or ("spz" if target.suffix.lower() == ".spz" else "ply")
+    kind = args.to or format_for_name(target)
     save(splat, target, overwrite=args.overwrite, format=kind, container=args.container)
-    print(f"{source} -> {target}: {splat.count:,} gaussians, {kind.upper()}"
+    print(f"{source} -> {target}: {splat.count:,} gaussians, {SourceFormat(kind).title}"
           + (f" ({args.container})" if kind == "spz" else ""))
     if kind == "spz" and splat.is_gaussian:
         _print_losses(splat)
