@@ -90,6 +90,9 @@ def decode_bytes(data: bytes, source: str | os.PathLike = "<bytes>") -> np.ndarr
     if sum(h[0] for h in headers) != count:
         raise SplatFormatError(source, f".ksplat sections hold {sum(h[0] for h in headers):,}"
                                f" splats; the header declares {count:,}")
+    at = MAIN_HEADER + sections * SECTION_HEADER
+    for header in headers:     # every section's size checked before any allocation
+        at = _section_end(data, at, header, mode, source)
     degree = max((h[-1] for h in headers if h[0]), default=0)
     out = empty_table(count, SH_COUNT[degree])
     for name in out.dtype.names:
@@ -102,20 +105,27 @@ def decode_bytes(data: bytes, source: str | os.PathLike = "<bytes>") -> np.ndarr
     return out
 
 
-def _decode_section(data: bytes, at: int, header: tuple, mode: int, sh_range: tuple,
-                    out: np.ndarray, done: int, source) -> int:
-    (count, max_rows, capacity, buckets, block, storage, q_range, full, partial,
-     degree) = header
-    q_range = q_range or _DEFAULT_RANGE[mode]
-    p_bytes, s_bytes, r_bytes, c_bytes, h_bytes = MODES[mode]
-    rest = SH_COUNT[degree]
-    row_bytes = p_bytes + s_bytes + r_bytes + c_bytes + rest * h_bytes
+def _section_end(data: bytes, at: int, header: tuple, mode: int, source) -> int:
+    """Where a section starting at ``at`` ends; refused unless it fits the file."""
+    count, max_rows, _, buckets, _, storage, _, _, partial, degree = header
+    row_bytes = sum(MODES[mode][:4]) + SH_COUNT[degree] * MODES[mode][4]
     bucket_bytes = storage * buckets + 4 * partial
     end = at + bucket_bytes + row_bytes * max_rows
     if count > max_rows or end > len(data) or (mode and 12 * buckets > bucket_bytes):
         raise SplatFormatError(source, f"truncated or inconsistent .ksplat section: {count:,}"
                                f" splats of {row_bytes} bytes need {end - at:,} bytes at"
                                f" {at:,}, the file has {len(data):,}")
+    return end
+
+
+def _decode_section(data: bytes, at: int, header: tuple, mode: int, sh_range: tuple,
+                    out: np.ndarray, done: int, source) -> int:
+    (count, max_rows, capacity, buckets, block, storage, q_range, full, partial,
+     degree) = header
+    q_range = q_range or _DEFAULT_RANGE[mode]
+    rest = SH_COUNT[degree]
+    bucket_bytes = storage * buckets + 4 * partial
+    end = _section_end(data, at, header, mode, source)
     if count == 0:
         return end
     row_fields = [("position", "<f4" if mode == 0 else "<u2", 3),

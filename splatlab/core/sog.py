@@ -190,10 +190,10 @@ def _decode(source: _Source, meta: dict) -> np.ndarray:
     count = meta["count"]
     sh = meta.get("shN")
     coefficients = SH_COEFFICIENTS[sh["bands"]] if sh else 0
-    out = empty_table(count, 3 * coefficients)
-
+    # the images' sizes vouch for the declared count before the table is allocated
     low = _image(source, meta["means"]["files"][0], count)[:count, :3].astype(np.uint32)
     high = _image(source, meta["means"]["files"][1], count)[:count, :3].astype(np.uint32)
+    out = empty_table(count, 3 * coefficients)
     q = (low | (high << 8)).astype(np.float64) / 65535
     mins = np.asarray(meta["means"]["mins"], np.float64)
     spans = np.asarray(meta["means"]["maxs"], np.float64) - mins

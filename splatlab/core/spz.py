@@ -731,12 +731,8 @@ def parse_streams(data: bytes, source: str | os.PathLike = "<bytes>") -> SpzPack
     if toc < STREAMS_HEADER.size or toc + 16 * streams > len(data):
         raise SplatFormatError(source, f"SPZ v4 table of streams at byte {toc} lies outside the"
                                f" file ({len(data):,} bytes)")
-    import zstandard
-
-    payload = np.empty(payload_size(version, count, degree), np.uint8)
-    HEADER.pack_into(payload, 0, magic, version, count, degree, bits, flags, 0)
-    at, out = toc + 16 * streams, HEADER.size
-    for i, (name, need) in enumerate(sizes):
+    entries, at = [], toc + 16 * streams
+    for i, (name, need) in enumerate(sizes):   # every size checked before any allocation
         compressed, size = struct.unpack_from("<QQ", data, toc + 16 * i)
         if size != need:
             raise SplatFormatError(source, f"SPZ v4 stream {name} declares {size:,} bytes;"
@@ -744,19 +740,24 @@ def parse_streams(data: bytes, source: str | os.PathLike = "<bytes>") -> SpzPack
         if at + compressed > len(data):
             raise SplatFormatError(source, f"truncated SPZ v4: stream {name} needs"
                                    f" {compressed:,} bytes at {at:,}, the file has {len(data):,}")
+        entries.append((name, need, at, compressed))
+        at += compressed
+    import zstandard
+
+    blocks = [HEADER.pack(magic, version, count, degree, bits, flags, 0)]
+    for name, need, at, compressed in entries:
         reader = zstandard.ZstdDecompressor().stream_reader(
             memoryview(data)[at:at + compressed], read_across_frames=False)
         try:
-            block = _read_up_to(reader, need)
+            block = _read_up_to(reader, need)    # grows with what the frame really holds
         except zstandard.ZstdError as e:
             raise SplatFormatError(source, f"corrupt zstd stream {name} in SPZ v4"
                                    f" ({_one_line(e)})") from None
         if len(block) != need:
             raise SplatFormatError(source, f"truncated SPZ v4 stream {name}: {len(block):,} of"
                                    f" {need:,} bytes")
-        payload[out:out + need] = np.frombuffer(block, np.uint8)
-        at += compressed
-        out += need
+        blocks.append(block)
+    payload = np.frombuffer(b"".join(blocks), np.uint8)
     return _split(payload, version, count, degree, bits, bool(flags & FLAG_ANTIALIASED))
 
 
