@@ -136,6 +136,7 @@ def read(path: str | os.PathLike) -> np.ndarray:
 
     Example:
         >>> import tempfile
+        >>> from pathlib import Path
         >>> cols = {n: np.full(2, 0.5, np.float32) for n in ENCODED_PROPERTIES}
         >>> path = Path(tempfile.mkdtemp()) / "a.compressed.ply"
         >>> _ = path.write_bytes(encode(cols))
@@ -265,13 +266,14 @@ def morton_order(positions: np.ndarray) -> np.ndarray:
         >>> morton_order(np.array([[1, 1, 1], [0, 0, 0], [1, 0, 0]], np.float32)).tolist()
         [1, 2, 0]
     """
-    p = np.asarray(positions, np.float64)
+    p = np.asarray(positions, np.float64).reshape(-1, 3)
     finite = np.isfinite(p)
-    p = np.where(finite, p, np.nan)
-    low = np.nan_to_num(np.nanmin(p, axis=0), nan=0.0) if finite.any() else np.zeros(3)
-    high = np.nan_to_num(np.nanmax(p, axis=0), nan=0.0) if finite.any() else np.zeros(3)
+    low = np.where(finite, p, np.inf).min(axis=0, initial=np.inf)
+    high = np.where(finite, p, -np.inf).max(axis=0, initial=-np.inf)
+    low, high = np.where(np.isfinite(low), low, 0.0), np.where(np.isfinite(high), high, 0.0)
     span = np.where(high > low, high - low, 1.0)
-    cells = np.nan_to_num((p - low) / span * 1023, nan=0.0).clip(0, 1023).astype(np.uint64)
+    cells = np.where(finite, (np.where(finite, p, 0.0) - low) / span * 1023, 0.0)
+    cells = cells.clip(0, 1023).astype(np.uint64)
     code = np.zeros(len(p), np.uint64)
     for bit in range(10):
         for axis in range(3):
@@ -283,13 +285,16 @@ def morton_order(positions: np.ndarray) -> np.ndarray:
 def _chunk_bounds(values: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-chunk min and max over finite values (0 for a chunk with none), float32."""
     chunks = -(-count // CHUNK_SIZE)
-    padded = np.full(chunks * CHUNK_SIZE, np.nan)
-    padded[:count] = np.where(np.isfinite(values), values, np.nan)
-    blocks = padded.reshape(chunks, CHUNK_SIZE)
-    empty = np.isnan(blocks).all(axis=1)
-    blocks = np.where(empty[:, None], 0.0, blocks)
-    return (np.nanmin(blocks, axis=1).astype(np.float32),
-            np.nanmax(blocks, axis=1).astype(np.float32))
+    finite = np.zeros(chunks * CHUNK_SIZE, bool)
+    finite[:count] = np.isfinite(values)
+    padded = np.zeros(chunks * CHUNK_SIZE)
+    padded[:count] = np.where(finite[:count], values, 0.0)
+    finite, padded = finite.reshape(chunks, CHUNK_SIZE), padded.reshape(chunks, CHUNK_SIZE)
+    low = np.where(finite, padded, np.inf).min(axis=1, initial=np.inf)
+    high = np.where(finite, padded, -np.inf).max(axis=1, initial=-np.inf)
+    empty = ~finite.any(axis=1)
+    return (np.where(empty, 0.0, low).astype(np.float32),
+            np.where(empty, 0.0, high).astype(np.float32))
 
 
 def _normalise(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:

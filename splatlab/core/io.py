@@ -36,6 +36,7 @@ from . import compressed_ply, dotsplat, ksplat, sog, spz
 from .fields import f_rest_names
 from .floats import values_as_data
 from .ply import (
+    PlyLayout,
     SplatFormatError,
     atomic_write,
     build_header,
@@ -82,10 +83,14 @@ def detect_format(path: str | os.PathLike) -> str:
         >>> detect_format(data.path("sample.sog")), detect_format(data.path("sample.splat"))
         ('sog', 'splat')
     """
-    path = Path(path)
+    return _detect(Path(path))[0]
+
+
+def _detect(path: Path) -> tuple[str, PlyLayout | None]:
+    """:func:`detect_format`, with the layout of a PLY (parsed once for detection and load)."""
     if path.is_dir():
         if (path / sog.META).is_file() and _json_kind(path / sog.META) == "sog":
-            return "sog"
+            return "sog", None
         raise SplatFormatError(path, "is a folder, not a file (nor a SOG folder with"
                                " meta.json)")
     try:
@@ -97,16 +102,18 @@ def detect_format(path: str | os.PathLike) -> str:
     if not head:
         raise SplatFormatError(path, "empty file")
     if head.startswith(b"ply"):
-        header = read_layout(path).header
-        return "compressed-ply" if compressed_ply.looks_compressed(header) else "ply"
+        layout = read_layout(path)
+        if compressed_ply.looks_compressed(layout.header):
+            return "compressed-ply", None
+        return "ply", layout
     if spz.detect_container(head) is not None or head[:4] == spz.MAGIC.to_bytes(4, "little"):
-        return "spz"
+        return "spz", None
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        return _zip_kind(path)
+        return _zip_kind(path), None
     if head.lstrip()[:1] in (b"{", b"["):
         kind = _json_kind(path)
         if kind == "sog":
-            return "sog"
+            return "sog", None
         raise _unsupported(path, kind)
     for signature, what in _SIGNATURES.items():
         if head.startswith(signature):
@@ -114,11 +121,11 @@ def detect_format(path: str | os.PathLike) -> str:
     if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
         raise _unsupported(path, "a WebP image (one image of a SOG? give its meta.json)")
     if size >= ksplat.MAIN_HEADER and ksplat.looks_like(head):
-        return "ksplat"
+        return "ksplat", None
     if size and size % dotsplat.RECORD.itemsize == 0:
         rows = np.memmap(path, dotsplat.RECORD, mode="r")
         if dotsplat.plausible(rows):
-            return "splat"
+            return "splat", None
     raise SplatFormatError(path, "not a PLY, SPZ, SOG, .splat or .ksplat file"
                            f" (it starts {head[:8]!r})")
 
@@ -199,15 +206,14 @@ def load(path: str | os.PathLike, opacity: OpacityEncoding = "logit",
         >>> load(data.path("sample.ksplat")).source_format.label
         '.ksplat, quantised'
     """
-    kind = detect_format(path)
     path = Path(path)
+    kind, layout = _detect(path)
     if kind == "spz":
         return _load_spz(path, opacity, scales)
     if kind != "ply":
         table, origin, encoded = _DECODERS[kind](path)
         return decoded_splat(table, origin, source=path, opacity=opacity, scales=scales,
                              encoded=encoded)
-    layout = read_layout(path)
     if layout.header.format == "ascii":
         table, rows, tail = read_ascii_vertices(layout)
         table.flags.writeable = False
@@ -369,7 +375,10 @@ def _encoded_bytes(splat: Splat, kind: str, encode, needed: tuple[str, ...], res
         raise SplatFormatError(splat.source or "<splat>", "cannot write .splat: 0 gaussians"
                                " make an empty file, which no reader takes")
     names = [*needed, *f_rest_names(rest)]
-    return encode({name: splat.column(name) for name in names})
+    try:
+        return encode({name: splat.column(name) for name in names})
+    except ValueError as e:
+        raise SplatFormatError(splat.source or "<splat>", f"cannot write {title}: {e}") from None
 
 
 @values_as_data
