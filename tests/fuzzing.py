@@ -19,11 +19,11 @@ bounded time on every submission and replays ``tests/fuzz_cases/``; run it for h
   truncation, trailing bytes, ASCII tokens), SPZ payload header fields, payload truncation
   and bit flips, container corruption and swaps, and byte-level damage of any file.
 * **The oracle** (:func:`check`): every public verb in-process (load, stats exact and
-  histogram, diagnose, gate on both paths, repair.auto, diff against the unmutated seed, save
-  to PLY, SPZ, compressed PLY and ``.splat``, submission_problems), and one case in :data:`CLI_EVERY` through the
-  command line. A case fails on any exception other than splatlab's own refusals, a message
-  that is not one line naming the file, more than :data:`CASE_SECONDS`, a temporary file
-  left behind, or a wrong number (statistics against a float64 reference, values against
+  histogram, diagnose, gate on both paths, repair.auto, diff against the unmutated seed,
+  save to PLY, SPZ, compressed PLY and ``.splat``, submission_problems), and one case in
+  :data:`CLI_EVERY` through the command line. A case fails on any exception other than
+  splatlab's own refusals, a message that is not one line naming the file, more than
+  :data:`CASE_SECONDS`, a temporary file left behind, or a wrong number (statistics against a float64 reference, values against
   an independent parse of the bytes, byte-identical rewrites, diff counts).
 
 Example:
