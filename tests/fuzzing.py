@@ -23,8 +23,9 @@ bounded time on every submission and replays ``tests/fuzz_cases/``; run it for h
   save to PLY, SPZ, compressed PLY and ``.splat``, submission_problems), and one case in
   :data:`CLI_EVERY` through the command line. A case fails on any exception other than
   splatlab's own refusals, a message that is not one line naming the file, more than
-  :data:`CASE_SECONDS`, a temporary file left behind, or a wrong number (statistics against a float64 reference, values against
-  an independent parse of the bytes, byte-identical rewrites, diff counts).
+  :data:`CASE_SECONDS`, a temporary file left behind, or a wrong number (statistics against
+  a float64 reference, values against an independent parse of the bytes, byte-identical
+  rewrites, diff counts).
 
 Example:
     >>> report = run(seconds=None, seed=0, cases=3)          # doctest: +SKIP
