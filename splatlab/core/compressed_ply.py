@@ -193,6 +193,11 @@ SH_TABLE = ((np.where(np.arange(256) == 0, 0.0,
 """Byte -> f_rest: ``(n - 0.5) * 8``, n = 0 for byte 0, 1 for 255, (b + 0.5) / 256 else."""
 
 
+with np.errstate(divide="ignore"):
+    ALPHA_TABLE = (-np.log(1 / (np.arange(256) / 255) - 1)).astype(np.float32)
+"""Alpha byte -> opacity: ``-log(1 / a - 1)``, a = b / 255 (bytes 0 and 255: -inf, +inf)."""
+
+
 def decoded_properties(rest: int) -> tuple[str, ...]:
     """Property order of the decoded table (INRIA's, as every decoded format here).
 
@@ -209,14 +214,37 @@ def empty_table(count: int, rest: int) -> np.ndarray:
     return np.empty(count, [(name, "<f4") for name in decoded_properties(rest)])
 
 
-@values_as_data  # opacity bytes 0 and 255 give -inf and +inf, as the reference does
 def decode(chunks: np.ndarray, packed: np.ndarray, sh: np.ndarray) -> np.ndarray:
-    """The float32 table of chunk rows, (N, 4) packed words and (N, K) SH bytes.
+    """The float32 table of chunk rows, (N, 4) packed words and (N, K) SH bytes: the
+    compiled loop of :mod:`splatlab.core.format_kernels`, bits equal to
+    :func:`decode_reference`.
 
     Example:
         >>> chunks = np.zeros(1, [(n, "<f4") for n in CHUNK_PROPERTIES])
         >>> words = np.array([[0, 0, 0, 0xFF]], np.uint32)   # alpha byte 255
         >>> float(decode(chunks, words, np.zeros((1, 0), np.uint8))["opacity"][0])
+        inf
+    """
+    from . import format_kernels
+
+    n, rest = len(packed), sh.shape[1]
+    names = chunks.dtype.names
+    matrix = np.stack([chunks[name].astype(np.float32) for name in names], axis=1)
+    out = np.empty((n, 14 + rest), np.float32)
+    format_kernels.decode_compressed(np.ascontiguousarray(matrix), "min_r" in names,
+                                     np.ascontiguousarray(packed, np.uint32), sh, SH_TABLE,
+                                     ALPHA_TABLE, out)
+    return out.view(np.dtype([(name, "<f4") for name in decoded_properties(rest)])).reshape(n)
+
+
+@values_as_data  # opacity bytes 0 and 255 give -inf and +inf, as the reference does
+def decode_reference(chunks: np.ndarray, packed: np.ndarray, sh: np.ndarray) -> np.ndarray:
+    """:func:`decode` in numpy, one array operation a step: the definition.
+
+    Example:
+        >>> chunks = np.zeros(1, [(n, "<f4") for n in CHUNK_PROPERTIES])
+        >>> words = np.array([[0, 0, 0, 0xFF]], np.uint32)   # alpha byte 255
+        >>> float(decode_reference(chunks, words, np.zeros((1, 0), np.uint8))["opacity"][0])
         inf
     """
     n, rest = len(packed), sh.shape[1]
@@ -404,7 +432,7 @@ def encode(columns: dict[str, np.ndarray], *, order: str = "morton") -> bytes:
                      words.astype("<u4").tobytes(), sh.tobytes()])
 
 
-__all__ = ["CHUNK_PROPERTIES", "CHUNK_SIZE", "COLOR_PROPERTIES", "ENCODED_PROPERTIES",
-           "PACKED_PROPERTIES", "SCALE_BOUND", "SH_TABLE", "check_header", "decode",
-           "decode_bytes", "decoded_properties", "empty_table", "encode", "looks_compressed",
-           "morton_order", "read", "sh_rest_written"]
+__all__ = ["ALPHA_TABLE", "CHUNK_PROPERTIES", "CHUNK_SIZE", "COLOR_PROPERTIES",
+           "ENCODED_PROPERTIES", "PACKED_PROPERTIES", "SCALE_BOUND", "SH_TABLE", "check_header",
+           "decode", "decode_bytes", "decode_reference", "decoded_properties", "empty_table",
+           "encode", "looks_compressed", "morton_order", "read", "sh_rest_written"]

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .compressed_ply import empty_table
+from .compressed_ply import decoded_properties, empty_table
 from .floats import values_as_data
 from .ply import SplatFormatError
 
@@ -185,15 +185,75 @@ def _image(source: _Source, name: str, min_pixels: int) -> np.ndarray:
     return rgba.reshape(-1, 4)
 
 
-@values_as_data
 def _decode(source: _Source, meta: dict) -> np.ndarray:
+    return decode(read_pixels(source, meta), meta)
+
+
+def read_pixels(source: _Source, meta: dict) -> dict[str, np.ndarray]:
+    """The (pixels, 4) RGBA bytes of every image of a SOG, by role: ``low``, ``high``,
+    ``quats``, ``scales``, ``sh0`` and, with SH, ``labels`` and ``centroids``. Each image's
+    size is checked against the count before it is decoded."""
+    count = meta["count"]
+    files = {"low": meta["means"]["files"][0], "high": meta["means"]["files"][1],
+             "quats": meta["quats"]["files"][0], "scales": meta["scales"]["files"][0],
+             "sh0": meta["sh0"]["files"][0]}
+    pixels = {role: _image(source, name, count) for role, name in files.items()}
+    sh = meta.get("shN")
+    if sh:
+        coefficients = SH_COEFFICIENTS[sh["bands"]]
+        width = 64 * coefficients
+        pixels["centroids"] = _image(source, sh["files"][0], width * -(-sh["count"] // 64))
+        if len(pixels["centroids"]) % width:
+            raise SplatFormatError(source.path, f"SOG shN centroids are not {width} pixels"
+                                   " wide")
+        pixels["labels"] = _image(source, sh["files"][1], count)
+    return pixels
+
+
+def _position_tables(meta: dict) -> np.ndarray:
+    """(3, 65536) float64: the position of every 16-bit value an axis."""
+    mins = np.asarray(meta["means"]["mins"], np.float64)[:, None]
+    spans = np.asarray(meta["means"]["maxs"], np.float64)[:, None] - mins
+    spans = np.where(spans == 0, 1.0, spans)
+    v = mins + spans * (np.arange(65536, dtype=np.float64) / 65535)[None, :]
+    return np.sign(v) * (np.exp(np.abs(v)) - 1)
+
+
+def _alpha_table() -> np.ndarray:
+    alpha = np.clip(np.arange(256) / 255, 1e-6, 1 - 1e-6)
+    return np.log(alpha / (1 - alpha)).astype(np.float32)
+
+
+def decode(pixels: dict[str, np.ndarray], meta: dict) -> np.ndarray:
+    """The float32 table of a SOG's pixels (:func:`read_pixels`): the compiled loop of
+    :mod:`splatlab.core.format_kernels`, bits equal to :func:`decode_reference`."""
+    from . import format_kernels
+
     count = meta["count"]
     sh = meta.get("shN")
     coefficients = SH_COEFFICIENTS[sh["bands"]] if sh else 0
-    # the images' sizes vouch for the declared count before the table is allocated
-    low = _image(source, meta["means"]["files"][0], count)[:count, :3].astype(np.uint32)
-    high = _image(source, meta["means"]["files"][1], count)[:count, :3].astype(np.uint32)
+    empty = np.zeros((0, 4), np.uint8)
+    out = np.empty((count, 14 + 3 * coefficients), np.float32)
+    format_kernels.decode_sog(
+        pixels["low"], pixels["high"], _position_tables(meta), pixels["quats"],
+        pixels["scales"], np.asarray(meta["scales"]["codebook"], np.float32), pixels["sh0"],
+        np.asarray(meta["sh0"]["codebook"], np.float32), _alpha_table(),
+        pixels.get("labels", empty), pixels.get("centroids", empty),
+        np.asarray(sh["codebook"] if sh else np.zeros(256), np.float32), coefficients,
+        sh["count"] if sh else 0, out)
+    names = decoded_properties(3 * coefficients)
+    return out.view(np.dtype([(name, "<f4") for name in names])).reshape(count)
+
+
+@values_as_data
+def decode_reference(pixels: dict[str, np.ndarray], meta: dict) -> np.ndarray:
+    """:func:`decode` in numpy, one array operation a step: the definition."""
+    count = meta["count"]
+    sh = meta.get("shN")
+    coefficients = SH_COEFFICIENTS[sh["bands"]] if sh else 0
     out = empty_table(count, 3 * coefficients)
+    low = pixels["low"][:count, :3].astype(np.uint32)
+    high = pixels["high"][:count, :3].astype(np.uint32)
     q = (low | (high << 8)).astype(np.float64) / 65535
     mins = np.asarray(meta["means"]["mins"], np.float64)
     spans = np.asarray(meta["means"]["maxs"], np.float64) - mins
@@ -202,23 +262,18 @@ def _decode(source: _Source, meta: dict) -> np.ndarray:
     positions = np.sign(v) * (np.exp(np.abs(v)) - 1)
     for axis, name in enumerate("xyz"):
         out[name] = positions[:, axis]
-
-    _decode_quats(_image(source, meta["quats"]["files"][0], count)[:count], out)
-
+    _decode_quats(pixels["quats"][:count], out)
     codebook = np.asarray(meta["scales"]["codebook"], np.float32)
-    scales = _image(source, meta["scales"]["files"][0], count)[:count]
     for axis in range(3):
-        out[f"scale_{axis}"] = codebook[scales[:, axis]]
-
+        out[f"scale_{axis}"] = codebook[pixels["scales"][:count, axis]]
     codebook = np.asarray(meta["sh0"]["codebook"], np.float32)
-    colours = _image(source, meta["sh0"]["files"][0], count)[:count]
+    colours = pixels["sh0"][:count]
     for axis in range(3):
         out[f"f_dc_{axis}"] = codebook[colours[:, axis]]
     alpha = np.clip(colours[:, 3] / 255, 1e-6, 1 - 1e-6)
     out["opacity"] = np.log(alpha / (1 - alpha))
-
     if coefficients:
-        _decode_sh(source, sh, coefficients, count, out)
+        _decode_sh(pixels, sh, coefficients, count, out)
     return out
 
 
@@ -231,21 +286,18 @@ def _decode_quats(pixels: np.ndarray, out: np.ndarray) -> None:
     rot = np.zeros((len(pixels), 4))
     rows = np.arange(len(pixels))
     rot[rows[:, None], slots] = abc
-    rot[rows, largest] = np.sqrt(np.maximum(0, 1 - (rot * rot).sum(axis=1)))
+    total = (abc[:, 0] * abc[:, 0] + abc[:, 1] * abc[:, 1]) + abc[:, 2] * abc[:, 2]
+    rot[rows, largest] = np.sqrt(np.maximum(0, 1 - total))
     rot[~valid] = (1, 0, 0, 0)
     for i in range(4):
         out[f"rot_{i}"] = rot[:, i]
 
 
-def _decode_sh(source: _Source, sh: dict, coefficients: int, count: int,
+def _decode_sh(pixels: dict[str, np.ndarray], sh: dict, coefficients: int, count: int,
                out: np.ndarray) -> None:
-    palette = sh["count"]
-    rows_needed = -(-palette // 64)
-    centroids = _image(source, sh["files"][0], 64 * coefficients * rows_needed)
+    palette, centroids = sh["count"], pixels["centroids"]
     width = 64 * coefficients
-    if len(centroids) % width:
-        raise SplatFormatError(source.path, f"SOG shN centroids are not {width} pixels wide")
-    labels = _image(source, sh["files"][1], count)[:count].astype(np.int64)
+    labels = pixels["labels"][:count].astype(np.int64)
     label = labels[:, 0] | (labels[:, 1] << 8)
     codebook = np.asarray(sh["codebook"], np.float32)
     known = label < palette            # the reference leaves other rows at 0
@@ -383,5 +435,5 @@ def read_meta_only(path: str | os.PathLike) -> dict:
         source.close()
 
 
-__all__ = ["MAX_COUNT", "META", "SH_COEFFICIENTS", "VERSION", "bundle", "encode", "is_meta",
-           "read", "read_meta_only"]
+__all__ = ["MAX_COUNT", "META", "SH_COEFFICIENTS", "VERSION", "bundle", "decode",
+           "decode_reference", "encode", "is_meta", "read", "read_meta_only", "read_pixels"]

@@ -21,7 +21,8 @@ Two implementations: :func:`encode_reference` and :func:`decode_reference` are n
 array operation a step, and are the definition; :func:`encode` and :func:`decode` run the
 compiled loops of :mod:`splatlab.spz_kernels` (one sweep over the rows, several times
 faster) and give the same payload bytes and decoded bits (``tests/test_spz.py`` checks it;
-versions 1 and 3 decode on the reference). ``encode`` writes the header and streams into
+``tests/test_formats.py`` for versions 3 and 4; version 1 decodes on the reference).
+``encode`` writes the header and streams into
 one buffer, which :func:`to_bytes` compresses as it is; ``decode`` fills the float32 table
 straight from the payload. Decompression is one call bounded by what the header justifies.
 
@@ -418,16 +419,17 @@ def _structured(matrix: np.ndarray, sh_degree: int) -> np.ndarray:
 def decode(packed: SpzPacked) -> np.ndarray:
     """The float32 table ``pyspz.decompress`` gives (a structured array, its property order).
 
-    A version-2 payload in one buffer (what :func:`encode` and :func:`parse_payload` make)
-    is decoded by the compiled loop straight into the table; other versions, or streams
-    assembled by hand, by :func:`decode_reference`; the bits are the same.
+    A payload of version 2, 3 or 4 in one buffer (what :func:`encode`,
+    :func:`parse_payload` and :func:`parse_streams` make) is decoded by a compiled loop
+    straight into the table; version 1, or streams assembled by hand, by
+    :func:`decode_reference`; the bits are the same.
 
     Example:
         >>> cols = {n: np.full(1, 0.5, np.float32) for n in ENCODED_PROPERTIES}
         >>> float(decode(encode(cols))["scale_0"][0])
         0.5
     """
-    buffer = packed.payload_buffer() if packed.version == 2 else None
+    buffer = packed.payload_buffer() if packed.version != 1 else None
     if buffer is None:
         return decode_reference(packed)
     from . import spz_kernels
@@ -435,8 +437,12 @@ def decode(packed: SpzPacked) -> np.ndarray:
     n, dim = packed.count, SH_DIM[packed.sh_degree]
     matrix = np.empty((n, 14 + 3 * dim), np.float32)
     scale = np.float32(1.0 / (1 << packed.fractional_bits))
-    spz_kernels.dequantize(buffer[HEADER.size:], n, dim, scale, COLOR_TABLE, ALPHA_TABLE,
-                           SCALE_TABLE, ROTATION_TABLE, SH_TABLE, matrix)
+    if packed.version == 2:
+        spz_kernels.dequantize(buffer[HEADER.size:], n, dim, scale, COLOR_TABLE, ALPHA_TABLE,
+                               SCALE_TABLE, ROTATION_TABLE, SH_TABLE, matrix)
+    else:   # versions 3 and 4: smallest-three rotations
+        spz_kernels.dequantize_smallest_three(buffer[HEADER.size:], n, dim, scale, COLOR_TABLE,
+                                              ALPHA_TABLE, SCALE_TABLE, SH_TABLE, matrix)
     return _structured(matrix, packed.sh_degree)
 
 
@@ -745,11 +751,15 @@ def parse_streams(data: bytes, source: str | os.PathLike = "<bytes>") -> SpzPack
     import zstandard
 
     blocks = [HEADER.pack(magic, version, count, degree, bits, flags, 0)]
+    decompressor = zstandard.ZstdDecompressor()
     for name, need, at, compressed in entries:
-        reader = zstandard.ZstdDecompressor().stream_reader(
-            memoryview(data)[at:at + compressed], read_across_frames=False)
+        frame = memoryview(data)[at:at + compressed]
         try:
-            block = _read_up_to(reader, need)    # grows with what the frame really holds
+            if need <= _ONE_SHOT_RATIO * compressed:   # one call, bounded by the frame's size
+                block = decompressor.decompress(frame, max_output_size=need)
+            else:                                   # grows with what the frame really holds
+                block = _read_up_to(decompressor.stream_reader(frame, read_across_frames=False),
+                                    need)
         except zstandard.ZstdError as e:
             raise SplatFormatError(source, f"corrupt zstd stream {name} in SPZ v4"
                                    f" ({_one_line(e)})") from None
