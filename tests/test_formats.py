@@ -474,3 +474,28 @@ def test_samples_decode_close_to_their_source():
         back = load(data.path(name))
         np.testing.assert_allclose(back.positions, source.positions, atol=tolerance,
                                    err_msg=name)
+
+
+# ---------------------------------------------------------------- 5. the verbs say where values came from
+def test_info_stats_diagnose_name_the_format(capsys):
+    from splatlab.cli.main import main
+
+    paths = [str(data.path(n)) for n in ("sample.compressed.ply", "sample.sog", "sample.spz",
+                                         "sample.splat", "sample.ksplat")]
+    assert main(["info", *paths]) == 0
+    out = capsys.readouterr().out
+    for label in ("compressed PLY, quantised", "SOG v2 (zip), quantised",
+                  "SPZ version 4 (zstd streams, 12 fractional bits, quantised)",
+                  ".splat, quantised", ".ksplat, quantised"):
+        assert label in out, out
+    main(["stats", paths[0]])
+    assert "values quantised from compressed PLY" in capsys.readouterr().out
+    main(["stats", "--json", paths[1]])
+    record = json.loads(capsys.readouterr().out)
+    assert record["format"] == "sog" and record["quantised"] is True
+    main(["diagnose", "--json", paths[3]])
+    report = json.loads(capsys.readouterr().out.splitlines()[0])
+    codes = [f["code"] for f in report["findings"]]
+    assert "SL040" in codes
+    main(["diagnose", "--json", str(data.path("trellis.ply"))])
+    assert "SL040" not in capsys.readouterr().out

@@ -750,10 +750,10 @@ def parse_streams(data: bytes, source: str | os.PathLike = "<bytes>") -> SpzPack
         at += compressed
     import zstandard
 
-    blocks = [HEADER.pack(magic, version, count, degree, bits, flags, 0)]
-    decompressor = zstandard.ZstdDecompressor()
-    for name, need, at, compressed in entries:
+    def inflate(entry: tuple[str, int, int, int]) -> bytes:
+        name, need, at, compressed = entry
         frame = memoryview(data)[at:at + compressed]
+        decompressor = zstandard.ZstdDecompressor()
         try:
             if need <= _ONE_SHOT_RATIO * compressed:   # one call, bounded by the frame's size
                 block = decompressor.decompress(frame, max_output_size=need)
@@ -766,8 +766,14 @@ def parse_streams(data: bytes, source: str | os.PathLike = "<bytes>") -> SpzPack
         if len(block) != need:
             raise SplatFormatError(source, f"truncated SPZ v4 stream {name}: {len(block):,} of"
                                    f" {need:,} bytes")
-        blocks.append(block)
-    payload = np.frombuffer(b"".join(blocks), np.uint8)
+        return block
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(len(entries), os.cpu_count() or 1)) as pool:  # zstd frees the GIL
+        blocks = list(pool.map(inflate, entries))
+    header = HEADER.pack(magic, version, count, degree, bits, flags, 0)
+    payload = np.frombuffer(b"".join([header, *blocks]), np.uint8)
     return _split(payload, version, count, degree, bits, bool(flags & FLAG_ANTIALIASED))
 
 
