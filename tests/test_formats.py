@@ -476,7 +476,7 @@ def test_samples_decode_close_to_their_source():
                                    err_msg=name)
 
 
-# ---------------------------------------------------------------- 5. the verbs say where values came from
+# ---------------------------------------------------------------- 5. the verbs name the format
 def test_info_stats_diagnose_name_the_format(capsys):
     from splatlab.cli.main import main
 
