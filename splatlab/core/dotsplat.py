@@ -54,6 +54,7 @@ ENCODED_PROPERTIES = ("x", "y", "z", "scale_0", "scale_1", "scale_2", "rot_0", "
 _SAMPLE_ROWS = 4096
 _LIMIT = 1e7
 _PLAUSIBLE_SHARE = 0.9
+_BLOCK_ROWS = 16384
 
 
 def plausible(rows: np.ndarray) -> bool:
@@ -105,8 +106,15 @@ def records(data: bytes, source: str | os.PathLike = "<bytes>") -> np.ndarray:
 
 @values_as_data
 def decode(rows: np.ndarray) -> np.ndarray:
-    """The float32 table of ``.splat`` rows (splat-transform's arithmetic)."""
+    """The float32 table of ``.splat`` rows (splat-transform's arithmetic), decoded a block
+    of rows at a time (the block's part of the table stays in the cache)."""
     out = empty_table(len(rows), 0)
+    for start in range(0, len(rows), _BLOCK_ROWS):
+        _decode_block(rows[start:start + _BLOCK_ROWS], out[start:start + _BLOCK_ROWS])
+    return out
+
+
+def _decode_block(rows: np.ndarray, out: np.ndarray) -> None:
     for axis, name in enumerate("xyz"):
         out[name] = rows["position"][:, axis]
         out[f"scale_{axis}"] = np.log(rows["scale"][:, axis].astype(np.float64))
@@ -121,7 +129,6 @@ def decode(rows: np.ndarray) -> np.ndarray:
     q = np.where(zero[:, None], np.array([1.0, 0, 0, 0]), q / np.where(zero, 1, length)[:, None])
     for i in range(4):
         out[f"rot_{i}"] = q[:, i]
-    return out
 
 
 def _byte(values: np.ndarray) -> np.ndarray:

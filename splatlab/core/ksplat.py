@@ -40,6 +40,9 @@ MODES = {0: (12, 12, 16, 4, 4), 1: (6, 6, 8, 4, 2), 2: (6, 6, 8, 4, 1)}
 """Compression mode -> bytes of position, scale, rotation, colour, and of one SH value."""
 SH_COUNT = (0, 9, 24, 45)
 _DEFAULT_RANGE = {0: 1, 1: 32767, 2: 32767}
+BLOCK_ROWS = 8192
+"""Rows decoded at a time: their part of the table (some 2 MB) stays in the cache while each
+field is written, where a whole column's writes would each miss it."""
 _SECTION = struct.Struct("<IIIIfHxxIxxxxIIH")
 """count, capacity, bucket size, bucket count, block size, bucket storage size, quantisation
 range, full buckets, partial buckets, SH degree."""
@@ -95,9 +98,6 @@ def decode_bytes(data: bytes, source: str | os.PathLike = "<bytes>") -> np.ndarr
         at = _section_end(data, at, header, mode, source)
     degree = max((h[-1] for h in headers if h[0]), default=0)
     out = empty_table(count, SH_COUNT[degree])
-    for name in out.dtype.names:
-        if name.startswith("f_rest_"):
-            out[name] = 0
     at, done = MAIN_HEADER + sections * SECTION_HEADER, 0
     for header in headers:
         at = _decode_section(data, at, header, mode, (low, high), out, done, source)
@@ -134,8 +134,7 @@ def _decode_section(data: bytes, at: int, header: tuple, mode: int, sh_range: tu
     if rest:
         row_fields.append(("sh", {0: "<f4", 1: "<f2", 2: "u1"}[mode], rest))
     rows = np.frombuffer(data, np.dtype(row_fields), count, at + bucket_bytes)
-    view = out[done:done + count]
-    position = rows["position"].astype(np.float64)
+    centres = bucket = None
     if mode:
         centres = np.frombuffer(data, "<f4", 3 * buckets, at + 4 * partial).reshape(buckets, 3)
         sizes = np.frombuffer(data, "<u4", partial, at).astype(np.int64)
@@ -143,8 +142,20 @@ def _decode_section(data: bytes, at: int, header: tuple, mode: int, sh_range: tu
                            np.concatenate([np.full(full, capacity, np.int64), sizes]))[:count]
         if len(bucket) < count or (bucket.size and bucket.max() >= buckets):
             raise SplatFormatError(source, ".ksplat buckets do not hold the section's rows")
-        position = ((position - q_range) * (block / 2.0 / q_range)
-                    + centres[bucket].astype(np.float64))
+    spacing = block / 2.0 / q_range
+    for start in range(0, count, BLOCK_ROWS):   # a block of the table stays in the cache
+        stop = min(count, start + BLOCK_ROWS)
+        _decode_rows(rows[start:stop], None if bucket is None else bucket[start:stop], centres,
+                     q_range, spacing, mode, rest, sh_range, out[done + start:done + stop])
+    return end
+
+
+def _decode_rows(rows: np.ndarray, bucket: np.ndarray | None, centres: np.ndarray | None,
+                 q_range: int, spacing: float, mode: int, rest: int, sh_range: tuple,
+                 view: np.ndarray) -> None:
+    position = rows["position"].astype(np.float64)
+    if bucket is not None:
+        position = (position - q_range) * spacing + centres[bucket].astype(np.float64)
     for axis, name in enumerate("xyz"):
         view[name] = position[:, axis]
         scale = rows["scale"][:, axis].astype(np.float64)
@@ -156,14 +167,17 @@ def _decode_section(data: bytes, at: int, header: tuple, mode: int, sh_range: tu
         view[f"f_dc_{axis}"] = (rows["rgba"][:, axis] / 255.0 - 0.5) / SH_C0
     alpha = np.clip(rows["rgba"][:, 3] / 255.0, 1e-6, 1 - 1e-6)
     view["opacity"] = np.log(alpha / (1 - alpha))
+    names = f_rest_names(len([n for n in view.dtype.names if n.startswith("f_rest_")]))
+    written = set()
     if rest:
         values = rows["sh"].astype(np.float64)
         if mode == 2:
             values = sh_range[0] + values / 255 * (sh_range[1] - sh_range[0])
-        names = f_rest_names(len([n for n in out.dtype.names if n.startswith("f_rest_")]))
         for i, column in enumerate(_sh_columns(rest)):  # as the reference, by this section's
             view[names[column]] = values[:, i]          # count (a lower degree shifts them)
-    return end
+            written.add(column)
+    for column in set(range(len(names))) - written:
+        view[names[column]] = 0
 
 
 def _sh_columns(rest: int) -> list[int]:
