@@ -141,17 +141,18 @@ def main() -> None:
             times[(fmt, reader)].append(time.perf_counter() - start)
     print(f"{args.rows:,} gaussians; {args.rounds} rounds, medians;"
           f" Python {platform.python_version()}, numpy {np.__version__}\n")
-    print("| format | file MB | reader | ms | splatlab / gsply |")
-    print("|---|---:|---|---:|---:|")
+    print("| format | file MB | reader | median ms | min ms | splatlab / gsply (median, min) |")
+    print("|---|---:|---|---:|---:|---:|")
     for fmt in dict.fromkeys(f for f, _, _ in timed):
-        rows = {r: float(np.median(t)) * 1e3 for (f, r), t in times.items() if f == fmt}
+        rows = {r: (float(np.median(t)) * 1e3, min(t) * 1e3)
+                for (f, r), t in times.items() if f == fmt}
         ours = next(v for r, v in rows.items() if r.startswith("splatlab"))
         theirs = next((v for r, v in rows.items() if r.startswith("gsply")), None)
         size = paths[fmt].stat().st_size / 2**20
-        for reader, ms in rows.items():
-            ratio = (f"{ours / theirs:.2f}" if theirs and reader.startswith("splatlab")
-                     else "")
-            print(f"| {fmt} | {size:.1f} | {reader} | {ms:.0f} | {ratio} |")
+        for reader, (median, fastest) in rows.items():
+            ratio = (f"{ours[0] / theirs[0]:.2f}, {ours[1] / theirs[1]:.2f}"
+                     if theirs and reader.startswith("splatlab") else "")
+            print(f"| {fmt} | {size:.1f} | {reader} | {median:.0f} | {fastest:.0f} | {ratio} |")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,22 @@
 """Read and write SPZ, the compressed 3DGS format subnet-17 miners submit (FACTS.md section 5).
 
 An SPZ file is a 16-byte header and quantised attribute streams (the *payload*), inside
-one of two containers:
+one of three containers:
 
 * ``zstd``: one zstd frame around the payload, as 404-Repo/spz (``pyspz``) writes it: the
   bytes a validator receives;
 * ``gzip``: Niantic's spz, versions 1-3 (version 1 stores float16 positions, version 3
-  smallest-three rotations in 4 bytes); version 2 is written.
+  smallest-three rotations in 4 bytes); version 2 is written;
+* ``zstd streams``: Niantic's version 4, a 32-byte plaintext header (:data:`STREAMS_HEADER`),
+  a table of (compressed, decompressed) sizes and one zstd frame a stream, the streams
+  those of version 3 (:func:`parse_streams`; :func:`to_streams_bytes` writes it for samples
+  and tests, what splat-transform 3.10.2 writes by default).
+
+Against splat-transform 3.10.2's decoder (``tests/test_formats.py``, versions 3 and 4): the
+same values to 2 float32 steps (it computes in float64 where the C++ library computes in
+float32), except alpha bytes 0 and 255, which splat-transform clamps to logit(1e-6) =
+-13.8155 and +13.8155 where the library, and we, give -inf and +inf. gsply 0.4.6's reader
+differs from both by up to 0.013 in opacity.
 
 Decoding gives exactly the float32 values of ``pyspz.decompress(..., include_normals=False)``
 (the same float32 arithmetic, checked bit for bit against the real library's outputs in

@@ -214,7 +214,7 @@ def dequantize(streams: np.ndarray, n: int, dim: int, position_scale: float,
 
 @numba.njit(types.void(_BYTES_IN, types.int64, types.int64, types.float32, _TABLE, _TABLE,
                        _TABLE, _TABLE, _TABLE_OUT),
-            nogil=True, cache=True, error_model="numpy")
+            nogil=True, cache=True, error_model="numpy", parallel=True)
 def dequantize_smallest_three(streams: np.ndarray, n: int, dim: int, position_scale: float,
                               color_table: np.ndarray, alpha_table: np.ndarray,
                               scale_table: np.ndarray, sh_table: np.ndarray,
@@ -245,8 +245,7 @@ def dequantize_smallest_three(streams: np.ndarray, n: int, dim: int, position_sc
     rotations, sh = 16 * n, 20 * n
     at = 6 + rest
     step = math.sqrt(0.5)
-    xyzw = np.empty(4, np.float32)
-    for i in range(n):
+    for i in numba.prange(n):   # rows are independent: both cores
         row = out[i]
         for k in range(3):
             b = 9 * i + 3 * k
@@ -267,17 +266,14 @@ def dequantize_smallest_three(streams: np.ndarray, n: int, dim: int, position_sc
                 | (np.uint32(streams[r + 2]) << 16) | (np.uint32(streams[r + 3]) << 24))
         largest = np.int64(comp >> 30)
         total = np.float32(0)
-        for c in range(3, -1, -1):
+        for c in range(3, -1, -1):   # x y z w are columns at+5, at+6, at+7, at+4
             if c == largest:
                 continue
             value = np.float32(step * np.float64(comp & 511) / 511.0)
             if (comp >> 9) & 1:
                 value = -value
-            xyzw[c] = value
+            row[at + 4 + (c + 1) % 4] = value
             total = np.float32(total + value * value)
             comp >>= 10
-        xyzw[largest] = np.float32(math.sqrt(max(np.float32(1) - total, np.float32(0))))
-        row[at + 4] = xyzw[3]
-        row[at + 5] = xyzw[0]
-        row[at + 6] = xyzw[1]
-        row[at + 7] = xyzw[2]
+        row[at + 4 + (largest + 1) % 4] = np.float32(
+            math.sqrt(max(np.float32(1) - total, np.float32(0))))
