@@ -760,30 +760,45 @@ def parse_streams(data: bytes, source: str | os.PathLike = "<bytes>") -> SpzPack
         at += compressed
     import zstandard
 
-    def inflate(entry: tuple[str, int, int, int]) -> bytes:
-        name, need, at, compressed = entry
+    bounded = all(need <= _ONE_SHOT_RATIO * compressed for _, need, _, compressed in entries)
+    payload = bytearray(HEADER.size + sum(need for _, need, _, _ in entries)) if bounded else None
+    offsets = np.cumsum([HEADER.size] + [need for _, need, _, _ in entries]).tolist()
+
+    def inflate(i: int) -> bytes | None:
+        name, need, at, compressed = entries[i]
         frame = memoryview(data)[at:at + compressed]
-        decompressor = zstandard.ZstdDecompressor()
+        reader = zstandard.ZstdDecompressor().stream_reader(frame, read_across_frames=False)
         try:
-            if need <= _ONE_SHOT_RATIO * compressed:   # one call, bounded by the frame's size
-                block = decompressor.decompress(frame, max_output_size=need)
-            else:                                   # grows with what the frame really holds
-                block = _read_up_to(decompressor.stream_reader(frame, read_across_frames=False),
-                                    need)
+            if payload is not None:   # straight into the payload: sizes bounded by the file's
+                target = memoryview(payload)[offsets[i]:offsets[i] + need]
+                got = 0
+                while got < need:
+                    n = reader.readinto(target[got:])
+                    if not n:
+                        break
+                    got += n
+                block = None
+            else:                     # grows with what the frame really holds
+                block = _read_up_to(reader, need)
+                got = len(block)
         except zstandard.ZstdError as e:
             raise SplatFormatError(source, f"corrupt zstd stream {name} in SPZ v4"
                                    f" ({_one_line(e)})") from None
-        if len(block) != need:
-            raise SplatFormatError(source, f"truncated SPZ v4 stream {name}: {len(block):,} of"
+        if got != need:
+            raise SplatFormatError(source, f"truncated SPZ v4 stream {name}: {got:,} of"
                                    f" {need:,} bytes")
         return block
 
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(min(len(entries), os.cpu_count() or 1)) as pool:  # zstd frees the GIL
-        blocks = list(pool.map(inflate, entries))
+        blocks = list(pool.map(inflate, range(len(entries))))
     header = HEADER.pack(magic, version, count, degree, bits, flags, 0)
-    payload = np.frombuffer(b"".join([header, *blocks]), np.uint8)
+    if payload is None:
+        payload = b"".join([header, *blocks])
+    else:
+        payload[:HEADER.size] = header
+    payload = np.frombuffer(payload, np.uint8)
     return _split(payload, version, count, degree, bits, bool(flags & FLAG_ANTIALIASED))
 
 
