@@ -500,3 +500,38 @@ def test_info_stats_diagnose_name_the_format(capsys):
     assert "SL040" in codes
     main(["diagnose", "--json", str(data.path("trellis.ply"))])
     assert "SL040" not in capsys.readouterr().out
+
+
+def test_ksplat_bucketed_modes(tmp_path):
+    """Compression modes 1 and 2 (16-bit positions in buckets, float16 values, SH as float16
+    or bytes over the header's range), built by hand: 3 rows, a full bucket of 2 and a
+    partial bucket of 1, SH degree 1."""
+    centres = np.array([[1.0, 2.0, 3.0], [-1.0, 0.0, 0.5]], np.float32)
+    q_range, block = 32767, 2.0
+    stored = np.array([[32767, 0, 65535], [40000, 30000, 32767], [0, 65535, 100]], np.uint16)
+    expected = ((stored.astype(np.float64) - q_range) * (block / 2 / q_range)
+                + centres[[0, 0, 1]].astype(np.float64))
+    for mode, sh_type in ((1, "<f2"), (2, "u1")):
+        sh = (np.arange(27, dtype=np.float16).reshape(3, 9) / 10 if mode == 1
+              else np.arange(27, dtype=np.uint8).reshape(3, 9) * 9)
+        rows = np.zeros(3, [("position", "<u2", 3), ("scale", "<f2", 3),
+                            ("rotation", "<f2", 4), ("rgba", "u1", 4), ("sh", sh_type, 9)])
+        rows["position"], rows["scale"] = stored, [[0.5, 1.0, 2.0]] * 3
+        rows["rotation"], rows["rgba"], rows["sh"] = [[1, 0, 0, 0]] * 3, [[255, 0, 128, 0]] * 3, sh
+        main = bytearray(ksplat.MAIN_HEADER)
+        struct.pack_into("<BBHIIIIH", main, 0, 0, 1, 0, 1, 3, 1, 3, mode)
+        struct.pack_into("<ff", main, 36, -2.0, 2.0)
+        section = bytearray(ksplat.SECTION_HEADER)
+        ksplat._SECTION.pack_into(section, 0, 3, 3, 2, 2, block, 12, q_range, 1, 1, 1)
+        path = tmp_path / f"mode{mode}.ksplat"
+        path.write_bytes(bytes(main) + bytes(section) + struct.pack("<I", 1)
+                         + centres.tobytes() + rows.tobytes())
+        splat = load(path)
+        assert splat.source_format.name == "ksplat" and splat.sh_degree == 1
+        np.testing.assert_array_equal(splat.positions, expected.astype(np.float32))
+        np.testing.assert_allclose(splat.log_scales[0], np.log([0.5, 1.0, 2.0]), rtol=1e-6)
+        assert splat.opacity[0] == np.float32(np.log(1e-6 / (1 - 1e-6)))   # byte 0, clamped
+        values = sh.astype(np.float64) if mode == 1 else -2.0 + sh / 255 * 4.0
+        # band 1 is stored channel-major (r0 r1 r2 g0 ...), as f_rest_0..8 are
+        np.testing.assert_allclose(np.stack([splat.column(f"f_rest_{i}") for i in range(9)], 1),
+                                   values, rtol=1e-6)
