@@ -233,8 +233,10 @@ def _read_compressed_ply(path: Path) -> tuple[np.ndarray, SourceFormat, bytes | 
 
 
 def _read_sog(path: Path) -> tuple[np.ndarray, SourceFormat, bytes | None]:
+    import zipfile
+
     table, meta = sog.read(path)
-    container = "folder" if path.is_dir() or path.name == sog.META else "zip"
+    container = "folder" if path.is_dir() or not zipfile.is_zipfile(path) else "zip"
     return table, SourceFormat("sog", container, meta["version"], quantised=True), None
 
 
