@@ -535,3 +535,14 @@ def test_ksplat_bucketed_modes(tmp_path):
         # band 1 is stored channel-major (r0 r1 r2 g0 ...), as f_rest_0..8 are
         np.testing.assert_allclose(np.stack([splat.column(f"f_rest_{i}") for i in range(9)], 1),
                                    values, rtol=1e-6)
+
+
+def test_a_splat_may_start_like_json_or_gzip(tmp_path):
+    """.splat has no magic: its first byte is the low byte of a float, '{' or 0x1f as well."""
+    rows = np.frombuffer(data.path("sample.splat").read_bytes(), dotsplat.RECORD).copy()
+    for first in (b"{", b"[", b"\x1f\x8b", b"PK"):
+        raw = bytearray(rows.tobytes())
+        raw[:len(first)] = first
+        path = tmp_path / f"{first[0]}.splat"
+        path.write_bytes(bytes(raw))
+        assert detect_format(path) == "splat", first

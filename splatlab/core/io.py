@@ -62,6 +62,7 @@ _SIGNATURES = {
     b"%PDF": "a PDF document",
 }
 _JSON_LIMIT = 64 << 20
+_NOT_JSON = "a text starting like JSON that is not JSON"
 
 
 def detect_format(path: str | os.PathLike) -> str:
@@ -106,15 +107,19 @@ def _detect(path: Path) -> tuple[str, PlyLayout | None]:
         if compressed_ply.looks_compressed(layout.header):
             return "compressed-ply", None
         return "ply", layout
-    if spz.detect_container(head) is not None or head[:4] == spz.MAGIC.to_bytes(4, "little"):
+    container = spz.detect_container(head)
+    if (container == "zstd" or (container == "gzip" and head[2:3] == b"\x08")  # deflate
+            or head[:4] == spz.MAGIC.to_bytes(4, "little")):
         return "spz", None
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         return _zip_kind(path), None
+    text = None      # what a file starting like JSON is, if it is not a .splat after all
     if head.lstrip()[:1] in (b"{", b"["):
-        kind = _json_kind(path)
-        if kind == "sog":
+        text = _json_kind(path)
+        if text == "sog":
             return "sog", None
-        raise _unsupported(path, kind)
+        if text != _NOT_JSON:
+            raise _unsupported(path, text)
     for signature, what in _SIGNATURES.items():
         if head.startswith(signature):
             raise _unsupported(path, what)
@@ -122,10 +127,15 @@ def _detect(path: Path) -> tuple[str, PlyLayout | None]:
         raise _unsupported(path, "a WebP image (one image of a SOG? give its meta.json)")
     if size >= ksplat.MAIN_HEADER and ksplat.looks_like(head):
         return "ksplat", None
-    if size and size % dotsplat.RECORD.itemsize == 0:
+    if size and size % dotsplat.RECORD.itemsize == 0:   # a .splat may start with any byte
         rows = np.memmap(path, dotsplat.RECORD, mode="r")
         if dotsplat.plausible(rows):
             return "splat", None
+    if text is not None:
+        raise _unsupported(path, text)
+    if container == "gzip":
+        raise SplatFormatError(path, f"corrupt gzip stream (compression method {head[2]}, not"
+                               " deflate): not an SPZ file, nor a .splat")
     raise SplatFormatError(path, "not a PLY, SPZ, SOG, .splat or .ksplat file"
                            f" (it starts {head[:8]!r})")
 
@@ -143,7 +153,7 @@ def _json_kind(path: Path) -> str:
             return "a JSON text larger than 64 MiB"
         return _kind_of_json(json.loads(path.read_bytes()))
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return "a text starting '{' that is not JSON"
+        return _NOT_JSON
     except OSError as e:
         raise SplatFormatError(path, f"cannot open ({e.strerror})") from None
 
