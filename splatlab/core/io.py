@@ -134,8 +134,8 @@ def _detect(path: Path) -> tuple[str, PlyLayout | None]:
     if text is not None:
         raise _unsupported(path, text)
     if container == "gzip":
-        raise SplatFormatError(path, f"corrupt gzip stream (compression method {head[2]}, not"
-                               " deflate): not an SPZ file, nor a .splat")
+        raise SplatFormatError(path, "corrupt gzip stream (its compression method is not"
+                               " deflate, or it ends there): not an SPZ file, nor a .splat")
     raise SplatFormatError(path, "not a PLY, SPZ, SOG, .splat or .ksplat file"
                            f" (it starts {head[:8]!r})")
 
