@@ -28,11 +28,16 @@ SAMPLE_COUNT = 7_040
 """Gaussians in a sample: just above the sn17 gate's 7,000, a multiple of TRELLIS's 32."""
 
 FILES = ("trellis.ply", "corrupted.ply", "chained.ply", "trellis.spz", "points.ply",
-         "miner-out.log", "gen-worker-1-error.log")
+         "miner-out.log", "gen-worker-1-error.log", "sample.compressed.ply", "sample.sog",
+         "sample.spz", "sample.splat", "sample.ksplat")
 """Names :func:`path` knows: a healthy TRELLIS-layout file; the write-up's corrupted file
 (every opacity at logit(1e-4)); a healthy file after the miner's double logit; the healthy
 file as SPZ (what pyspz.compress writes); a plain point cloud (x, y, z only); the miner's
-and its generation worker's logs of the Phase-3 hours (:mod:`splatlab.world.miner_logs`)."""
+and its generation worker's logs of the Phase-3 hours (:mod:`splatlab.world.miner_logs`);
+and :func:`inria_sample` in the other formats of the field: PlayCanvas compressed PLY, SOG
+(a zip bundle), Niantic SPZ version 4, antimatter15 ``.splat`` and mkkellogg ``.ksplat``."""
+SAMPLE_FORMAT_COUNT = 2_048
+"""Gaussians in the samples of other formats."""
 
 _folder: list[Path] = []
 
@@ -71,6 +76,28 @@ def chained(count: int = SAMPLE_COUNT) -> Splat:
     return miner_double_logit(trellis_like(count))
 
 
+def inria_sample(count: int = SAMPLE_FORMAT_COUNT) -> Splat:
+    """The INRIA-layout splat (SH degree 3) behind the ``sample.*`` files.
+
+    Example:
+        >>> inria_sample().sh_degree
+        3
+    """
+    return synth.inria(count, seed=7, sh_degree=3)
+
+
+def _other_format_bytes(name: str) -> bytes:
+    from .core import ksplat, sog, spz
+
+    splat = inria_sample()
+    columns = {n: splat.column(n) for n in splat.properties}
+    if name == "sample.sog":
+        return sog.bundle(sog.encode(columns))
+    if name == "sample.ksplat":
+        return ksplat.encode(columns)
+    return spz.to_streams_bytes(spz.encode(columns))   # sample.spz: Niantic version 4
+
+
 def path(name: str = "trellis.ply") -> Path:
     """A sample file (one of :data:`FILES`), written on first use into a temporary folder.
 
@@ -88,13 +115,17 @@ def path(name: str = "trellis.ply") -> Path:
             "gen-worker-1-error.log": miner_logs.phase3_worker_log}
     if not target.exists() and name in logs:
         target.write_text("\n".join(logs[name]()) + "\n", encoding="utf-8")
+    if not target.exists() and name in ("sample.sog", "sample.ksplat", "sample.spz"):
+        target.write_bytes(_other_format_bytes(name))
     elif not target.exists():
         splats = {"trellis.ply": trellis_like, "corrupted.ply": corrupted, "chained.ply": chained,
-                  "trellis.spz": trellis_like,
+                  "trellis.spz": trellis_like, "sample.compressed.ply": inria_sample,
+                  "sample.splat": inria_sample,
                   "points.ply": lambda: Splat.from_arrays(
                       {k: np.zeros(8, np.float32) for k in ("x", "y", "z")})}
         save(splats[name](), target)
     return target
 
 
-__all__ = ["FILES", "SAMPLE_COUNT", "chained", "corrupted", "path", "trellis_like"]
+__all__ = ["FILES", "SAMPLE_COUNT", "SAMPLE_FORMAT_COUNT", "chained", "corrupted",
+           "inria_sample", "path", "trellis_like"]

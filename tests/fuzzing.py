@@ -9,19 +9,23 @@ bounded time on every submission and replays ``tests/fuzz_cases/``; run it for h
   hamburger as SPZ in both containers, when the fixtures are there (``SPLATLAB_FIXTURES``);
   always synthetic files from :mod:`splatlab.data` / :mod:`splatlab.synth`: TRELLIS and INRIA
   layouts, mixed property types, other elements before and after ``vertex``, SPZ of SH
-  degree 0 and 3 in both containers.
+  degree 0 and 3 in both containers. The field's other formats (compressed PLY, SOG, SPZ
+  version 4, ``.splat``, ``.ksplat``): the reference files of ``fixtures/formats`` when
+  there, and always synthetic ones from splatlab's writers; only the byte-level mutators
+  (truncation, trailing bytes, byte damage) apply to them.
 * **Mutators** (:data:`MUTATORS`): PLY headers (counts, types, names, line ends, white space,
   comments, obj_info, elements, magic, format and end_header lines, truncation, bit flips),
   PLY bodies (special floats injected, whole columns of extreme values, bit flips,
   truncation, trailing bytes, ASCII tokens), SPZ payload header fields, payload truncation
   and bit flips, container corruption and swaps, and byte-level damage of any file.
 * **The oracle** (:func:`check`): every public verb in-process (load, stats exact and
-  histogram, diagnose, gate on both paths, repair.auto, diff against the unmutated seed, save
-  to PLY and SPZ, submission_problems), and one case in :data:`CLI_EVERY` through the
-  command line. A case fails on any exception other than splatlab's own refusals, a message
-  that is not one line naming the file, more than :data:`CASE_SECONDS`, a temporary file
-  left behind, or a wrong number (statistics against a float64 reference, values against
-  an independent parse of the bytes, byte-identical rewrites, diff counts).
+  histogram, diagnose, gate on both paths, repair.auto, diff against the unmutated seed,
+  save to PLY, SPZ, compressed PLY and ``.splat``, submission_problems), and one case in
+  :data:`CLI_EVERY` through the command line. A case fails on any exception other than
+  splatlab's own refusals, a message that is not one line naming the file, more than
+  :data:`CASE_SECONDS`, a temporary file left behind, or a wrong number (statistics against
+  a float64 reference, values against an independent parse of the bytes, byte-identical
+  rewrites, diff counts).
 
 Example:
     >>> report = run(seconds=None, seed=0, cases=3)          # doctest: +SKIP
@@ -177,13 +181,20 @@ class Seed:
 
     name: str
     data: bytes
+    format: str = ""
+    """The format of a seed that is neither a plain PLY nor a zstd/gzip SPZ (one of
+    ``splatlab.core.io.READS``, ``"spz"`` for version 4): only the byte-level mutators apply."""
 
     @property
     def kind(self) -> str:
+        if self.format:
+            return self.format
         return "ply" if self.data.startswith(b"ply") else "spz"
 
     @property
     def layout(self) -> str:
+        if self.format:
+            return self.format
         if self.kind == "ply":
             return self.ply.format
         return "zstd" if self.data.startswith(b"\x28\xb5\x2f\xfd") else "gzip"
@@ -198,7 +209,12 @@ class Seed:
 
     @property
     def suffix(self) -> str:
-        return ".ply" if self.kind == "ply" else ".spz"
+        return SUFFIXES.get(self.kind, ".spz")
+
+
+SUFFIXES = {"ply": ".ply", "spz": ".spz", "compressed-ply": ".compressed.ply", "sog": ".sog",
+            "splat": ".splat", "ksplat": ".ksplat", "spz-v4": ".spz"}
+"""The file name ending of a seed of each kind (detection goes by content all the same)."""
 
 
 @cache
@@ -283,6 +299,52 @@ def _spz_version_1(splat) -> bytes:
     return spz.to_bytes(old, "gzip")
 
 
+def _ksplat_head(data: bytes, rows: int) -> bytes:
+    """The first ``rows`` of a one-section, mode-0 ``.ksplat`` (the reference file's own
+    bytes, counts patched), or the whole file when it is not that layout."""
+    from splatlab.core import ksplat
+
+    main, section = ksplat.MAIN_HEADER, ksplat.SECTION_HEADER
+    count, mode = struct.unpack_from("<I", data, 16)[0], struct.unpack_from("<H", data, 20)[0]
+    sections, degree = struct.unpack_from("<I", data, 4)[0], data[main + 40]
+    if sections != 1 or mode != 0 or degree != 0 or count <= rows:
+        return data
+    out = bytearray(data[:main + section])
+    for at in (8, 16, main, main + 4, main + 8):
+        struct.pack_into("<I", out, at, rows)
+    return bytes(out) + data[main + section:main + section + 44 * rows]
+
+
+def _other_format_seeds() -> list[Seed]:
+    """Seeds of compressed PLY, SOG, SPZ version 4, ``.splat`` and ``.ksplat``: the reference
+    files of ``../shared/fixtures/formats`` when there (the small SH-3 ones whole, the first
+    rows of hamburger's row formats), and always synthetic ones from splatlab's writers."""
+    from splatlab.core import compressed_ply, dotsplat, ksplat, sog, spz
+    from splatlab.world import synth
+
+    out = []
+    folder = FIXTURES / "formats"
+    for name, kind in (("sample_sh3.compressed.ply", "compressed-ply"),
+                       ("sample_sh3.sog", "sog"), ("sample_sh3.spz", "spz-v4")):
+        if (folder / name).exists():
+            out.append(Seed(f"ref-{name}", (folder / name).read_bytes(), kind))
+    if (folder / "hamburger.splat").exists():
+        out.append(Seed("ref-hamburger.splat",
+                        (folder / "hamburger.splat").read_bytes()[:32 * SEED_ROWS], "splat"))
+    if (folder / "hamburger.ksplat").exists():
+        out.append(Seed("ref-hamburger.ksplat",
+                        _ksplat_head((folder / "hamburger.ksplat").read_bytes(), SEED_ROWS),
+                        "ksplat"))
+    inria = synth.inria(512, seed=4, sh_degree=3)
+    columns = {n: inria.column(n) for n in inria.properties}
+    out += [Seed("inria-compressed-ply", compressed_ply.encode(columns), "compressed-ply"),
+            Seed("inria-sog", sog.bundle(sog.encode(columns)), "sog"),
+            Seed("inria-spz-v4", spz.to_streams_bytes(spz.encode(columns)), "spz-v4"),
+            Seed("inria-splat", dotsplat.encode(columns), "splat"),
+            Seed("inria-ksplat", ksplat.encode(columns), "ksplat")]
+    return out
+
+
 @cache
 def seeds() -> tuple[Seed, ...]:
     """The files the mutators start from (real ones when the fixtures are there)."""
@@ -324,7 +386,8 @@ def seeds() -> tuple[Seed, ...]:
             Seed("trellis-spz-gzip", _spz_bytes(trellis, "gzip")),
             Seed("inria-spz-zstd", _spz_bytes(inria, "zstd")),
             Seed("inria-spz-gzip", _spz_bytes(inria, "gzip")),
-            Seed("trellis-spz-v1-gzip", _spz_version_1(trellis.take(np.arange(256))))]
+            Seed("trellis-spz-v1-gzip", _spz_version_1(trellis.take(np.arange(256)))),
+            *_other_format_seeds()]
     return tuple(out)
 
 
@@ -1379,16 +1442,17 @@ def check(case: Case, folder: Path, seed_path: Path, seed_splat, outcomes: Count
 def _check_save(v: _Verbs, case: Case, splat, out: Path, names, problems) -> None:
     import splatlab
 
-    for kind in ("ply", "spz"):
-        target = out / f"saved.{kind}"
-        saved = v.run(f"save-{kind}", lambda t=target: splatlab.save(splat, t), names)
+    for kind in ("ply", "spz", "compressed-ply", "splat"):
+        target = out / f"saved{SUFFIXES[kind]}"
+        saved = v.run(f"save-{kind}", lambda t=target, k=kind: splatlab.save(splat, t, format=k),
+                      names)
         left = _leftovers(out, {target.name} if saved else set())
         if left:
             v.fail(f"save-{kind}", f"left behind {left}")
         if not saved:
             continue
         source = case.mutation.data
-        same_format = (kind == "ply") == source.startswith(b"ply")
+        same_format = splat.source_format.name == kind
         if same_format and target.read_bytes() != source and (
                 kind == "ply" or splat.source_format.container == "zstd"):
             v.fail(f"save-{kind}", "an unchanged file was not written back byte-identical")
@@ -1399,8 +1463,10 @@ def _check_save(v: _Verbs, case: Case, splat, out: Path, names, problems) -> Non
             if back.properties != splat.properties or not all(
                     _same(back.column(n), splat.column(n)) for n in splat.properties):
                 v.fail("reload-ply", "the saved PLY loads with other values")
-        if back is not None and kind == "spz" and back.count != splat.count:
-            v.fail("reload-spz", f"{back.count} rows back from {splat.count}")
+        if back is not None and kind != "ply" and back.count != splat.count:
+            v.fail(f"reload-{kind}", f"{back.count} rows back from {splat.count}")
+        if back is not None and back.source_format.name != kind:
+            v.fail(f"reload-{kind}", f"the saved file loads as {back.source_format.name}")
         if back is not None and kind == "spz" and problems == []:
             from splatlab.loadchain import spz_roundtrip
 
@@ -1618,7 +1684,7 @@ def save_failures(failures: list[Failure], folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "failures.txt", "a") as log:
         for f in failures:
-            suffix = ".ply" if f.data.startswith(b"ply") else ".spz"
+            suffix = Path(f.file_name).suffix or ".bin"
             (folder / f"case-{f.case}{suffix}").write_bytes(f.data)
             log.write(f"{f}\n")
 

@@ -53,8 +53,8 @@ def test_diagnose_exit_codes(files, capsys):
     assert main(["diagnose", str(files["junk"]), str(files["healthy"])]) == EXIT_BAD_INPUT
     captured = capsys.readouterr()
     assert "healthy.ply" in captured.out  # the batch went on
-    assert one_line_errors(captured.err) == [f"splatlab: {files['junk']}: not a PLY or SPZ file"
-                                             " (it starts b'not a pl')"]
+    assert one_line_errors(captured.err) == [f"splatlab: {files['junk']}: not a PLY, SPZ, SOG,"
+                                             " .splat or .ksplat file (it starts b'not a pl')"]
 
 
 def test_diagnose_json(files, capsys):

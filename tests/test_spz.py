@@ -206,14 +206,6 @@ def test_niantic_v3_matches_splat_transform(name):
         assert (b[a == -np.inf] == np.float32(-13.81551)).all()
 
 
-@pytest.mark.parametrize("name", ("hamburger.spz", "sample_sh3.spz"))
-def test_niantic_v4_is_refused(name):
-    path = shared("formats", name)
-    with pytest.raises(SplatFormatError) as caught:
-        splatlab.load(path)
-    assert "version 4" in one_line_naming(caught.value, str(path))
-
-
 # ---------------------------------------------------------------- 4. containers
 def test_gzip_container_roundtrip(tmp_path):
     decoded = spz_roundtrip(Splat.from_arrays(synthetic(2000, dim=8, seed=1)))

@@ -39,6 +39,7 @@ SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
 
 CODES: dict[str, str] = {
     "SL001": "not a 3DGS file",
+    "SL040": "values quantised by the file's format (they sit on its grid)",
     "SL101": "NaN values",
     "SL102": "+inf values",
     "SL103": "-inf values",
@@ -679,9 +680,18 @@ def _saturation(name: str, clamp, k: int, share: float, t: Thresholds,
                    {"value": clamp.value, "share": share, "count": k}, k)
 
 
+def _quantised(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Finding]:
+    origin = splat.source_format
+    if origin.quantised:
+        yield Finding("SL040", "info", "file",
+                      f"The values are quantised from {origin.label.removesuffix(', quantised')}:"
+                      " they sit on that format's grid (spikes, clamps and saturated opacities"
+                      " may be the format's, not the scene's).", {}, splat.count)
+
+
 DETECTORS = (_nonfinite, _spread, _signatures, _spikes, _invisible, _scales_huge, _quats,
              _count, _duplicates, _positions, _encoding, _submission, _zero_rows,
-             _sh_in_name_only, _saturated)
+             _sh_in_name_only, _saturated, _quantised)
 
 
 # ----------------------------------------------------------------------------- helpers

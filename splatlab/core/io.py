@@ -1,9 +1,13 @@
 """Load a 3DGS file into a :class:`Splat`, save a Splat atomically and losslessly.
 
-The format is told by a file's content, never by its name: PLY (any layout) and SPZ
-(404-Repo/spz's zstd container or Niantic's gzip one, versions 1-3). On saving, the
-name's extension (or ``format=``) chooses: ``.spz`` writes SPZ version 2, anything
-else PLY.
+The format is told by a file's content, never by its name (:func:`detect_format`): PLY
+(any layout), PlayCanvas compressed PLY, SPZ (404-Repo/spz's zstd container, Niantic's gzip
+one, versions 1-3, and Niantic's version 4), SOG (a ``.sog`` zip or a folder with
+``meta.json``), antimatter15 ``.splat`` and mkkellogg ``.ksplat``. Every format loads into
+the same named INRIA fields (x y z, f_dc_*, f_rest_*, opacity as a logit, scale_* as logs,
+rot_*), and the Splat's :class:`SourceFormat` records where they came from and whether they
+are quantised. On saving, the name (or ``format=``) chooses: ``.spz`` writes SPZ version 2,
+``.compressed.ply`` compressed PLY, ``.splat`` antimatter15's rows, anything else PLY.
 
 Example:
     >>> import tempfile
@@ -16,6 +20,8 @@ Example:
     True
     >>> load(save(s, out / "scene.spz")).source_format.label        # what pyspz.compress writes
     'SPZ v2 (zstd), quantised'
+    >>> load(save(s, out / "scene.compressed.ply")).source_format.label
+    'compressed PLY, quantised'
 """
 
 from __future__ import annotations
@@ -26,9 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import spz
+from . import compressed_ply, dotsplat, ksplat, sog, spz
+from .fields import f_rest_names
 from .floats import values_as_data
 from .ply import (
+    PlyLayout,
     SplatFormatError,
     atomic_write,
     build_header,
@@ -41,56 +49,163 @@ from .ply import (
 )
 from .splat import OpacityEncoding, RawParts, ScaleEncoding, SourceFormat, Splat
 
-FORMATS = ("ply", "spz")
+FORMATS = ("ply", "spz", "compressed-ply", "splat")
 """Formats :func:`save` writes."""
+READS = ("ply", "compressed-ply", "spz", "sog", "splat", "ksplat")
+"""Formats :func:`load` reads (what :func:`detect_format` returns)."""
 
 _SIGNATURES = {
-    b"glTF": "a binary glTF (.glb) file",
-    b"PK\x03\x04": "a zip archive (a SOG bundle?)",
+    b"glTF": "a glTF binary file (.glb)",
     b"\x89PNG": "a PNG image",
-    b"RIFF": "a RIFF file (WebP image?)",
-    b"{": "a JSON text (a SOG meta.json or a LOD manifest?)",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"VOX ": "a MagicaVoxel voxel file (.vox)",
+    b"%PDF": "a PDF document",
 }
+_JSON_LIMIT = 64 << 20
+_NOT_JSON = "a text starting like JSON that is not JSON"
 
 
 def detect_format(path: str | os.PathLike) -> str:
-    """``"ply"`` or ``"spz"``, from the first bytes of ``path``.
+    """The format of ``path`` from its content: one of :data:`READS`.
 
-    Raises :class:`SplatFormatError` naming what the file looks like otherwise.
+    Magic bytes first (``ply``, zstd, gzip, ``NGSP``, zip); a PLY is compressed PLY when its
+    header shows a ``chunk`` element or ``packed_*`` properties (then it is that layout
+    exactly, or refused); a zip or a folder is SOG when it holds a SOG ``meta.json``; a
+    ``.ksplat`` by its 4,096-byte header; last, since it has no header at all, ``.splat``
+    when the size is a multiple of 32 and the rows are plausible
+    (:func:`splatlab.core.dotsplat.plausible`). A file whose kind is known but not read
+    (glTF, voxels, a LOD manifest, an image, other JSON, a zip without ``meta.json``) is
+    refused with one line naming what it is.
 
     Example:
         >>> from splatlab import data
         >>> detect_format(data.path("trellis.spz")), detect_format(data.path("trellis.ply"))
         ('spz', 'ply')
+        >>> detect_format(data.path("sample.sog")), detect_format(data.path("sample.splat"))
+        ('sog', 'splat')
     """
-    path = Path(path)
+    return _detect(Path(path))[0]
+
+
+def _detect(path: Path) -> tuple[str, PlyLayout | None]:
+    """:func:`detect_format`, with the layout of a PLY (parsed once for detection and load)."""
+    if path.is_dir():
+        if (path / sog.META).is_file() and _json_kind(path / sog.META) == "sog":
+            return "sog", None
+        raise SplatFormatError(path, "is a folder, not a file (nor a SOG folder with"
+                               " meta.json)")
     try:
         with open(path, "rb") as f:
-            head = f.read(8)
-    except IsADirectoryError:
-        raise SplatFormatError(path, "is a folder, not a file") from None
+            head = f.read(64)
+            size = os.fstat(f.fileno()).st_size
     except OSError as e:
         raise SplatFormatError(path, f"cannot open ({e.strerror})") from None
     if not head:
         raise SplatFormatError(path, "empty file")
     if head.startswith(b"ply"):
-        return "ply"
-    if spz.detect_container(head) is not None or head[:4] == spz.MAGIC.to_bytes(4, "little"):
-        return "spz"
+        layout = read_layout(path)
+        if compressed_ply.looks_compressed(layout.header):
+            return "compressed-ply", None
+        return "ply", layout
+    container = spz.detect_container(head)
+    if (container == "zstd" or (container == "gzip" and head[2:3] == b"\x08")  # deflate
+            or head[:4] == spz.MAGIC.to_bytes(4, "little")):
+        return "spz", None
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return _zip_kind(path), None
+    text = None      # what a file starting like JSON is, if it is not a .splat after all
+    if head.lstrip()[:1] in (b"{", b"["):
+        text = _json_kind(path)
+        if text == "sog":
+            return "sog", None
+        if text != _NOT_JSON:
+            raise _unsupported(path, text)
     for signature, what in _SIGNATURES.items():
         if head.startswith(signature):
-            raise SplatFormatError(path, f"not a 3DGS file splatlab reads: {what}")
-    raise SplatFormatError(path, f"not a PLY or SPZ file (it starts {head!r})")
+            raise _unsupported(path, what)
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        raise _unsupported(path, "a WebP image (one image of a SOG? give its meta.json)")
+    if size >= ksplat.MAIN_HEADER and ksplat.looks_like(head):
+        return "ksplat", None
+    if size and size % dotsplat.RECORD.itemsize == 0:   # a .splat may start with any byte
+        rows = np.memmap(path, dotsplat.RECORD, mode="r")
+        if dotsplat.plausible(rows):
+            return "splat", None
+    if text is not None:
+        raise _unsupported(path, text)
+    if container == "gzip":
+        raise SplatFormatError(path, "corrupt gzip stream (its compression method is not"
+                               " deflate, or it ends there): not an SPZ file, nor a .splat")
+    raise SplatFormatError(path, "not a PLY, SPZ, SOG, .splat or .ksplat file"
+                           f" (it starts {head[:8]!r})")
+
+
+def _unsupported(path: Path, what: str) -> SplatFormatError:
+    return SplatFormatError(path, f"{what}, not a 3DGS splat file splatlab reads")
+
+
+def _json_kind(path: Path) -> str:
+    """``"sog"`` for a SOG meta.json, else a phrase naming what the JSON is."""
+    import json
+
+    try:
+        if path.stat().st_size > _JSON_LIMIT:
+            return "a JSON text larger than 64 MiB"
+        return _kind_of_json(json.loads(path.read_bytes()))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return _NOT_JSON
+    except OSError as e:
+        raise SplatFormatError(path, f"cannot open ({e.strerror})") from None
+
+
+def _kind_of_json(meta: object) -> str:
+    if sog.is_meta(meta):
+        return "sog"
+    keys = set(meta) if isinstance(meta, dict) else set()
+    if keys & {"lodLevels", "lods"} or {"tree", "filenames"} <= keys:
+        return "a LOD manifest (lod-meta.json)"
+    if keys & {"voxelResolution", "treeDepth", "leafDataCount"}:
+        return "a voxel octree (.voxel.json)"
+    if keys & {"asset", "accessors", "buffers"}:
+        return "a glTF JSON file (.gltf)"
+    return "a JSON text"
+
+
+def _zip_kind(path: Path) -> str:
+    import json
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as bundle:
+            names = bundle.namelist()
+            if sog.META not in names:
+                raise _unsupported(path, "a zip archive without meta.json (not a SOG bundle)")
+            info = bundle.getinfo(sog.META)
+            if info.file_size > _JSON_LIMIT:
+                raise _unsupported(path, "a zip archive whose meta.json exceeds 64 MiB")
+            try:
+                kind = _kind_of_json(json.loads(bundle.read(info)))
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                kind = "a zip archive whose meta.json is not JSON"
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+        raise SplatFormatError(path, f"corrupt zip archive ({e})") from None
+    if kind != "sog":
+        raise _unsupported(path, kind if "zip" in kind else
+                           f"a zip archive whose meta.json is {kind}")
+    return "sog"
 
 
 @values_as_data
 def load(path: str | os.PathLike, opacity: OpacityEncoding = "logit",
          scales: ScaleEncoding = "log") -> Splat:
-    """Read a PLY or SPZ file; PLY bodies are memory-mapped and read only when used.
+    """Read a 3DGS file of any format in :data:`READS`; PLY bodies are memory-mapped and
+    read only when used.
 
     ``opacity`` declares how the stored opacity is encoded ("logit", the 3DGS
     standard, or "probability"); ``scales`` likewise ("log" or "linear"). An SPZ file
-    gives exactly the properties ``pyspz.decompress(..., include_normals=False)`` gives.
+    gives exactly the properties ``pyspz.decompress(..., include_normals=False)`` gives;
+    the other decoded formats give the values of splat-transform's decoder, in the order
+    the file stores the gaussians, with INRIA's property names.
     Raises :class:`SplatFormatError` with a one-line message for a bad file.
 
     Example:
@@ -98,10 +213,17 @@ def load(path: str | os.PathLike, opacity: OpacityEncoding = "logit",
         >>> s = load(data.path("trellis.ply"))
         >>> s.count, s.is_gaussian
         (7040, True)
+        >>> load(data.path("sample.ksplat")).source_format.label
+        '.ksplat, quantised'
     """
-    if detect_format(path) == "spz":
-        return _load_spz(Path(path), opacity, scales)
-    layout = read_layout(path)
+    path = Path(path)
+    kind, layout = _detect(path)
+    if kind == "spz":
+        return _load_spz(path, opacity, scales)
+    if kind != "ply":
+        table, origin, encoded = _DECODERS[kind](path)
+        return decoded_splat(table, origin, source=path, opacity=opacity, scales=scales,
+                             encoded=encoded)
     if layout.header.format == "ascii":
         table, rows, tail = read_ascii_vertices(layout)
         table.flags.writeable = False
@@ -114,6 +236,59 @@ def load(path: str | os.PathLike, opacity: OpacityEncoding = "logit",
                  raw=raw, source_format=SourceFormat("ply"))
 
 
+def _read_compressed_ply(path: Path) -> tuple[np.ndarray, SourceFormat, bytes | None]:
+    data = _read_bytes(path)
+    return (compressed_ply.decode_bytes(data, path),
+            SourceFormat("compressed-ply", quantised=True), data)
+
+
+def _read_sog(path: Path) -> tuple[np.ndarray, SourceFormat, bytes | None]:
+    import zipfile
+
+    table, meta = sog.read(path)
+    container = "folder" if path.is_dir() or not zipfile.is_zipfile(path) else "zip"
+    return table, SourceFormat("sog", container, meta["version"], quantised=True), None
+
+
+def _read_splat(path: Path) -> tuple[np.ndarray, SourceFormat, bytes | None]:
+    data = _read_bytes(path)
+    return (dotsplat.decode(dotsplat.records(data, path)), SourceFormat("splat", quantised=True),
+            data)
+
+
+def _read_ksplat(path: Path) -> tuple[np.ndarray, SourceFormat, bytes | None]:
+    return ksplat.read(path), SourceFormat("ksplat", quantised=True), None
+
+
+_DECODERS = {"compressed-ply": _read_compressed_ply, "sog": _read_sog, "splat": _read_splat,
+             "ksplat": _read_ksplat}
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise SplatFormatError(path, f"cannot open ({e.strerror})") from None
+
+
+def decoded_splat(table: np.ndarray, origin: SourceFormat, *, source: Path | None = None,
+                  opacity: OpacityEncoding = "logit", scales: ScaleEncoding = "log",
+                  encoded: bytes | None = None) -> Splat:
+    """The Splat of a decoded float32 table (any format decoded on load), with a plain
+    binary little-endian PLY header of its properties; ``encoded`` keeps the file's bytes,
+    so that an unchanged Splat saved in its own format is written back as it was.
+
+    Example:
+        >>> t = np.zeros(2, [("x", "<f4")])
+        >>> decoded_splat(t, SourceFormat("splat", quantised=True)).source_format.label
+        '.splat, quantised'
+    """
+    table.flags.writeable = False
+    header = build_header([(name, "float") for name in table.dtype.names], len(table), "<", [])
+    return Splat(table, header, source=source, opacity=opacity, scales=scales,
+                 raw=RawParts(encoded=encoded), source_format=origin)
+
+
 def _load_spz(path: Path, opacity: OpacityEncoding, scales: ScaleEncoding) -> Splat:
     packed, info, data = spz.read(path)
     return splat_from_spz(packed, info, source=path, opacity=opacity, scales=scales,
@@ -124,27 +299,44 @@ def splat_from_spz(packed: spz.SpzPacked, info: spz.SpzInfo, *, source: Path | N
                    opacity: OpacityEncoding = "logit", scales: ScaleEncoding = "log",
                    encoded: bytes | None = None) -> Splat:
     """The Splat of a decoded SPZ payload, with the header ``pyspz.decompress`` writes."""
-    table = spz.decode(packed)
-    table.flags.writeable = False
-    header = build_header([(name, "float") for name in table.dtype.names], len(table), "<", [])
     origin = SourceFormat("spz", info.container, info.version, info.fractional_bits,
                           info.antialiased, quantised=True)
-    return Splat(table, header, source=source, opacity=opacity, scales=scales,
-                 raw=RawParts(encoded=encoded), source_format=origin)
+    return decoded_splat(spz.decode(packed), origin, source=source, opacity=opacity,
+                         scales=scales, encoded=encoded)
+
+
+def format_for_name(path: str | os.PathLike) -> str:
+    """The format :func:`save` writes for a file name: ``.spz`` SPZ, ``.compressed.ply``
+    compressed PLY, ``.splat`` antimatter15's rows, anything else PLY.
+
+    Example:
+        >>> [format_for_name(n) for n in ("a.spz", "a.compressed.ply", "a.splat", "a.ply")]
+        ['spz', 'compressed-ply', 'splat', 'ply']
+    """
+    name = Path(path).name.lower()
+    if name.endswith(".spz"):
+        return "spz"
+    if name.endswith(".compressed.ply"):
+        return "compressed-ply"
+    if name.endswith(".splat"):
+        return "splat"
+    return "ply"
 
 
 @values_as_data
 def save(splat: Splat, path: str | os.PathLike, *, overwrite: bool = False,
-         format: str | None = None, container: str = "zstd", comment: str | None = None
-         ) -> Path:
+         format: str | None = None, container: str = "zstd", comment: str | None = None,
+         order: str = "morton") -> Path:
     """Write ``splat`` to ``path`` atomically (temporary file, fsync, rename).
 
-    ``format`` is ``"ply"`` or ``"spz"`` (default: ``"spz"`` for a ``.spz`` name, else
-    ``"ply"``). PLY: an unchanged Splat is written byte-identical to the file it came
-    from, changed fields keep their dtype, byte order and position, and the header is
-    left as it was (``comment`` adds one comment line; the submission path then refuses
-    the file). SPZ: version 2 in ``container`` (``"zstd"`` as pyspz, ``"gzip"`` as
-    Niantic); an unchanged Splat loaded from SPZ in that container keeps its bytes.
+    ``format`` is one of :data:`FORMATS` (default: :func:`format_for_name`). PLY: an
+    unchanged Splat is written byte-identical to the file it came from, changed fields
+    keep their dtype, byte order and position, and the header is left as it was
+    (``comment`` adds one comment line; the submission path then refuses the file).
+    SPZ: version 2 in ``container`` (``"zstd"`` as pyspz, ``"gzip"`` as Niantic).
+    Compressed PLY: as splat-transform packs it, rows in ``order`` (``"morton"`` as
+    splat-transform, or ``"keep"``). ``.splat``: antimatter15's rows, in the Splat's order.
+    An unchanged Splat loaded from the same format (and SPZ container) keeps its bytes.
     Refuses to replace an existing file unless ``overwrite=True``.
 
     Example:
@@ -157,19 +349,48 @@ def save(splat: Splat, path: str | os.PathLike, *, overwrite: bool = False,
         True
     """
     path = Path(path)
-    kind = format or ("spz" if path.suffix.lower() == ".spz" else "ply")
+    kind = format or format_for_name(path)
     if kind not in FORMATS:
         raise ValueError(f"unknown format {kind!r}; splatlab writes {', '.join(FORMATS)}")
+    if comment is not None and kind != "ply":
+        raise ValueError(f"{kind} has no place for a comment")
     if overwrite and splat.source is not None and path.exists() and os.path.samefile(
             path, splat.source):
         splat = splat.detached()
     if kind == "spz":
-        if comment is not None:
-            raise ValueError("SPZ has no place for a comment")
-        atomic_write(path, iter([spz_bytes(splat, container)]), overwrite=overwrite)
+        parts = iter([spz_bytes(splat, container)])
+    elif kind == "compressed-ply":
+        parts = iter([_encoded_bytes(splat, kind, lambda c: compressed_ply.encode(c, order=order),
+                                     compressed_ply.ENCODED_PROPERTIES,
+                                     compressed_ply.sh_rest_written(splat.properties))])
+    elif kind == "splat":
+        parts = iter([_encoded_bytes(splat, kind, dotsplat.encode,
+                                     dotsplat.ENCODED_PROPERTIES, 0)])
     else:
-        atomic_write(path, _ply_parts(splat, comment), overwrite=overwrite)
+        parts = _ply_parts(splat, comment)
+    atomic_write(path, parts, overwrite=overwrite)
     return path
+
+
+def _encoded_bytes(splat: Splat, kind: str, encode, needed: tuple[str, ...], rest: int
+                   ) -> bytes:
+    """The file of ``splat`` in a format written whole (its own bytes when unchanged)."""
+    origin, raw = splat.source_format, splat.raw_parts
+    if not splat.modified and origin.name == kind and raw.encoded is not None:
+        return raw.encoded
+    title = SourceFormat(kind).title
+    missing = [n for n in needed if n not in splat.properties]
+    if missing:
+        raise SplatFormatError(splat.source or "<splat>", f"cannot write {title}: no"
+                               f" {', '.join(missing)}")
+    if kind == "splat" and splat.count == 0:
+        raise SplatFormatError(splat.source or "<splat>", "cannot write .splat: 0 gaussians"
+                               " make an empty file, which no reader takes")
+    names = [*needed, *f_rest_names(rest)]
+    try:
+        return encode({name: splat.column(name) for name in names})
+    except ValueError as e:
+        raise SplatFormatError(splat.source or "<splat>", f"cannot write {title}: {e}") from None
 
 
 @values_as_data
@@ -228,5 +449,5 @@ def _as_bytes(part: np.ndarray | bytes) -> bytes | memoryview:
     return memoryview(np.ascontiguousarray(part).reshape(-1).view(np.uint8))
 
 
-__all__ = ["FORMATS", "SplatFormatError", "detect_format", "load", "save", "splat_from_spz",
-           "spz_bytes"]
+__all__ = ["FORMATS", "READS", "SplatFormatError", "decoded_splat", "detect_format",
+           "format_for_name", "load", "save", "splat_from_spz", "spz_bytes"]

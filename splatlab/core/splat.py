@@ -73,14 +73,19 @@ class RawParts:
 class SourceFormat:
     """What kind of file a Splat's values came from.
 
-    ``name`` is ``"ply"``, ``"spz"`` or ``"arrays"`` (built in memory); for SPZ,
-    ``container`` is ``"zstd"`` (404-Repo/spz, what subnet 17 sends) or ``"gzip"``
-    (Niantic), with the payload's ``version`` and ``fractional_bits``. ``quantised``
-    says the values passed through a lossy encoding (SPZ bytes), so they sit on a grid.
+    ``name`` is ``"ply"``, ``"compressed-ply"`` (PlayCanvas), ``"sog"``, ``"spz"``,
+    ``"splat"`` (antimatter15), ``"ksplat"`` (mkkellogg) or ``"arrays"`` (built in
+    memory). For SPZ, ``container`` is ``"zstd"`` (404-Repo/spz, what subnet 17 sends),
+    ``"gzip"`` (Niantic, versions 1-3) or ``"plain"`` (Niantic version 4: a plaintext
+    header and zstd streams), with the payload's ``version`` and ``fractional_bits``; for
+    SOG, ``container`` is ``"zip"`` (a ``.sog`` bundle) or ``"folder"``. ``quantised``
+    says the values passed through a lossy encoding, so they sit on a grid.
 
     Example:
         >>> SourceFormat("spz", "zstd", 2, 12, quantised=True).label
         'SPZ v2 (zstd), quantised'
+        >>> SourceFormat("compressed-ply", quantised=True).label
+        'compressed PLY, quantised'
     """
 
     name: str = "ply"
@@ -91,14 +96,24 @@ class SourceFormat:
     quantised: bool = False
 
     @property
+    def title(self) -> str:
+        """The format's name as people write it (``"compressed PLY"``, ``".splat"``)."""
+        return FORMAT_TITLES.get(self.name, self.name)
+
+    @property
     def label(self) -> str:
         """One phrase for tables and reprs."""
-        text = self.name.upper() if self.name != "arrays" else "in-memory arrays"
+        text = self.title
         if self.version is not None:
             text += f" v{self.version}"
         if self.container:
             text += f" ({self.container})"
         return text + (", quantised" if self.quantised else "")
+
+
+FORMAT_TITLES = {"ply": "PLY", "spz": "SPZ", "compressed-ply": "compressed PLY", "sog": "SOG",
+                 "splat": ".splat", "ksplat": ".ksplat", "arrays": "in-memory arrays"}
+"""How each :attr:`SourceFormat.name` is written in messages."""
 
 
 class Splat:

@@ -1,12 +1,22 @@
 """Read and write SPZ, the compressed 3DGS format subnet-17 miners submit (FACTS.md section 5).
 
 An SPZ file is a 16-byte header and quantised attribute streams (the *payload*), inside
-one of two containers:
+one of three containers:
 
 * ``zstd``: one zstd frame around the payload, as 404-Repo/spz (``pyspz``) writes it: the
   bytes a validator receives;
 * ``gzip``: Niantic's spz, versions 1-3 (version 1 stores float16 positions, version 3
-  smallest-three rotations in 4 bytes); version 2 is written.
+  smallest-three rotations in 4 bytes); version 2 is written;
+* ``zstd streams``: Niantic's version 4, a 32-byte plaintext header (:data:`STREAMS_HEADER`),
+  a table of (compressed, decompressed) sizes and one zstd frame a stream, the streams
+  those of version 3 (:func:`parse_streams`; :func:`to_streams_bytes` writes it for samples
+  and tests, what splat-transform 3.10.2 writes by default).
+
+Against splat-transform 3.10.2's decoder (``tests/test_formats.py``, versions 3 and 4): the
+same values to 2 float32 steps (it computes in float64 where the C++ library computes in
+float32), except alpha bytes 0 and 255, which splat-transform clamps to logit(1e-6) =
+-13.8155 and +13.8155 where the library, and we, give -inf and +inf. gsply 0.4.6's reader
+differs from both by up to 0.013 in opacity.
 
 Decoding gives exactly the float32 values of ``pyspz.decompress(..., include_normals=False)``
 (the same float32 arithmetic, checked bit for bit against the real library's outputs in
@@ -21,7 +31,8 @@ Two implementations: :func:`encode_reference` and :func:`decode_reference` are n
 array operation a step, and are the definition; :func:`encode` and :func:`decode` run the
 compiled loops of :mod:`splatlab.spz_kernels` (one sweep over the rows, several times
 faster) and give the same payload bytes and decoded bits (``tests/test_spz.py`` checks it;
-versions 1 and 3 decode on the reference). ``encode`` writes the header and streams into
+``tests/test_formats.py`` for versions 3 and 4; version 1 decodes on the reference).
+``encode`` writes the header and streams into
 one buffer, which :func:`to_bytes` compresses as it is; ``decode`` fills the float32 table
 straight from the payload. Decompression is one call bounded by what the header justifies.
 
@@ -69,6 +80,12 @@ COMPRESS_MAX_POINTS = 10 * 1024 * 1024
 FRACTIONAL_BITS = 12
 """Fixed-point fraction of positions the library writes (1/4096 = about 0.24 mm)."""
 FLAG_ANTIALIASED = 0x1
+STREAMS_HEADER = struct.Struct("<IIIBBBBI12x")
+"""Niantic version 4's plaintext header: magic, version, point count, SH degree, fractional
+bits, flags, number of streams, offset of the table of streams; 12 reserved bytes."""
+STREAMS_VERSION = 4
+STREAMS_CONTAINER = "zstd streams"
+"""The container name of version 4 (plaintext header, one zstd frame a stream)."""
 COLOR_SCALE = np.float32(0.15)
 """f_dc is stored as byte(f_dc * 0.15 * 255 + 127.5): colours clamp at about +-3.33."""
 SH_DIM = {0: 0, 1: 3, 2: 8, 3: 15}
@@ -412,16 +429,17 @@ def _structured(matrix: np.ndarray, sh_degree: int) -> np.ndarray:
 def decode(packed: SpzPacked) -> np.ndarray:
     """The float32 table ``pyspz.decompress`` gives (a structured array, its property order).
 
-    A version-2 payload in one buffer (what :func:`encode` and :func:`parse_payload` make)
-    is decoded by the compiled loop straight into the table; other versions, or streams
-    assembled by hand, by :func:`decode_reference`; the bits are the same.
+    A payload of version 2, 3 or 4 in one buffer (what :func:`encode`,
+    :func:`parse_payload` and :func:`parse_streams` make) is decoded by a compiled loop
+    straight into the table; version 1, or streams assembled by hand, by
+    :func:`decode_reference`; the bits are the same.
 
     Example:
         >>> cols = {n: np.full(1, 0.5, np.float32) for n in ENCODED_PROPERTIES}
         >>> float(decode(encode(cols))["scale_0"][0])
         0.5
     """
-    buffer = packed.payload_buffer() if packed.version == 2 else None
+    buffer = packed.payload_buffer() if packed.version != 1 else None
     if buffer is None:
         return decode_reference(packed)
     from . import spz_kernels
@@ -429,8 +447,12 @@ def decode(packed: SpzPacked) -> np.ndarray:
     n, dim = packed.count, SH_DIM[packed.sh_degree]
     matrix = np.empty((n, 14 + 3 * dim), np.float32)
     scale = np.float32(1.0 / (1 << packed.fractional_bits))
-    spz_kernels.dequantize(buffer[HEADER.size:], n, dim, scale, COLOR_TABLE, ALPHA_TABLE,
-                           SCALE_TABLE, ROTATION_TABLE, SH_TABLE, matrix)
+    if packed.version == 2:
+        spz_kernels.dequantize(buffer[HEADER.size:], n, dim, scale, COLOR_TABLE, ALPHA_TABLE,
+                               SCALE_TABLE, ROTATION_TABLE, SH_TABLE, matrix)
+    else:   # versions 3 and 4: smallest-three rotations
+        spz_kernels.dequantize_smallest_three(buffer[HEADER.size:], n, dim, scale, COLOR_TABLE,
+                                              ALPHA_TABLE, SCALE_TABLE, SH_TABLE, matrix)
     return _structured(matrix, packed.sh_degree)
 
 
@@ -686,9 +708,10 @@ def read_bytes(data: bytes, source: str | os.PathLike = "<bytes>") -> tuple[SpzP
     container = detect_container(data[:4])
     if container is None:
         if data[:4] == MAGIC.to_bytes(4, "little"):
-            version = int.from_bytes(data[4:8], "little")
-            raise SplatFormatError(source, f"SPZ version {version} with a plaintext header is not"
-                                   " supported (reads zstd and gzip SPZ, versions 1-3)")
+            packed = parse_streams(data, source)
+            info = SpzInfo(STREAMS_CONTAINER, packed.version, packed.count, packed.sh_degree,
+                           packed.fractional_bits, packed.antialiased)
+            return packed, info
         raise SplatFormatError(source, "not an SPZ file (neither a zstd nor a gzip stream)")
     payload = _bounded_decompress(data, container, source)
     packed = parse_payload(payload, source)
@@ -697,6 +720,139 @@ def read_bytes(data: bytes, source: str | os.PathLike = "<bytes>") -> tuple[SpzP
     info = SpzInfo(container, packed.version, packed.count, packed.sh_degree,
                    packed.fractional_bits, packed.antialiased)
     return packed, info
+
+
+def parse_streams(data: bytes, source: str | os.PathLike = "<bytes>") -> SpzPacked:
+    """The streams of a Niantic version-4 file: a 32-byte plaintext header, a table of
+    (compressed, decompressed) sizes, one zstd frame a non-empty stream.
+
+    Each stream is decompressed to at most the size the header justifies, so a file lying
+    about its sizes allocates nothing more.
+
+    Example:
+        >>> cols = {n: np.zeros(2, np.float32) for n in ENCODED_PROPERTIES}
+        >>> parse_streams(to_streams_bytes(encode(cols))).version
+        4
+    """
+    if len(data) < STREAMS_HEADER.size:
+        raise SplatFormatError(source, f"SPZ v4 file of {len(data)} bytes has no 32-byte header")
+    magic, version, count, degree, bits, flags, streams, toc = STREAMS_HEADER.unpack_from(data)
+    parse_header(HEADER.pack(magic, version, count, degree, bits, flags, 0), source,
+                 versions=(STREAMS_VERSION,))
+    sizes = [(name, int(np.prod(shape))) for name, shape in _stream_sizes(version, count, degree)]
+    sizes = [(name, size) for name, size in sizes if size]
+    if streams != len(sizes):
+        raise SplatFormatError(source, f"SPZ v4 header declares {streams} streams; {count:,}"
+                               f" points of SH degree {degree} have {len(sizes)}")
+    if toc < STREAMS_HEADER.size or toc + 16 * streams > len(data):
+        raise SplatFormatError(source, f"SPZ v4 table of streams at byte {toc} lies outside the"
+                               f" file ({len(data):,} bytes)")
+    entries, at = [], toc + 16 * streams
+    for i, (name, need) in enumerate(sizes):   # every size checked before any allocation
+        compressed, size = struct.unpack_from("<QQ", data, toc + 16 * i)
+        if size != need:
+            raise SplatFormatError(source, f"SPZ v4 stream {name} declares {size:,} bytes;"
+                                   f" {count:,} points need {need:,}")
+        if at + compressed > len(data):
+            raise SplatFormatError(source, f"truncated SPZ v4: stream {name} needs"
+                                   f" {compressed:,} bytes at {at:,}, the file has {len(data):,}")
+        entries.append((name, need, at, compressed))
+        at += compressed
+    import zstandard
+
+    bounded = all(need <= _ONE_SHOT_RATIO * compressed for _, need, _, compressed in entries)
+    payload = bytearray(HEADER.size + sum(need for _, need, _, _ in entries)) if bounded else None
+    offsets = np.cumsum([HEADER.size] + [need for _, need, _, _ in entries]).tolist()
+
+    def inflate(i: int) -> bytes | None:
+        name, need, at, compressed = entries[i]
+        frame = memoryview(data)[at:at + compressed]
+        reader = zstandard.ZstdDecompressor().stream_reader(frame, read_across_frames=False)
+        try:
+            if payload is not None:   # straight into the payload: sizes bounded by the file's
+                target = memoryview(payload)[offsets[i]:offsets[i] + need]
+                got = 0
+                while got < need:
+                    n = reader.readinto(target[got:])
+                    if not n:
+                        break
+                    got += n
+                block = None
+            else:                     # grows with what the frame really holds
+                block = _read_up_to(reader, need)
+                got = len(block)
+        except zstandard.ZstdError as e:
+            raise SplatFormatError(source, f"corrupt zstd stream {name} in SPZ v4"
+                                   f" ({_one_line(e)})") from None
+        if got != need:
+            raise SplatFormatError(source, f"truncated SPZ v4 stream {name}: {got:,} of"
+                                   f" {need:,} bytes")
+        return block
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(len(entries), os.cpu_count() or 1)) as pool:  # zstd frees the GIL
+        blocks = list(pool.map(inflate, range(len(entries))))
+    header = HEADER.pack(magic, version, count, degree, bits, flags, 0)
+    if payload is None:
+        payload = b"".join([header, *blocks])
+    else:
+        payload[:HEADER.size] = header
+    payload = np.frombuffer(payload, np.uint8)
+    return _split(payload, version, count, degree, bits, bool(flags & FLAG_ANTIALIASED))
+
+
+def to_streams_bytes(packed: SpzPacked, level: int = 1) -> bytes:
+    """A Niantic version-4 file of ``packed``'s streams (its rotations must be
+    smallest-three, as versions 3 and 4 store them; other versions are refused).
+
+    Example:
+        >>> cols = {n: np.zeros(1, np.float32) for n in ENCODED_PROPERTIES}
+        >>> to_streams_bytes(encode(cols))[:8].hex()
+        '4e47535004000000'
+    """
+    if packed.version == 2:
+        packed = _with_smallest_three(packed)
+    if packed.version not in (3, STREAMS_VERSION):
+        raise ValueError(f"SPZ version {packed.version} streams cannot be written as version 4")
+    import zstandard
+
+    compressor = zstandard.ZstdCompressor(level=level, write_content_size=True)
+    streams = [np.ascontiguousarray(getattr(packed, name)).tobytes()
+               for name, shape in _stream_sizes(STREAMS_VERSION, packed.count, packed.sh_degree)
+               if int(np.prod(shape))]
+    frames = [compressor.compress(s) for s in streams]
+    flags = FLAG_ANTIALIASED if packed.antialiased else 0
+    header = STREAMS_HEADER.pack(MAGIC, STREAMS_VERSION, packed.count, packed.sh_degree,
+                                 packed.fractional_bits, flags, len(frames), STREAMS_HEADER.size)
+    toc = b"".join(struct.pack("<QQ", len(f), len(s)) for f, s in zip(frames, streams))
+    return header + toc + b"".join(frames)
+
+
+def _with_smallest_three(packed: SpzPacked) -> SpzPacked:
+    """A version-2 payload with its rotations re-packed smallest-three (version 4)."""
+    rotations = decode_reference(packed)[list(GROUPS["quats"])]
+    wxyz = np.stack([rotations[n] for n in GROUPS["quats"]], axis=1)
+    return SpzPacked(STREAMS_VERSION, packed.sh_degree, packed.fractional_bits,
+                     packed.antialiased, packed.positions, packed.alphas, packed.colors,
+                     packed.scales, _pack_smallest_three(wxyz), packed.sh)
+
+
+def _pack_smallest_three(wxyz: np.ndarray) -> np.ndarray:
+    """(N, 4) uint8 of Niantic's smallest-three: the largest |component| index in the top two
+    bits, then the other three, each a sign bit and 9 bits of magnitude over sqrt(1/2)."""
+    xyzw = wxyz[:, [1, 2, 3, 0]].astype(np.float64)
+    xyzw /= np.maximum(np.linalg.norm(xyzw, axis=1, keepdims=True), 1e-30)
+    largest = np.argmax(np.abs(xyzw), axis=1)
+    rows = np.arange(len(xyzw))
+    xyzw = np.where((xyzw[rows, largest] < 0)[:, None], -xyzw, xyzw)
+    word = largest.astype(np.uint32)
+    for i in range(4):
+        keep = largest != i
+        magnitude = np.clip(np.floor(np.abs(xyzw[:, i]) / np.sqrt(0.5) * 511 + 0.5), 0, 511)
+        value = magnitude.astype(np.uint32) | ((xyzw[:, i] < 0).astype(np.uint32) << 9)
+        word = np.where(keep, (word << np.uint32(10)) | value, word)
+    return word.astype("<u4").view(np.uint8).reshape(len(xyzw), 4)
 
 
 def to_bytes(packed: SpzPacked, container: str = "zstd", level: int | None = None) -> bytes:
@@ -724,7 +880,9 @@ def to_bytes(packed: SpzPacked, container: str = "zstd", level: int | None = Non
 __all__ = [
     "ALPHA_TABLE", "COLOR_SCALE", "COMPRESS_MAX_POINTS", "CONTAINERS", "ENCODED_PROPERTIES",
     "FRACTIONAL_BITS", "HEADER", "LOG_SCALE_RANGE", "MAGIC", "MAX_POINTS", "POSITION_LIMIT",
-    "SH_DIM", "SpzInfo", "SpzPacked", "decode", "decode_reference", "decoded_properties",
+    "SH_DIM", "STREAMS_CONTAINER", "STREAMS_HEADER", "STREAMS_VERSION", "SpzInfo", "SpzPacked",
+    "decode", "decode_reference", "decoded_properties",
     "degree_for_dim", "detect_container", "encode", "encode_reference", "parse_header",
-    "parse_payload", "payload_size", "read", "read_bytes", "sh_rest_count", "to_bytes",
+    "parse_payload", "parse_streams", "payload_size", "read", "read_bytes", "sh_rest_count",
+    "to_bytes", "to_streams_bytes",
 ]

@@ -210,3 +210,70 @@ def dequantize(streams: np.ndarray, n: int, dim: int, position_scale: float,
         row[at + 5] = qx
         row[at + 6] = qy
         row[at + 7] = qz
+
+
+@numba.njit(types.void(_BYTES_IN, types.int64, types.int64, types.float32, _TABLE, _TABLE,
+                       _TABLE, _TABLE, _TABLE_OUT),
+            nogil=True, cache=True, error_model="numpy", parallel=True)
+def dequantize_smallest_three(streams: np.ndarray, n: int, dim: int, position_scale: float,
+                              color_table: np.ndarray, alpha_table: np.ndarray,
+                              scale_table: np.ndarray, sh_table: np.ndarray,
+                              out: np.ndarray) -> None:
+    """:func:`dequantize` for versions 3 and 4, whose rotations are 4 bytes of Niantic's
+    smallest-three (two bits naming the largest component, then three of a sign bit and 9
+    bits of magnitude over sqrt(1/2), read from the low bits for components 3, 2, 1, 0).
+
+    Example:
+        >>> import numpy as np
+        >>> table = np.zeros(256, np.float32)
+        >>> out = np.empty((1, 14), np.float32)
+        >>> streams = np.uint8([0] * 16 + [0, 0, 0, 0xC0])     # largest: w; x, y, z zero
+        >>> dequantize_smallest_three(streams, 1, 0, np.float32(1), table, table, table,
+        ...                           table, out)
+        >>> out[0, 10:].tolist()
+        [1.0, 0.0, 0.0, 0.0]
+    """
+    rest = 3 * dim
+    if dim < 0 or streams.shape[0] < (ENCODED_BYTES + 1 + rest) * n:
+        raise ValueError("streams hold fewer than (20 + 3 * dim) * N bytes")
+    if out.shape[0] != n or out.shape[1] != 14 + rest:
+        raise ValueError("out is not (N, 14 + 3 * dim)")
+    for table in (color_table, alpha_table, scale_table, sh_table):
+        if table.shape[0] != 256:
+            raise ValueError("a byte table needs 256 entries")
+    alphas, colors, scales = 9 * n, 10 * n, 13 * n
+    rotations, sh = 16 * n, 20 * n
+    at = 6 + rest
+    step = math.sqrt(0.5)
+    for i in numba.prange(n):   # rows are independent: both cores
+        row = out[i]
+        for k in range(3):
+            b = 9 * i + 3 * k
+            fixed = (np.int32(streams[b]) | (np.int32(streams[b + 1]) << 8)
+                     | (np.int32(streams[b + 2]) << 16))
+            if fixed & 0x800000:
+                fixed -= 1 << 24
+            row[k] = np.float32(fixed) * position_scale
+            row[3 + k] = color_table[streams[colors + 3 * i + k]]
+            row[at + 1 + k] = scale_table[streams[scales + 3 * i + k]]
+        base = sh + rest * i
+        for j in range(dim):
+            for c in range(3):
+                row[6 + c * dim + j] = sh_table[streams[base + 3 * j + c]]
+        row[at] = alpha_table[streams[alphas + i]]
+        r = rotations + 4 * i
+        comp = (np.uint32(streams[r]) | (np.uint32(streams[r + 1]) << 8)
+                | (np.uint32(streams[r + 2]) << 16) | (np.uint32(streams[r + 3]) << 24))
+        largest = np.int64(comp >> 30)
+        total = np.float32(0)
+        for c in range(3, -1, -1):   # x y z w are columns at+5, at+6, at+7, at+4
+            if c == largest:
+                continue
+            value = np.float32(step * np.float64(comp & 511) / 511.0)
+            if (comp >> 9) & 1:
+                value = -value
+            row[at + 4 + (c + 1) % 4] = value
+            total = np.float32(total + value * value)
+            comp >>= 10
+        row[at + 4 + (largest + 1) % 4] = np.float32(
+            math.sqrt(max(np.float32(1) - total, np.float32(0))))

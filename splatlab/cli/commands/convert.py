@@ -1,12 +1,14 @@
-"""``splatlab convert IN OUT [--to ply|spz] [--container zstd|gzip]``: PLY and SPZ, either way.
+"""``splatlab convert IN OUT [--to FORMAT] [--container zstd|gzip]``: any readable 3DGS
+format to PLY, SPZ, compressed PLY or ``.splat``.
 
-The output format comes from OUT's extension (``.spz`` is SPZ, anything else PLY) or
-``--to``. SPZ is written as version 2 in the zstd container pyspz writes (what subnet 17
-sends; ``--container gzip`` for Niantic's). The input's format is told by its content.
-The command then reads OUT back and prints what a reader of it gets that the input did
-not hold (per-field errors, gaussians pinned at a format's bounds, wrapped positions, SH
-bands and properties dropped; rows paired by position where the format reorders them);
-``--loss-report FILE.json`` writes the whole report as JSON.
+The output format comes from OUT's name (``.spz`` SPZ, ``.compressed.ply`` compressed PLY,
+``.splat`` antimatter15's rows, anything else PLY) or ``--to``. SPZ is written as version 2
+in the zstd container pyspz writes (what subnet 17 sends; ``--container gzip`` for
+Niantic's); compressed PLY in Morton order, as splat-transform. The input's format is told
+by its content. The command then reads OUT back and prints what a reader of it gets that
+the input did not hold (per-field errors, gaussians pinned at a format's bounds, wrapped
+positions, SH bands and properties dropped; rows paired by position where the format
+reorders them); ``--loss-report FILE.json`` writes the whole report as JSON.
 
 Exit status: 0 converted, 2 bad input (unreadable input, an existing OUT without
 ``--overwrite``, a splat SPZ cannot hold).
@@ -18,14 +20,15 @@ import argparse
 import textwrap
 from pathlib import Path
 
-from ...core.io import FORMATS, load, save
+from ...core.io import FORMATS, format_for_name, load, save
 from ...core.ply import atomic_write
+from ...core.splat import SourceFormat
 from ...core.spz import CONTAINERS
 from ..main import EXIT_OK, BadInput
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("convert", help="convert between PLY and SPZ (zstd or gzip)",
+    parser = sub.add_parser("convert", help="convert to PLY, SPZ, compressed PLY or .splat",
                             description=__doc__.split("\n\n")[0].replace("``", ""))
     parser.add_argument("input", metavar="IN")
     parser.add_argument("output", metavar="OUT")
@@ -47,9 +50,9 @@ def run(args: argparse.Namespace) -> int:
     if report_path is not None and report_path.exists() and not args.overwrite:
         raise BadInput(f"{report_path}: exists (pass --overwrite to replace it)")
     splat = load(source)
-    kind = args.to or ("spz" if target.suffix.lower() == ".spz" else "ply")
+    kind = args.to or format_for_name(target)
     save(splat, target, overwrite=args.overwrite, format=kind, container=args.container)
-    print(f"{source} -> {target}: {splat.count:,} gaussians, {kind.upper()}"
+    print(f"{source} -> {target}: {splat.count:,} gaussians, {SourceFormat(kind).title}"
           + (f" ({args.container})" if kind == "spz" else ""))
     _report_loss(splat, target, report_path, args.overwrite)
     return EXIT_OK

@@ -38,7 +38,9 @@ def describe(splat: Splat) -> dict:
     facts = {
         "file": str(splat.source),
         "format": origin.name,
-        "layout": splat.header.format if origin.name == "ply" else f"version {origin.version}",
+        "layout": (splat.header.format if origin.name == "ply" else
+                   f"version {origin.version}" if origin.version is not None else None),
+        "format_label": origin.label,
         "container": origin.container,
         "fractional_bits": origin.fractional_bits,
         "quantised": origin.quantised,
@@ -65,9 +67,10 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(facts))
             return
-        kind = f"PLY {facts['layout']}" if facts["format"] == "ply" else (
-            f"SPZ {facts['layout']} ({facts['container']}, {facts['fractional_bits']} fractional"
-            " bits, quantised)")
+        kind = (f"PLY {facts['layout']}" if facts["format"] == "ply" else
+                f"SPZ {facts['layout']} ({facts['container']}, {facts['fractional_bits']}"
+                " fractional bits, quantised)" if facts["format"] == "spz" else
+                facts["format_label"])
         print(f"{facts['file']}: {kind}, {facts['gaussians']:,} gaussians,"
               f" {facts['properties']} properties ({facts['bytes_per_gaussian']} bytes each)")
         if not facts["is_gaussian"]:

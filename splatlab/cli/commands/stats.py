@@ -37,10 +37,13 @@ def run(args: argparse.Namespace) -> int:
     def show(path: Path) -> None:
         nonlocal first
         quantiles = False if args.quantiles == "none" else args.quantiles
-        table = stats(load(path), device=args.device, quantiles=quantiles)
+        splat = load(path)
+        origin = splat.source_format
+        table = stats(splat, device=args.device, quantiles=quantiles)
         if args.json:
             records = json.loads(table.reset_index().to_json(orient="records"))
-            print(json.dumps({"file": str(path), "fields": records}))
+            print(json.dumps({"file": str(path), "format": origin.name,
+                              "quantised": origin.quantised, "fields": records}))
         elif args.csv:
             table.insert(0, "file", str(path))
             table.to_csv(sys.stdout, header=first)
@@ -51,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
                 print(table.to_string())
         else:
             shown = table.assign(nonfinite=table["nan"] + table["posinf"] + table["neginf"])
-            print(f"== {path}: {int(table['count'].iloc[0]):,} gaussians ==")
+            quantised = (f"; values quantised from {origin.label.removesuffix(', quantised')}"
+                         if origin.quantised else "")
+            print(f"== {path}: {int(table['count'].iloc[0]):,} gaussians{quantised} ==")
             print(format_table(shown[list(COLUMNS)], COLUMNS))
         first = False
 
