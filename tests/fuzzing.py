@@ -1177,122 +1177,13 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and bool(np.all((a == b) | (np.isnan(a) & np.isnan(b))))
 
 
-def reference_moments(values: np.ndarray) -> dict[str, float]:
-    """count, finite, nan, posinf, neginf, min, max, mean, std of ``values`` in float64 numpy,
-    over the finite values; mean and std on the values scaled by a power of two (exact), so
-    that columns near float64's limits neither overflow nor underflow; ``tolerance`` bounds
-    the rounding of a float64 mean or std of these values (see :func:`moment_tolerance`)."""
-    with np.errstate(invalid="ignore"):           # a signalling NaN's cast
-        v = np.asarray(values).astype(np.float64)
-    finite = v[np.isfinite(v)]
-    out = {"count": len(v), "finite": len(finite), "nan": int(np.isnan(v).sum()),
-           "posinf": int((v == np.inf).sum()), "neginf": int((v == -np.inf).sum()),
-           "min": np.nan, "max": np.nan, "mean": np.nan, "std": np.nan, "tolerance": 0.0}
-    if len(finite):
-        big = float(np.abs(finite).max())
-        exponent = int(np.frexp(big)[1]) if big > 0 else 0
-        scaled = np.ldexp(finite, -exponent)
-        out.update(min=float(finite.min()), max=float(finite.max()),
-                   mean=float(np.ldexp(scaled.mean(), exponent)),
-                   std=float(np.ldexp(scaled.std(), exponent)),
-                   tolerance=moment_tolerance(len(finite), big))
-    return out
-
-
-def moment_tolerance(n: int, largest: float) -> float:
-    """How far two float64 computations of the mean (or std) of ``n`` finite values, the
-    largest in magnitude ``largest``, may disagree by rounding alone.
-
-    A float64 sum of n terms in any order is within (n - 1) u sum|x| of the exact sum
-    (u = 2**-53), so a mean is within n u max|x|. The std: the two-pass sum of squared
-    deviations about a mean off by d is the exact one plus n d**2, each term and the sum
-    rounded within n u, so the std is off by at most d + n u std <= 2 n u max|x|. Chan's
-    pairwise merges of chunks add a few u max|x| a level. Both sides err, so the two may
-    differ by twice that: 4 (n + 64) u max|x| covers it with room. It is relative to the
-    largest value, not to the result: a mean of +-3.4e38 values that nearly cancel is
-    known only to about 1e23 in float64, however small it comes out.
-
-    Example:
-        >>> moment_tolerance(2000, 1.0) < 1e-12
-        True
-    """
-    return 4.0 * (n + 64) * U * largest
-
-
 def _check_stats(v: _Verbs, splat, table, label: str) -> None:
-    """The stats table against float64 references of each stored column and derived row."""
-    from splatlab.analysis.statistics import derived_label
+    """The stats table against the library's plain numpy reference of every stored column
+    and derived row (:mod:`splatlab.analysis.statistics_reference`)."""
+    from splatlab.analysis.statistics_reference import disagreements, reference_stats
 
-    references = {name: splat.column(name) for name in splat.properties}
-    derived = _derived_references(splat)
-    references.update({derived_label(splat, k): d for k, d in derived.items()})
-    for name, values in references.items():
-        if name not in table.index:
-            v.fail(label, f"no row {name!r}")
-            continue
-        row, ref = table.loc[name], reference_moments(values)
-        for key in ("count", "finite", "nan", "posinf", "neginf"):
-            if int(row[key]) != ref[key]:
-                v.fail(label, f"{name}: {key} {int(row[key])}, expected {ref[key]}")
-        for key in ("min", "max"):
-            if not _same(row[key], ref[key]):
-                v.fail(label, f"{name}: {key} {row[key]!r}, expected {ref[key]!r}")
-        for key in ("mean", "std"):
-            got, want = float(row[key]), ref[key]
-            if np.isnan(want) != np.isnan(got) or (
-                    not np.isnan(want) and not abs(got - want) <= ref["tolerance"]):
-                v.fail(label, f"{name}: {key} {got!r}, float64 reference {want!r}"
-                       f" (tolerance {ref['tolerance']:.3g})")
-        if ref["finite"] and row["quantiles"] == "exact":
-            _check_quantiles(v, label, name, row, np.asarray(values).astype(np.float64))
-
-
-def _check_quantiles(v: _Verbs, label: str, name: str, row, values: np.ndarray) -> None:
-    finite = np.sort(values[np.isfinite(values)])
-    for key, q in (("p01", 0.01), ("p50", 0.5), ("p99", 0.99)):
-        h = q * (len(finite) - 1)
-        lo, hi = finite[int(np.floor(h))], finite[int(np.ceil(h))]
-        got = float(row[key])
-        if not (min(lo, hi) <= got <= max(lo, hi)):
-            v.fail(label, f"{name}: {key} {got!r} outside its two ranks [{lo!r}, {hi!r}]")
-    distinct = len(np.unique(finite))
-    if int(row["distinct"]) != distinct:
-        v.fail(label, f"{name}: distinct {int(row['distinct'])}, expected {distinct}")
-
-
-def _derived_references(splat) -> dict[str, np.ndarray]:
-    """The derived rows of ``stats`` from the Splat's accessors, in numpy."""
-    out: dict[str, np.ndarray] = {}
-    names = set(splat.properties)
-    with np.errstate(all="ignore"):
-        if "opacity" in names:
-            out["alpha"] = splat.alpha
-        scales = [n for n in ("scale_0", "scale_1", "scale_2") if n in names]
-        if scales:
-            stored = np.stack([np.asarray(splat.column(n)) for n in scales], axis=1)
-            dtype = _float32_or_64([splat.column(n) for n in scales])
-            stored = stored.astype(dtype)
-            linear = stored if splat.scale_encoding == "linear" else np.exp(stored)
-            for n, k in zip(scales, range(3)):
-                out[f"linear_scale_{n[-1]}"] = linear[:, k]
-            if len(scales) == 3:
-                high = np.maximum(np.maximum(linear[:, 0], linear[:, 1]), linear[:, 2])
-                low = np.minimum(np.minimum(linear[:, 0], linear[:, 1]), linear[:, 2])
-                out.update(scale_max=high, anisotropy=high / low,
-                           volume=linear[:, 0] * linear[:, 1] * linear[:, 2])
-        if all(f"rot_{i}" in names for i in range(4)):
-            q = [np.asarray(splat.column(f"rot_{i}")) for i in range(4)]
-            dtype = _float32_or_64(q)
-            q = [c.astype(dtype) for c in q]
-            out["quat_norm"] = np.sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3])
-    return out
-
-
-def _float32_or_64(columns: list[np.ndarray]) -> type:
-    """float32 when every column is float32 (either byte order), else float64: the dtype
-    of ``stats``'s derived rows."""
-    return np.float32 if all(c.dtype.kind == "f" and c.dtype.itemsize == 4 for c in columns) \
-        else np.float64
+    for problem in disagreements(table, reference_stats(splat)):
+        v.fail(label, problem)
 
 
 def _check_histogram(v: _Verbs, exact, binned) -> None:
@@ -1337,6 +1228,8 @@ def _check_values(v: _Verbs, splat, mutation: Mutation) -> None:
 
 def _check_diff(v: _Verbs, table, seed_splat, splat) -> None:
     """diff's changed counts and summaries against numpy."""
+    from splatlab.analysis.statistics_reference import reference_row
+
     for name in table.index:
         if name in splat.properties and name in seed_splat.properties:
             a = np.asarray(seed_splat.column(name)).astype(np.float64)
@@ -1346,7 +1239,7 @@ def _check_diff(v: _Verbs, table, seed_splat, splat) -> None:
                 v.fail("diff", f"{name}: changed {table.loc[name, 'changed']}, expected"
                        f" {changed}")
             for side, values in (("a", a), ("b", b)):
-                ref = reference_moments(values)
+                ref = reference_row(values)
                 got = table.loc[name, f"{side}_mean"]
                 if ref["finite"] and not abs(float(got) - ref["mean"]) <= ref["tolerance"]:
                     v.fail("diff", f"{name}: {side}_mean {got!r}, float64 reference"

@@ -9,7 +9,6 @@ import warnings
 import numpy as np
 import pytest
 from _splats import trellis_columns
-from fuzzing import reference_moments
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -18,6 +17,7 @@ import splatlab
 from splatlab import Splat, SplatFormatError, data
 from splatlab.analysis.differences import DiffError, summary
 from splatlab.analysis.scanning import scan_file, scan_splat
+from splatlab.analysis.statistics_reference import reference_row
 from splatlab.cli.main import EXIT_BAD_INPUT, main
 from splatlab.loadchain import submission_problems
 from splatlab.repair import RepairError
@@ -100,7 +100,7 @@ def test_float64_extremes_get_the_moments_and_quantiles_of_their_scaled_values(l
     values = np.where(np.arange(4096) % 3 == 0, -large, large) * np.linspace(0.5, 1.0, 4096)
     exact, binned = (splatlab.stats(Splat.from_arrays({"v": values}), quantiles=q).loc["v"]
                      for q in ("exact", "histogram"))
-    reference = reference_moments(values)
+    reference = reference_row(values)
     for row in (exact, binned):
         for key in ("mean", "std"):   # squares of 1e200 overflow, of 1e-310 vanish
             assert abs(row[key] - reference[key]) <= reference["tolerance"], (key, row[key])
@@ -250,13 +250,13 @@ def _columns(draw) -> np.ndarray:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(column=_columns(), engine=st.sampled_from([None, "histogram", "cpu"]))
 def test_stats_agrees_with_a_float64_reference(column, engine):
-    """count, nan/posinf/neginf, min and max exactly; mean and std within
-    ``fuzzing.moment_tolerance``: 4 (n + 64) 2**-53 max|x|, twice what float64 rounding of a
-    sum of n terms allows each side (the derivation is in its docstring). Relative to the
-    largest value, not to the result: +-3.4e38 values that nearly cancel have a float64 mean
-    known to about 1e23 only, whichever order they are summed in. The reference is numpy's
-    float64 mean and std of the values scaled by a power of two (exact), so that it neither
-    overflows at 1.8e308 nor loses squares below 1e-154; stats scales such columns too."""
+    """count, nan/posinf/neginf, min and max exactly; mean and std within the library's
+    ``statistics_reference.moment_tolerance``: 4 (n + 64) 2**-53 max|x|, twice what float64
+    rounding of a sum of n terms allows each side (the derivation is in its docstring).
+    Relative to the largest value, not to the result: +-3.4e38 values that nearly cancel have
+    a float64 mean known to about 1e23 only, whichever order they are summed in. The reference
+    is numpy's float64 mean and std of the values scaled by a power of two (exact), so that it
+    neither overflows at 1.8e308 nor loses squares below 1e-154; stats scales such columns too."""
     device = "cpu" if engine == "cpu" else None
     quantiles = "histogram" if engine == "histogram" else "exact"
     context = _warnings_are_errors()
@@ -265,7 +265,7 @@ def test_stats_agrees_with_a_float64_reference(column, engine):
                              quantiles=quantiles).loc["v"]
     finally:
         context.__exit__(None, None, None)
-    reference = reference_moments(column)
+    reference = reference_row(column)
     for key in ("count", "finite", "nan", "posinf", "neginf"):
         assert int(row[key]) == reference[key], key
     for key in ("min", "max"):

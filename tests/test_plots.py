@@ -100,7 +100,7 @@ def test_logit_bins_are_even_in_logit_with_saturated_alphas_at_the_ends() -> Non
 
 def test_legend_sits_above_the_axes_over_no_data() -> None:
     for field, raw in (("opacity", True), ("opacity", False), ("scale_0", True), ("x", True)):
-        fig = plots.histogram([make_splat(0), make_splat(1)], field, raw)
+        fig = plots.histogram([make_splat(0), make_splat(1)], field, raw=raw)
         fig._repr_png_()  # lays the figure out
         ax = fig.axes[0]
         legend = ax.get_legend().get_window_extent()
@@ -226,7 +226,8 @@ def test_histogram_view_shows_what_histogram_draws() -> None:
     for field, raw, bins, log_count in SETTINGS:  # one view, redrawn in place each time
         view.show([plots.binned(s, field, raw, bins) for s in (a, b)], field, raw, log_count)
         ax = Figure(figsize=(6.4, 3.4)).add_subplot()
-        plots.histogram([a, b], field, raw, bins, log_count, labels=["a", "b"], ax=ax)
+        plots.histogram([a, b], field, raw=raw, bins=bins, log_count=log_count,
+                        labels=["a", "b"], ax=ax)
         shown = view.ax
         assert (shown.get_xscale(), shown.get_yscale()) == (ax.get_xscale(), ax.get_yscale())
         assert shown.get_xlim() == pytest.approx(ax.get_xlim(), rel=1e-12)

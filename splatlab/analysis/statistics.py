@@ -68,7 +68,7 @@ _NO_FINITE: OrderStats = (np.nan, np.nan, np.nan, np.nan, 0, 0)
 
 
 @values_as_data
-def stats(splat: Splat, device: str | None = None, *,
+def stats(splat: Splat, *, device: str | None = None,
           quantiles: bool | str = True) -> pd.DataFrame:
     """Statistics of every field of ``splat``, one row a field (index ``field``).
 

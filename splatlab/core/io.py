@@ -196,7 +196,7 @@ def _zip_kind(path: Path) -> str:
 
 
 @values_as_data
-def load(path: str | os.PathLike, opacity: OpacityEncoding = "logit",
+def load(path: str | os.PathLike, *, opacity: OpacityEncoding = "logit",
          scales: ScaleEncoding = "log") -> Splat:
     """Read a 3DGS file of any format in :data:`READS`; PLY bodies are memory-mapped and
     read only when used.

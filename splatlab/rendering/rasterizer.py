@@ -539,7 +539,7 @@ def splat_tensors(splat: Splat, device: str | torch.device | None = None, normal
 
 
 def render(splat: Splat, cameras: Sequence[Camera] | None = None,
-           device: str | torch.device | None = None, normalize: bool = True,
+           device: str | torch.device | None = None, *, normalize: bool = True,
            background: Color = (1.0, 1.0, 1.0), sh_degree: int | None = 0,
            backend: str = "auto") -> list[RenderResult]:
     """Render a Splat the way the subnet-17 validator does, one result a camera.
@@ -621,7 +621,7 @@ def coverage_table(results: Sequence[RenderResult], threshold: float = 0.5) -> p
 
 
 def coverage(splat: Splat, cameras: Sequence[Camera] | None = None,
-             device: str | torch.device | None = None, normalize: bool = True,
+             device: str | torch.device | None = None, *, normalize: bool = True,
              threshold: float = 0.5) -> pd.DataFrame:
     """Render ``splat`` (validator rig by default) and tabulate :func:`coverage_table`.
 
@@ -632,7 +632,7 @@ def coverage(splat: Splat, cameras: Sequence[Camera] | None = None,
         >>> bool(table["covered"].min() > 0.05)
         True
     """
-    return coverage_table(render(splat, cameras, device, normalize), threshold)
+    return coverage_table(render(splat, cameras, device, normalize=normalize), threshold)
 
 
 def coverage_summary(table: pd.DataFrame) -> pd.Series:

@@ -37,7 +37,7 @@ and on the file as it is, rig coverage (alpha > 0.5) of what is rendered."""
 
 
 def judge(candidates: Mapping[str, Splat], cameras: Sequence[Camera] | None = None,
-          device: str | None = None, renders: bool = True, *, path: str = SUBMISSION
+          device: str | None = None, *, renders: bool = True, path: str = SUBMISSION
           ) -> pd.DataFrame:
     """One row a candidate: opacity numbers, the sn17 gate, and what the rig's renders cover.
 

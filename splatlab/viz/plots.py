@@ -291,8 +291,8 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (6.4, 4.0)) -> Axes:
     return SplatFigure(figsize=figsize, layout="constrained").add_subplot() if ax is None else ax
 
 
-def histogram(splats: Splat | Sequence[Splat], field: str, raw: bool = True, bins: int = 256,
-              log_count: bool = False, labels: Sequence[str] | None = None,
+def histogram(splats: Splat | Sequence[Splat], field: str, *, raw: bool = True,
+              bins: int = 256, log_count: bool = False, labels: Sequence[str] | None = None,
               ax: Axes | None = None) -> Figure:
     """Step histogram of ``field`` for one or several splats, overlaid, with reference lines.
 
@@ -561,7 +561,8 @@ def colour_bar(label: str, limits: tuple[float, float], scale: str = "linear",
     return np.pad(pixels, ((0, 0), (0, pad), (0, 0)), constant_values=255) if pad else pixels
 
 
-def field_grid(splat: Splat, raw: bool = True, bins: int = 64, columns: int = 5) -> SplatFigure:
+def field_grid(splat: Splat, *, raw: bool = True, bins: int = 64, columns: int = 5
+               ) -> SplatFigure:
     """One small histogram per stored property, in file order.
 
     Example:

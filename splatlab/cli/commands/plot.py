@@ -113,7 +113,8 @@ def histogram_figure(splats: Sequence[Splat], field: str, raw: bool, bins: int,
 
     ax = SplatFigure(figsize=(pixels[0] / DPI, pixels[1] / DPI), layout="constrained",
                      dpi=DPI).add_subplot()
-    return histogram(list(splats), field, raw, bins, log_count, list(labels), ax=ax)
+    return histogram(list(splats), field, raw=raw, bins=bins, log_count=log_count,
+                     labels=list(labels), ax=ax)
 
 
 def _check_field(splats: Sequence[Splat], field: str) -> None:
