@@ -55,6 +55,7 @@ from ..world.sn17 import float32_sigmoid
 from .diagnosis import SEVERITY_ORDER, diagnose, near
 from .differences import summary
 from .gates import gate, remembered
+from .statistics import set_threads
 
 SPIKE_ULPS = 4
 """A value within this many float32 steps of a clamp spike counts as at it (as in diagnose)."""
@@ -283,6 +284,16 @@ def _scan_one(path: str, shared: tuple[str, frozenset[str]]) -> dict[str, Any]:
     return scan_file(path, rules, known)
 
 
+def _one_thread_a_worker() -> None:
+    """In a worker process of a parallel scan: statistics on one thread (the processes are
+    the parallelism; two workers on two cores must not each start a second thread), and
+    one small scan so that the compiled kernels are loaded before the first file."""
+    from .. import data
+
+    set_threads(1)
+    scan_splat(data.trellis_like())
+
+
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size
@@ -319,7 +330,7 @@ def scan(paths: Iterable[str | os.PathLike] | str | os.PathLike,
     with engine(executor, workers, items=len(files)) as where:
         if where.dashboard:
             announce("Dask dashboard", where.dashboard)
-        rows = where.run(_scan_one, files, shared=(rules, known),
+        rows = where.run(_scan_one, files, shared=(rules, known), setup=_one_thread_a_worker,
                          sizes=[_size(Path(f)) for f in files], description="scan")
     if previous is not None:
         by_hash = previous.set_index("sha256")

@@ -61,12 +61,19 @@ _SHARED: Any = None
 """In a local worker process: the ``shared`` value of the run (set by the initializer)."""
 
 
-def _start_worker(shared: Any) -> None:
+def _start_worker(shared: Any, setup: Callable[[], None] | None) -> None:
     global _SHARED
     _SHARED = shared
+    _one_thread(setup)
+
+
+def _one_thread(setup: Callable[[], None] | None) -> None:
+    """Make this (dedicated worker) process compute on one thread: torch's, and ``setup``."""
     torch = sys.modules.get("torch")  # imported by the fork server's preload, if at all
     if torch is not None:
         torch.set_num_threads(1)
+    if setup is not None:
+        setup()
 
 
 def _call_with_shared(fn: Callable, item: Any) -> Any:
@@ -76,21 +83,29 @@ def _call_with_shared(fn: Callable, item: Any) -> Any:
 @dataclass
 class Engine:
     """Where :meth:`run` maps its function: ``kind`` is ``"here"``, ``"processes"``,
-    ``"dask"`` or ``"executor"``; ``dashboard`` is the Dask dashboard's address."""
+    ``"dask"`` or ``"executor"``; ``dashboard`` is the Dask dashboard's address;
+    ``dedicated`` says the workers were started for this work (local processes, a
+    ``dask://local`` cluster), so each is made to compute on one thread."""
 
     kind: str
     workers: int = 1
     target: Any = None
     dashboard: str | None = None
+    dedicated: bool = False
     _stack: ExitStack = field(default_factory=ExitStack, repr=False)
+    _setup: Callable[[], None] | None = field(default=None, repr=False)
+    _processes: tuple | None = field(default=None, repr=False)
 
     def run(self, fn: Callable[[Any, Any], Any], items: Sequence[Any], *,
             shared: Any = None, sizes: Sequence[int] | None = None,
-            description: str = "work") -> list[Any]:
+            setup: Callable[[], None] | None = None, description: str = "work") -> list[Any]:
         """``[fn(item, shared) for item in items]``, computed where this engine runs.
 
-        ``sizes`` (bytes an item) drive the progress bar's byte count.
+        ``sizes`` (bytes an item) drive the progress bar's byte count. ``setup`` runs once
+        in each dedicated worker before its first item (never in this process, nor on
+        workers someone else started).
         """
+        self._setup = setup
         items = list(items)
         sizes = list(sizes) if sizes is not None else [0] * len(items)
         results: list[Any] = [None] * len(items)
@@ -107,18 +122,22 @@ class Engine:
                 yield index, fn(item, shared)
         elif self.kind == "processes":
             pool = self._pool(fn, shared)
+            futures = {pool.submit(_call_with_shared, fn, item): i for i, item in
+                       enumerate(items)}
             try:
-                futures = {pool.submit(_call_with_shared, fn, item): i for i, item in
-                           enumerate(items)}
                 for future in as_completed(futures):
                     yield futures[future], future.result()
             finally:  # on an error or an interrupt, drop the work not yet started
-                pool.shutdown(wait=True, cancel_futures=True)
+                for future in futures:
+                    future.cancel()
         elif self.kind == "dask":
             from distributed import as_completed as dask_completed
 
             client = self.target
-            here = client.scatter(shared, broadcast=True) if shared is not None else None
+            if self.dedicated:
+                client.run(_one_thread, self._setup)
+            here = (client.scatter(shared, broadcast=True, hash=False) if shared is not None
+                    else None)
             futures = client.map(fn, items, [here] * len(items), pure=False)
             index = {f.key: i for i, f in enumerate(futures)}
             try:
@@ -134,11 +153,24 @@ class Engine:
             yield from enumerate(self.target.map(partial(_flip, fn, shared), items))
 
     def _pool(self, fn: Callable, shared: Any) -> ProcessPoolExecutor:
+        """The worker processes; kept for the next run with the same ``shared`` and setup
+        (started workers stay warm), closed with the engine."""
+        key = (fn.__module__, self._setup)
+        if self._processes is not None and self._processes[0] == key and (
+                self._processes[2] is shared or self._processes[2] == shared):
+            return self._processes[1]
         context = multiprocessing.get_context(start_method())
         if context.get_start_method() == "forkserver" and fn.__module__ != "__main__":
             context.set_forkserver_preload([fn.__module__])
-        return ProcessPoolExecutor(self.workers, mp_context=context,
-                                   initializer=_start_worker, initargs=(shared,))
+        pool = ProcessPoolExecutor(self.workers, mp_context=context,
+                                   initializer=_start_worker, initargs=(shared, self._setup))
+        if self._processes is not None:
+            self._processes[1].shutdown(wait=True, cancel_futures=True)
+        else:
+            self._stack.callback(lambda: self._processes[1].shutdown(wait=True,
+                                                                     cancel_futures=True))
+        self._processes = (key, pool, shared)
+        return pool
 
 
 def _flip(fn: Callable, shared: Any, item: Any) -> Any:
@@ -184,7 +216,7 @@ def _named(name: str, wanted: int, workers: int | None, stack: ExitStack) -> Eng
     if name == "here":
         return Engine("here")
     if name == "processes":
-        return Engine("processes", wanted)
+        return Engine("processes", wanted, dedicated=True)
     if not name.startswith(DASK_PREFIX):
         raise ValueError(f"unknown executor {name!r}: give 'processes', 'here',"
                          " 'dask://HOST:PORT' or 'dask://local'")
@@ -205,7 +237,8 @@ def _named(name: str, wanted: int, workers: int | None, stack: ExitStack) -> Eng
                                                 else f"tcp://{address}", timeout="10s"))
         except OSError as e:
             raise ValueError(f"cannot reach the Dask scheduler at {address}: {e}") from None
-    return Engine("dask", _dask_workers(client), client, client.dashboard_link)
+    return Engine("dask", _dask_workers(client), client, client.dashboard_link,
+                  dedicated=address == "local")
 
 
 def _is_dask_client(executor: Any) -> bool:
