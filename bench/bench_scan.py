@@ -39,10 +39,10 @@ import splatlab
 from splatlab import synth
 from splatlab.analysis.scanning import (
     COLUMNS,
-    _one_thread_a_worker,
     _scan_one,
     scan_file,
     typed,
+    worker_setup,
 )
 from splatlab.core.parallel import engine
 from splatlab.loadchain import LOGIT_1E4
@@ -90,10 +90,10 @@ def timed_run(executor, workers: int, files: list[str], sizes: list[int]) -> dic
     shared = ("sn17", frozenset())
     with engine(executor, workers, items=len(files)) as where:
         where.run(_scan_with_memory, files[:workers], shared=shared,
-                  setup=_one_thread_a_worker)      # start and warm each worker
+                  setup=worker_setup)      # start and warm each worker
         ready = time.perf_counter()
         out = where.run(_scan_with_memory, files, shared=shared,
-                        setup=_one_thread_a_worker, sizes=sizes)
+                        setup=worker_setup, sizes=sizes)
         done = time.perf_counter()
     rows, rss = zip(*out)
     return {"start_s": ready - start, "scan_s": done - ready,
@@ -106,7 +106,7 @@ def per_file_costs(files: list[str]) -> pd.DataFrame:
     import torch
 
     torch.set_num_threads(1)
-    _one_thread_a_worker()
+    worker_setup()
     scan_file(files[0])                                        # warm: compile caches
     rows = []
     for f in files:

@@ -23,9 +23,10 @@ COLUMNS = {"format": "{}", "count": "{:,}", "opacity_mean": "{:.3g}", "opacity_s
            "alpha_below_1e-3": "{:.1%}", "alpha_below_1e-3_spz": "{:.1%}", "gate": "{}",
            "gate_as_is": "{}", "worst": "{}"}
 """The columns shown by default (``--wide`` shows every column)."""
-HEADERS = {"alpha_below_1e-3": "invisible", "alpha_below_1e-3_spz": "invisible(spz)",
-           "opacity_mean": "op.mean", "opacity_std": "op.std", "gate_as_is": "gate(as-is)"}
-"""Short headings for the default table."""
+HEADERS = {"alpha_below_1e-3": "invisible", "alpha_below_1e-3_spz": "inv.(spz)",
+           "opacity_mean": "op.mean", "opacity_std": "op.std", "gate_as_is": "as-is"}
+"""Short headings for the default table ("refused" there stands for "cannot be submitted",
+"unreadable" for a row with an error)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -118,6 +119,8 @@ def _print(table, args: argparse.Namespace) -> None:
         print(table.set_index("file").to_string(float_format=lambda v: f"{v:.4g}"))
     else:
         shown = table.assign(file=_short_names(table["file"])).set_index("file")
+        shown["gate"] = shown["gate"].where(shown["error"].isna().to_numpy(), "unreadable"
+                                            ).replace({"cannot be submitted": "refused"})
         formats = {HEADERS.get(k, k): spec for k, spec in COLUMNS.items()}
         print(format_table(shown[list(COLUMNS)].rename(columns=HEADERS), formats))
 
