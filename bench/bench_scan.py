@@ -102,7 +102,9 @@ def timed_run(executor, workers: int, files: list[str], sizes: list[int]) -> dic
 
 
 def per_file_costs(files: list[str]) -> pd.DataFrame:
-    """Seconds of scan_file on each file here (one thread), best of 2 for small files."""
+    """Seconds of scan_file on each file here (one thread), best of 3 for small files: wall
+    time, and CPU time of this process (what a dedicated core spends, whatever else runs
+    on the machine)."""
     import torch
 
     torch.set_num_threads(1)
@@ -112,17 +114,18 @@ def per_file_costs(files: list[str]) -> pd.DataFrame:
     for f in files:
         size = os.path.getsize(f)
         repeats = 3 if size < 5e6 else 1
-        best = min(_time(scan_file, f) for _ in range(repeats))
+        wall, cpu = zip(*(_time(scan_file, f) for _ in range(repeats)))
         row = scan_file(f)
         rows.append({"file": f, "bytes": size, "count": row["count"],
-                     "error": row["error"] is not None, "seconds": best})
+                     "error": row["error"] is not None, "seconds": min(wall),
+                     "cpu_seconds": min(cpu)})
     return pd.DataFrame(rows)
 
 
-def _time(fn, *args) -> float:
-    start = time.perf_counter()
+def _time(fn, *args) -> tuple[float, float]:
+    start, cpu = time.perf_counter(), time.process_time()
     fn(*args)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def main() -> None:
@@ -131,6 +134,8 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=200)
     parser.add_argument("--max-count", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--costs-only", action="store_true",
+                        help="the cost a file only (no worker runs)")
     args = parser.parse_args()
     temporary = args.dir is None
     folder = args.dir or Path(tempfile.mkdtemp(prefix="bench-scan-"))
@@ -156,23 +161,26 @@ def report(folder: Path, args: argparse.Namespace) -> None:
 
     costs = per_file_costs(files)
     ok = costs[~costs["error"]]
-    fixed, per_byte = np.polynomial.polynomial.polyfit(ok["bytes"], ok["seconds"], 1)
-    residual = ok["seconds"] - (fixed + per_byte * ok["bytes"])
-    small = ok[ok["count"] == MIN_COUNT]["seconds"]
     print("## Cost a file (this process, one thread)\n")
-    print(f"- fit over {len(ok)} readable files: {fixed * 1e3:.1f} ms + {per_byte * 1e9:.1f} s"
-          f" a GB ({1 / per_byte / 1e6:.0f} MB/s); residual std {residual.std() * 1e3:.0f} ms")
-    print(f"- {MIN_COUNT:,}-gaussian files ({len(small)}): median {small.median() * 1e3:.1f} ms,"
-          f" best {small.min() * 1e3:.1f} ms")
-    bad = costs[costs["error"]]["seconds"]
-    print(f"- unreadable files ({len(bad)}): median {bad.median() * 1e3:.1f} ms")
-    for lo, hi in ((0, 2e6), (2e6, 10e6), (10e6, 30e6), (30e6, 1e9)):
-        part = ok[(ok["bytes"] >= lo) & (ok["bytes"] < hi)]
-        if len(part):
-            rate = part["bytes"].sum() / part["seconds"].sum() / 1e6
-            print(f"  - {lo / 1e6:.0f}-{hi / 1e6:.0f} MB: {len(part)} files, {rate:.0f} MB/s")
-    serial_s = costs["seconds"].sum()
-    print(f"- sum over all files: {serial_s:.1f} s\n")
+    for column, what in (("cpu_seconds", "CPU time"), ("seconds", "wall time")):
+        fixed, per_byte = np.polynomial.polynomial.polyfit(ok["bytes"], ok[column], 1)
+        residual = ok[column] - (fixed + per_byte * ok["bytes"])
+        small = ok[ok["count"] == MIN_COUNT][column]
+        print(f"- {what}: fit over {len(ok)} readable files {fixed * 1e3:.1f} ms +"
+              f" {per_byte * 1e9:.1f} s a GB ({1 / per_byte / 1e6:.0f} MB/s), residual std"
+              f" {residual.std() * 1e3:.0f} ms; {MIN_COUNT:,}-gaussian files ({len(small)})"
+              f" median {small.median() * 1e3:.1f} ms, best {small.min() * 1e3:.1f} ms")
+        for lo, hi in ((0, 2e6), (2e6, 10e6), (10e6, 30e6), (30e6, 1e9)):
+            part = ok[(ok["bytes"] >= lo) & (ok["bytes"] < hi)]
+            if len(part):
+                rate = part["bytes"].sum() / part[column].sum() / 1e6
+                print(f"  - {lo / 1e6:.0f}-{hi / 1e6:.0f} MB: {len(part)} files, {rate:.0f} MB/s")
+    bad = costs[costs["error"]]["cpu_seconds"]
+    print(f"- unreadable files ({len(bad)}): median CPU {bad.median() * 1e3:.1f} ms")
+    print(f"- sum over all files: CPU {costs['cpu_seconds'].sum():.1f} s,"
+          f" wall {costs['seconds'].sum():.1f} s\n")
+    if args.costs_only:
+        return
 
     print("## Throughput\n")
     print("| where | start (s) | scan (s) | files/s | GB/s | vs 1 worker | efficiency |"

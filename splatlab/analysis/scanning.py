@@ -79,6 +79,15 @@ DTYPES = {"size": "Int64", "count": "Int64", "opacity_nonfinite": "Int64",
 NO_FINDINGS = "none"
 """``worst`` of a file without findings."""
 
+SECONDS_A_FILE, SECONDS_A_BYTE = 0.025, 1 / 30e6
+"""What scanning one file costs on one core of the 2-core dev box (bench/bench_scan.py's fit,
+rounded up): a fixed part and a part a byte."""
+
+PARALLEL_ABOVE_S = 3.0
+"""With no executor and no worker count given, a scan whose estimated work on one core is
+below this runs in this process: starting worker processes (each imports torch and loads
+the compiled kernels) costs seconds."""
+
 HASH_CHUNK = 1 << 20
 """Bytes read at a time to hash a file (memory stays flat whatever the file's size)."""
 
@@ -284,7 +293,18 @@ def _scan_one(path: str, shared: tuple[str, frozenset[str]]) -> dict[str, Any]:
     return scan_file(path, rules, known)
 
 
-def _one_thread_a_worker() -> None:
+def estimate_s(sizes: list[int]) -> float:
+    """Seconds one core takes to scan files of these sizes (:data:`SECONDS_A_FILE`,
+    :data:`SECONDS_A_BYTE`).
+
+    Example:
+        >>> round(estimate_s([30_000_000, 0]), 2)
+        1.05
+    """
+    return len(sizes) * SECONDS_A_FILE + sum(sizes) * SECONDS_A_BYTE
+
+
+def worker_setup() -> None:
     """In a worker process of a parallel scan: statistics on one thread (the processes are
     the parallelism; two workers on two cores must not each start a second thread), and
     one small scan so that the compiled kernels are loaded before the first file."""
@@ -308,9 +328,11 @@ def scan(paths: Iterable[str | os.PathLike] | str | os.PathLike,
 
     ``executor`` and ``workers``: where the work runs (:func:`splatlab.core.parallel.engine`:
     local processes by default, ``"dask://HOST:PORT"``, ``"dask://local"``, a
-    ``distributed.Client``, any ``concurrent.futures`` executor). ``resume``: a report
-    (a path :func:`read_report` reads, or a table): a file whose sha256 it holds is not
-    scanned again, and its row is taken from it (under the file's path now). With Dask,
+    ``distributed.Client``, any ``concurrent.futures`` executor); with neither given, a
+    small scan (under :data:`PARALLEL_ABOVE_S` of estimated work) runs in this process.
+    ``resume``: a report (a path :func:`read_report` reads, or a table): a file whose
+    sha256 it holds is not scanned again, and its row is taken from it (under the file's
+    path now). With Dask,
     ``table.attrs["dashboard"]`` is the dashboard's address (also shown as a link in a
     notebook, a line on a terminal).
 
@@ -327,11 +349,14 @@ def scan(paths: Iterable[str | os.PathLike] | str | os.PathLike,
         previous = resume if isinstance(resume, pd.DataFrame) else read_report(resume)
         previous = previous.dropna(subset=["sha256"]).drop_duplicates("sha256")
     known = frozenset(previous["sha256"]) if previous is not None else frozenset()
+    sizes = [_size(Path(f)) for f in files]
+    if executor is None and workers is None and estimate_s(sizes) < PARALLEL_ABOVE_S:
+        executor = "here"
     with engine(executor, workers, items=len(files)) as where:
         if where.dashboard:
             announce("Dask dashboard", where.dashboard)
-        rows = where.run(_scan_one, files, shared=(rules, known), setup=_one_thread_a_worker,
-                         sizes=[_size(Path(f)) for f in files], description="scan")
+        rows = where.run(_scan_one, files, shared=(rules, known), setup=worker_setup,
+                         sizes=sizes, description="scan")
     if previous is not None:
         by_hash = previous.set_index("sha256")
         for i, row in enumerate(rows):
@@ -401,6 +426,6 @@ def worst_first(table: pd.DataFrame) -> pd.DataFrame:
     return table.loc[rank.sort_values(["unreadable", "gate", "worst", "file"]).index]
 
 
-__all__ = ["COLUMNS", "DTYPES", "NO_FINDINGS", "SPIKE_COLUMNS", "expand", "failing",
+__all__ = ["COLUMNS", "DTYPES", "NO_FINDINGS", "SPIKE_COLUMNS", "estimate_s", "expand", "failing",
            "opacity_metrics", "scan", "scan_file", "scan_splat", "sha256", "spike_shares",
-           "typed", "worst_first"]
+           "typed", "worker_setup", "worst_first"]
