@@ -80,9 +80,13 @@ def make_folder(folder: Path, files: int, max_count: int, seed: int) -> list[Pat
     return sorted(folder.iterdir())
 
 
-def _scan_with_memory(path: str, shared) -> tuple[dict, int]:
-    """A worker's scan of one file, with its peak resident memory so far (kB)."""
-    return _scan_one(path, shared), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def _scan_with_memory(path: str, shared) -> tuple[dict, int, int, float, float]:
+    """A worker's scan of one file, with its peak resident memory so far (kB), its process
+    id and its CPU time before and after."""
+    before = time.process_time()
+    row = _scan_one(path, shared)
+    return (row, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, os.getpid(), before,
+            time.process_time())
 
 
 def timed_run(executor, workers: int, files: list[str], sizes: list[int]) -> dict:
@@ -95,10 +99,12 @@ def timed_run(executor, workers: int, files: list[str], sizes: list[int]) -> dic
         out = where.run(_scan_with_memory, files, shared=shared,
                         setup=worker_setup, sizes=sizes)
         done = time.perf_counter()
-    rows, rss = zip(*out)
+    rows, rss, pids, before, after = zip(*out)
+    cpu = pd.DataFrame({"pid": pids, "before": before, "after": after}).groupby("pid")
+    used = (cpu["after"].max() - cpu["before"].min()).sum()
     return {"start_s": ready - start, "scan_s": done - ready,
             "table": typed(pd.DataFrame(list(rows), columns=list(COLUMNS))),
-            "peak_rss_mb": max(rss) / 1024}
+            "peak_rss_mb": max(rss) / 1024, "cores_got": used / (done - ready)}
 
 
 def per_file_costs(files: list[str]) -> pd.DataFrame:
@@ -136,6 +142,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--costs-only", action="store_true",
                         help="the cost a file only (no worker runs)")
+    parser.add_argument("--runs-only", action="store_true",
+                        help="the worker runs only (no cost a file)")
     args = parser.parse_args()
     temporary = args.dir is None
     folder = args.dir or Path(tempfile.mkdtemp(prefix="bench-scan-"))
@@ -159,6 +167,13 @@ def report(folder: Path, args: argparse.Namespace) -> None:
           f" {os.cpu_count()} cores, Python {platform.python_version()},"
           f" load average before: {os.getloadavg()[0]:.2f}\n")
 
+    if not args.runs_only:
+        costs_section(files, args)
+    if not args.costs_only:
+        runs_section(files, sizes, total)
+
+
+def costs_section(files: list[str], args: argparse.Namespace) -> None:
     costs = per_file_costs(files)
     ok = costs[~costs["error"]]
     print("## Cost a file (this process, one thread)\n")
@@ -179,13 +194,13 @@ def report(folder: Path, args: argparse.Namespace) -> None:
     print(f"- unreadable files ({len(bad)}): median CPU {bad.median() * 1e3:.1f} ms")
     print(f"- sum over all files: CPU {costs['cpu_seconds'].sum():.1f} s,"
           f" wall {costs['seconds'].sum():.1f} s\n")
-    if args.costs_only:
-        return
 
+
+def runs_section(files: list[str], sizes: list[int], total: int) -> None:
     print("## Throughput\n")
     print("| where | start (s) | scan (s) | files/s | GB/s | vs 1 worker | efficiency |"
-          " peak RSS a worker (MB) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+          " cores the workers got | peak RSS a worker (MB) | load avg |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     runs = {}
     for label, executor, workers in (("1 local worker", "processes", 1),
                                      ("2 local workers", "processes", 2),
@@ -195,7 +210,8 @@ def report(folder: Path, args: argparse.Namespace) -> None:
         speedup = base / r["scan_s"]
         print(f"| {label} | {r['start_s']:.1f} | {r['scan_s']:.1f} |"
               f" {len(files) / r['scan_s']:.2f} | {total / 1e9 / r['scan_s']:.3f} |"
-              f" {speedup:.2f}x | {speedup / workers:.0%} | {r['peak_rss_mb']:.0f} |")
+              f" {speedup:.2f}x | {speedup / workers:.0%} | {r['cores_got']:.2f} |"
+              f" {r['peak_rss_mb']:.0f} | {os.getloadavg()[0]:.1f} |")
     tables = [r["table"] for r in runs.values()]
     for other in tables[1:]:
         pd.testing.assert_frame_equal(tables[0], other, check_exact=True)

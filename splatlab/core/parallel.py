@@ -68,12 +68,13 @@ def _start_worker(shared: Any, setup: Callable[[], None] | None) -> None:
 
 
 def _one_thread(setup: Callable[[], None] | None) -> None:
-    """Make this (dedicated worker) process compute on one thread: torch's, and ``setup``."""
-    torch = sys.modules.get("torch")  # imported by the fork server's preload, if at all
-    if torch is not None:
-        torch.set_num_threads(1)
+    """Make this (dedicated worker) process compute on one thread: ``setup``, then torch's
+    (imported by the fork server's preload or by ``setup``, if at all)."""
     if setup is not None:
         setup()
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
 
 
 def _call_with_shared(fn: Callable, item: Any) -> Any:
@@ -227,9 +228,19 @@ def _named(name: str, wanted: int, workers: int | None, stack: ExitStack) -> Eng
                          ) from None
     address = name[len(DASK_PREFIX):]
     if address == "local":
-        cluster = stack.enter_context(LocalCluster(
-            n_workers=workers or min(2, os.cpu_count() or 1), threads_per_worker=1,
-            processes=True, dashboard_address=":0", silence_logs=logging.ERROR))
+        import dask
+
+        environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
+        # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536, which turns off
+        # glibc's adaptive mmap threshold: every large numpy array is then mapped and
+        # unmapped afresh, and a scan spends about a third more CPU in page faults
+        # (measured on the 2-core dev box). On a cluster of your own, set the workers'
+        # distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_ to null likewise.
+        environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=workers or min(2, os.cpu_count() or 1), threads_per_worker=1,
+                processes=True, dashboard_address=":0", silence_logs=logging.ERROR))
         client = stack.enter_context(Client(cluster))
     else:
         try:
