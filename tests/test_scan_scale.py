@@ -212,3 +212,27 @@ def test_bad_worker_count_and_executor():
     with pytest.raises(ValueError, match="unknown executor"):
         scan([], "nonsense")
     assert np.array_equal(scan([], workers=1).columns, scan([], "here").columns)
+
+
+def test_gate_diagnose_and_repair_on_workers_say_what_they_say_here(mixed, tmp_path, capsys,
+                                                                   cluster):
+    files = [str(mixed / n) for n in ("healthy.ply", "uniform.ply", "empty.ply")]
+    on_dask = ["--dask", cluster.scheduler.address]
+    for command, where in ((["diagnose", *files], ["--workers", "2"]),
+                           (["gate", "--json", *files], on_dask)):
+        said = []
+        for options in (["--workers", "1"], where):
+            status = main([*command, *options])
+            said.append((status, capsys.readouterr()))
+        assert said[0] == said[1] and said[0][0] == 2, command  # 2: empty.ply is unreadable
+        assert "uniform.ply" in said[0][1].out and "empty.ply" in said[0][1].err
+    outputs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"fixed{workers}"
+        assert main(["repair", *files[:2], "-o", str(out), "--strategy", "uniform_noise",
+                     "--seed", "1", "--workers", workers]) == 0
+        lines = capsys.readouterr().out.replace(str(out), "OUT").splitlines()
+        outputs.append((lines, [p.read_bytes() for p in sorted(out.glob("*.ply"))]))
+    assert outputs[0] == outputs[1] and len(outputs[0][1]) == 2
+    twice = ["repair", files[0], files[0], "-o", str(tmp_path / "x"), "--strategy", "nonfinite"]
+    assert main(twice) == 2 and "also the output of" in capsys.readouterr().err

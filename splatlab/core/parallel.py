@@ -104,7 +104,7 @@ class Engine:
 
         ``sizes`` (bytes an item) drive the progress bar's byte count. ``setup`` runs once
         in each dedicated worker before its first item (never in this process, nor on
-        workers someone else started).
+        workers someone else started); the fork server imports its module and ``fn``'s.
         """
         self._setup = setup
         items = list(items)
@@ -161,8 +161,9 @@ class Engine:
                 self._processes[2] is shared or self._processes[2] == shared):
             return self._processes[1]
         context = multiprocessing.get_context(start_method())
-        if context.get_start_method() == "forkserver" and fn.__module__ != "__main__":
-            context.set_forkserver_preload([fn.__module__])
+        if context.get_start_method() == "forkserver":
+            modules = {f.__module__ for f in (fn, self._setup) if f is not None}
+            context.set_forkserver_preload(sorted(modules - {"__main__"}))
         pool = ProcessPoolExecutor(self.workers, mp_context=context,
                                    initializer=_start_worker, initargs=(shared, self._setup))
         if self._processes is not None:
