@@ -332,9 +332,8 @@ def scan(paths: Iterable[str | os.PathLike] | str | os.PathLike,
     small scan (under :data:`PARALLEL_ABOVE_S` of estimated work) runs in this process.
     ``resume``: a report (a path :func:`read_report` reads, or a table): a file whose
     sha256 it holds is not scanned again, and its row is taken from it (under the file's
-    path now). With Dask,
-    ``table.attrs["dashboard"]`` is the dashboard's address (also shown as a link in a
-    notebook, a line on a terminal).
+    path now). With Dask, ``table.attrs["dashboard"]`` is the dashboard's address (also
+    shown as a link in a notebook, a line on a terminal).
 
     Example:
         >>> from splatlab import data

@@ -43,7 +43,6 @@ from typing import Any
 from .progress import tally
 
 DASK_PREFIX = "dask://"
-LOCAL_KINDS = ("processes", "here")
 
 
 def start_method() -> str:
