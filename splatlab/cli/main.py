@@ -1,7 +1,8 @@
 """The ``splatlab`` command line: one sub-command a module of :mod:`splatlab.commands`.
 
 Exit status: 0 success, 2 bad input (one line on stderr, no traceback), 1 internal
-error, 3 reserved for "a finding of error severity" (``splatlab diagnose``).
+error, 3 a file fails: an error-level finding (``diagnose``), a gate rejection (``gate``),
+or either or an unreadable file among those scanned (``scan``).
 
 Example:
     $ splatlab info scene.ply
