@@ -5,7 +5,7 @@ from __future__ import annotations
 from _splats import make_trellis_like
 
 from splatlab import save
-from splatlab.cli.main import EXIT_BAD_INPUT, EXIT_OK, main
+from splatlab.cli.main import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, main
 
 
 def test_a_second_incident_build_names_the_flag(tmp_path, capsys):
@@ -19,7 +19,13 @@ def test_a_second_incident_build_names_the_flag(tmp_path, capsys):
 
 def test_scan_of_unreadable_files_prints_no_empty_table(tmp_path, capsys):
     (tmp_path / "a.ply").write_bytes(b"ply\nnot really\n")
-    assert main(["scan", str(tmp_path)]) == EXIT_BAD_INPUT
+    assert main(["scan", str(tmp_path)]) == EXIT_FINDINGS  # a file that fails is a row
+    captured = capsys.readouterr()
+    assert "Empty DataFrame" not in captured.out
+    assert "a.ply" in captured.out and "unreadable" in captured.out
+    assert len(captured.err.strip().splitlines()) == 1
+    (tmp_path / "a.ply").unlink()
+    assert main(["scan", str(tmp_path)]) == EXIT_BAD_INPUT  # nothing to scan
     captured = capsys.readouterr()
     assert "Empty DataFrame" not in captured.out and captured.out == ""
     assert len(captured.err.strip().splitlines()) == 1
@@ -55,7 +61,9 @@ def test_tables_fit_100_columns_unless_wide(tmp_path, capsys):
         assert max(map(len, wide)) > 100, command
     main(["scan", str(tmp_path)])
     rows = capsys.readouterr().out.splitlines()[2:]
-    assert {r.split()[0].split("/")[0] for r in rows} == {"raw", "submitted", "validator"}
+    # every file is a row: the build's manifest too (not a splat: "unreadable")
+    assert {r.split()[0].split("/")[0] for r in rows} == {"manifest.csv", "raw", "submitted",
+                                                          "validator"}
 
 
 def _trailing_bytes_file(tmp_path, name="trailing.ply"):

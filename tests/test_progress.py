@@ -37,4 +37,4 @@ def test_a_repair_of_several_files_shows_its_progress(tmp_path, capsys, monkeypa
     monkeypatch.setenv("SPLATLAB_PROGRESS", "1")
     files = [str(data.path("chained.ply")), str(data.path("corrupted.ply"))]
     assert main(["repair", *files, "--strategy", "auto", "-o", str(tmp_path / "out")]) == 0
-    assert "repairing" in capsys.readouterr().err
+    assert "repair" in capsys.readouterr().err

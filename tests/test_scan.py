@@ -32,16 +32,18 @@ def folder(tmp_path_factory):
 
 
 def test_one_row_a_file_in_path_order(folder):
-    table = scan(folder)
+    table = scan(folder, workers=1)
     assert list(table.columns) == list(COLUMNS)
     names = [p.split("/")[-1] for p in table["file"]]
-    assert names == ["a_healthy.ply", "b_chained.ply", "c_uniform.ply", "d_big.ply"]
-    assert table["count"].tolist() == [N, N, N, 7_008]
-    assert table["error"].isna().all()
+    assert names == ["a_healthy.ply", "b_chained.ply", "c_uniform.ply", "notes.txt", "d_big.ply"]
+    assert table["count"].tolist() == [N, N, N, pd.NA, 7_008]
+    assert table["error"].notna().tolist() == [False, False, False, True, False]
+    assert "not a PLY or SPZ file" in table["error"][3]
 
 
 def test_values_match_the_files(folder):
-    table = scan([folder / "b_chained.ply", folder / "c_uniform.ply"]).set_index("file")
+    table = scan([folder / "b_chained.ply", folder / "c_uniform.ply"], workers=1
+                 ).set_index("file")
     chained = splatlab.load(folder / "b_chained.ply")
     o = chained.opacity.astype(np.float64)
     row = table.loc[str(folder / "b_chained.ply")]
@@ -58,8 +60,8 @@ def test_values_match_the_files(folder):
 
 
 def test_gate_verdicts(folder):
-    table = scan(folder).set_index(pd.Index(["a", "b", "c", "d"]))
-    assert table["gate"].tolist() == ["pass", "pass", "reject", "pass"]
+    table = scan(folder, workers=1).set_index(pd.Index(["a", "b", "c", "notes", "d"]))
+    assert table["gate"].tolist() == ["pass", "pass", "reject", None, "pass"]
     assert table.loc["b", "alpha_below_1e-3"] < 0.8
     assert scan_splat(synth.trellis(3_200))["gate_failed"] == "count"
 
@@ -77,30 +79,34 @@ def test_spike_shares_and_nonfinite():
 def test_executor_gives_the_same_table(folder):
     with ThreadPoolExecutor(2) as pool:
         parallel = scan([folder], executor=pool)
-    pd.testing.assert_frame_equal(parallel, scan([folder]))
+    pd.testing.assert_frame_equal(parallel, scan([folder], workers=1))
 
 
 def test_bad_file_gives_an_error_row(folder, tmp_path):
     bad = tmp_path / "bad.ply"
     bad.write_bytes(b"ply\nformat binary_little_endian 1.0\nelement vertex 5\n")
-    table = scan([bad, folder / "a_healthy.ply", tmp_path / "missing.ply"])
-    assert table["error"].notna().tolist() == [True, False, True]
+    table = scan([bad, folder / "a_healthy.ply", tmp_path / "missing.ply"], workers=1)
+    assert [p.split("/")[-1] for p in table["file"]] == ["a_healthy.ply", "bad.ply",
+                                                         "missing.ply"]
+    assert table["error"].notna().tolist() == [False, True, True]
     assert "missing.ply" in table["error"][2]
 
 
 def test_cli_csv_json_and_exit_codes(folder, capsys):
-    assert main(["scan", str(folder), "--csv"]) == 0
+    # 3: c_uniform.ply is rejected by the gate, notes.txt cannot be read
+    assert main(["scan", str(folder), "--csv", "--workers", "1"]) == 3
     csv = capsys.readouterr().out
-    assert csv.splitlines()[0].startswith("file,format,count,opacity_mean")
-    assert len(csv.splitlines()) == 5
-    assert main(["scan", str(folder / "c_uniform.ply"), "--json"]) == 0
+    assert csv.splitlines()[0].startswith("file,size,sha256,format,layout,encoding,count")
+    assert len(csv.splitlines()) == 6
+    assert main(["scan", str(folder / "a_healthy.ply"), "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
-    assert record["gate"] == "reject" and record["count"] == N
+    assert record["gate"] == "pass" and record["count"] == N
+    assert main(["scan", str(folder / "c_uniform.ply"), "--json"]) == 3
     assert main(["scan", str(folder / "nope.ply")]) == 2
     assert "no such file" in capsys.readouterr().err
     (folder / "sub" / "broken.ply").write_bytes(b"ply\n")
     try:
-        assert main(["scan", str(folder / "sub")]) == 2
+        assert main(["scan", str(folder / "sub"), "--workers", "1"]) == 3
         captured = capsys.readouterr()
         assert "broken.ply" in captured.err and "d_big.ply" in captured.out
     finally:
@@ -114,9 +120,12 @@ def test_both_paths_and_spz_files(tmp_path):
     commented = splatlab.Splat.from_arrays({n: healthy.column(n) for n in healthy.properties},
                                            comments=("edited by hand",))
     splatlab.save(commented, tmp_path / "c.ply")
-    table = scan(tmp_path).set_index(scan(tmp_path)["file"].str.split("/").str[-1])
-    assert table.loc["a.ply", "format"] == "PLY"
-    assert table.loc["b.spz", "format"] == "SPZ v2 (zstd), quantised"
+    table = scan(tmp_path, workers=1)
+    table = table.set_index(table["file"].str.split("/").str[-1])
+    assert table.loc["a.ply", "format"] == "ply"
+    assert table.loc["a.ply", "layout"] == "binary_little_endian, 17 properties"
+    assert table.loc["b.spz", "format"] == "spz"
+    assert table.loc["b.spz", "layout"].startswith("SPZ v2 (zstd), quantised")
     assert (table.loc[["a.ply", "b.spz"], "gate"] == "pass").all()
     # SPZ byte 0 decodes to -inf: more invisible through the path than as-is
     assert table.loc["a.ply", "alpha_below_1e-3_spz"] >= table.loc["a.ply", "alpha_below_1e-3"]

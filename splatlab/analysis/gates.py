@@ -33,7 +33,9 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -46,7 +48,7 @@ from ..core.jsonsafe import json_safe
 from ..core.splat import Splat
 from ..world import sn17
 from ..world.sn17 import INTENDED_SCALE_EPS, ValidatorData, validator_load
-from ..world.submission import spz_roundtrip, submission_problems
+from ..world.submission import remembered_roundtrips, spz_roundtrip, submission_problems
 
 CANNOT_FIRE = "cannot fire as written"
 CANNOT_SUBMIT = "cannot be submitted"
@@ -263,7 +265,30 @@ RULES: dict[str, RuleSet] = {
 """Known gates by key. Add a new validator's gate as a new key; never change a released one."""
 
 
-@values_as_data
+_RESULTS: ContextVar[dict | None] = ContextVar("splatlab_gates", default=None)
+
+
+@contextmanager
+def remembered() -> Iterator[None]:
+    """Inside the block, :func:`gate` of one Splat (one object) with the same arguments is
+    computed once, and so is its SPZ round trip: a scan's row and its findings
+    (:func:`splatlab.diagnose` gates the file too) share them.
+
+    Example:
+        >>> from splatlab import data
+        >>> s = data.trellis_like()
+        >>> with remembered():
+        ...     gate(s) is gate(s)
+        True
+    """
+    token = _RESULTS.set({})
+    try:
+        with remembered_roundtrips():
+            yield
+    finally:
+        _RESULTS.reset(token)
+
+
 def gate(splat: Splat, rules: str = "sn17", *, intended: bool = False,
          path: str = SUBMISSION) -> GateResult:
     """Judge ``splat`` as a validator's input gate would, check by check.
@@ -281,6 +306,17 @@ def gate(splat: Splat, rules: str = "sn17", *, intended: bool = False,
         >>> [round(gate(noisy, path=p).checks[2].measured, 1) for p in PATHS]
         [93.2, 87.6]
     """
+    memo = _RESULTS.get()
+    if memo is None:
+        return _gate(splat, rules, intended, path)
+    key = (id(splat), rules, intended, path)
+    if key not in memo:  # the Splat is kept with its result, so its id stays its own
+        memo[key] = (splat, _gate(splat, rules, intended, path))
+    return memo[key][1]
+
+
+@values_as_data
+def _gate(splat: Splat, rules: str, intended: bool, path: str) -> GateResult:
     if rules not in RULES:
         raise ValueError(f"unknown gate rules {rules!r}; known: {', '.join(RULES)}")
     if path not in PATHS:
@@ -310,4 +346,4 @@ def _judge(splat: Splat, rule: RuleSet, intended: bool, source: str | None) -> G
 
 
 __all__ = ["AS_IS", "CANNOT_FIRE", "CANNOT_SUBMIT", "INTENDED_SCALE_EPS", "PATHS", "RULES",
-           "SUBMISSION", "GateCheck", "GateResult", "RuleSet", "gate"]
+           "SUBMISSION", "GateCheck", "GateResult", "RuleSet", "gate", "remembered"]

@@ -600,6 +600,20 @@ def _one_value(moments: np.ndarray) -> OrderStats:
     return value, value, value, value, int(moments[0]), 1
 
 
+def set_threads(count: int) -> None:
+    """Threads :func:`stats` may use in this process from now on (default: up to 2, one a
+    core). A worker process of a parallel scan uses 1: the processes are the parallelism.
+
+    Example:
+        >>> set_threads(_WORKERS)   # as it was
+    """
+    global _WORKERS
+    if count < 1:
+        raise ValueError(f"count must be at least 1 (got {count})")
+    _WORKERS = count
+    _pool.cache_clear()
+
+
 @cache
 def _pool() -> ThreadPoolExecutor:
     """The threads that work beside the caller's in :class:`_HostBackend`, started on
@@ -893,5 +907,5 @@ def _frame(fields: tuple[str, ...], count: int, source: str, moments: np.ndarray
     return frame
 
 
-__all__ = ["COLUMNS", "MOMENT_ROWS", "QUANTILE_LEVELS", "device_moments", "stats",
+__all__ = ["COLUMNS", "MOMENT_ROWS", "QUANTILE_LEVELS", "device_moments", "set_threads", "stats",
            "tensor_moments"]

@@ -1,7 +1,8 @@
 """The ``splatlab`` command line: one sub-command a module of :mod:`splatlab.commands`.
 
 Exit status: 0 success, 2 bad input (one line on stderr, no traceback), 1 internal
-error, 3 reserved for "a finding of error severity" (``splatlab diagnose``).
+error, 3 a file fails: an error-level finding (``diagnose``), a gate rejection (``gate``),
+or either or an unreadable file among those scanned (``scan``).
 
 Example:
     $ splatlab info scene.ply
@@ -19,6 +20,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .._version import __version__
 from ..core.ply import SplatFormatError, one_line
@@ -133,6 +135,52 @@ def for_each_file(paths: Iterable[str | os.PathLike], work: Callable[[Path], Non
             _error(_os_error_line(e, path))
             status = EXIT_BAD_INPUT
     return status
+
+
+def map_files(paths: Iterable[str | os.PathLike], work: Callable[[Path], Any],
+              show: Callable[[Path, Any], None], *, executor: Any = None,
+              workers: int | None = None, description: str = "files") -> int:
+    """:func:`for_each_file` on the scan's engine: ``work(path)`` runs where the engine
+    runs (local processes when the work is large enough, or ``executor``: see
+    :func:`splatlab.core.parallel.engine`) and must be a module-level function (or a
+    ``functools.partial`` of one); ``show(path, result)`` runs here, in the files' order.
+    A bad file prints one line and the batch goes on; a file's warnings print after it.
+
+    Returns 0 when every file worked, 2 when any was bad input.
+    """
+    from ..analysis.scanning import PARALLEL_ABOVE_S, estimate_s, worker_setup
+    from ..core.parallel import engine
+
+    files = [str(p) for p in paths]
+    sizes = [os.path.getsize(f) if os.path.isfile(f) else 0 for f in files]
+    if executor is None and workers is None and estimate_s(sizes) < PARALLEL_ABOVE_S:
+        executor = "here"
+    with engine(executor, workers, items=len(files)) as where:
+        outcomes = where.run(_guarded, files, shared=work, sizes=sizes, setup=worker_setup,
+                             description=description)
+    status = EXIT_OK
+    for path, (result, held, error) in zip(files, outcomes):
+        if error is not None:
+            _error(error)
+            status = EXIT_BAD_INPUT
+            continue
+        show(Path(path), result)
+        for line in dict.fromkeys(held):
+            print(f"splatlab: warning: {line}", file=sys.stderr)
+    return status
+
+
+def _guarded(path: str, work: Callable[[Path], Any]) -> tuple[Any, list[str], str | None]:
+    """(result, warnings, None) of ``work(path)``, or (None, [], the one-line error)."""
+    with warnings.catch_warnings(record=True) as held:
+        warnings.simplefilter("default")
+        try:
+            result = work(Path(path))
+        except (BadInput, SplatFormatError, SplatFieldError, FileExistsError) as e:
+            return None, [], one_line(str(e))
+        except OSError as e:
+            return None, [], one_line(_os_error_line(e, path))
+    return result, [one_line(str(w.message)) for w in held], None
 
 
 @contextmanager

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 Item = TypeVar("Item")
@@ -59,4 +60,54 @@ def progress(items: Iterable[Item], description: str, *, total: int | None = Non
     yield from tqdm(items, desc=description, total=total, unit=unit, leave=False)
 
 
-__all__ = ["enabled", "progress"]
+@contextmanager
+def tally(description: str, *, files: int, total_bytes: int) -> Iterator[Callable[[int], None]]:
+    """A bar of bytes done, with files done beside it; yields ``advance(nbytes)``, to be
+    called once a file as each finishes (in any order).
+
+    Example:
+        >>> with tally("scan", files=2, total_bytes=300) as advance:
+        ...     advance(100); advance(200)
+    """
+    if not enabled():
+        yield lambda nbytes: None
+        return
+    if _in_notebook():
+        from tqdm.notebook import tqdm
+    else:
+        from tqdm import tqdm
+    done = 0
+    with tqdm(desc=description, total=total_bytes, unit="B", unit_scale=True,
+              unit_divisor=1024, leave=False) as bar:
+        bar.set_postfix_str(f"0/{files} files")
+
+        def advance(nbytes: int) -> None:
+            nonlocal done
+            done += 1
+            bar.set_postfix_str(f"{done}/{files} files", refresh=False)
+            bar.update(nbytes)
+
+        yield advance
+
+
+def announce(text: str, link: str | None = None) -> None:
+    """Tell the person watching: a link in a notebook (clickable), a line on standard error
+    on a terminal; nothing where bars are off (pipes, captured output).
+
+    Example:
+        >>> announce("Dask dashboard", "http://127.0.0.1:8787/status")   # no terminal here
+    """
+    if not enabled():
+        return
+    if _in_notebook():
+        from html import escape
+
+        from IPython.display import HTML, display
+
+        target = f" <a href='{escape(link)}' target='_blank'>{escape(link)}</a>" if link else ""
+        display(HTML(f"<p>{escape(text)}:{target}</p>" if link else f"<p>{escape(text)}</p>"))
+    else:
+        print(f"splatlab: {text}" + (f": {link}" if link else ""), file=sys.stderr)
+
+
+__all__ = ["announce", "enabled", "progress", "tally"]

@@ -24,6 +24,9 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
@@ -197,7 +200,30 @@ def log_scale_clamps(log_scales: np.ndarray) -> np.ndarray:
         return (s < low - 1 / 32) | (s > high + 1 / 32)
 
 
-@values_as_data
+_ROUNDTRIPS: ContextVar[dict | None] = ContextVar("splatlab_roundtrips", default=None)
+
+
+@contextmanager
+def remembered_roundtrips() -> Iterator[None]:
+    """Inside the block, :func:`spz_roundtrip` of one Splat (one object) is computed once:
+    a scan's row, its findings and its gate all ask for what the validator decodes.
+
+    Example:
+        >>> import numpy as np
+        >>> s = Splat.from_arrays({n: np.zeros(3, np.float32) for n in spz.ENCODED_PROPERTIES})
+        >>> with remembered_roundtrips():
+        ...     spz_roundtrip(s) is spz_roundtrip(s)
+        True
+        >>> spz_roundtrip(s) is spz_roundtrip(s)
+        False
+    """
+    token = _ROUNDTRIPS.set({})
+    try:
+        yield
+    finally:
+        _ROUNDTRIPS.reset(token)
+
+
 def spz_roundtrip(splat: Splat, *, container: str = "zstd") -> Splat:
     """What the validator decodes from ``splat``: compress then decompress, bit for bit.
 
@@ -213,6 +239,17 @@ def spz_roundtrip(splat: Splat, *, container: str = "zstd") -> Splat:
         >>> spz_roundtrip(s).column("x").tolist()   # beyond +-2048 positions wrap
         [-1096.0, -1096.0]
     """
+    memo = _ROUNDTRIPS.get()
+    if memo is None:
+        return _roundtrip(splat, container=container)
+    key = (id(splat), container)
+    if key not in memo:  # the Splat is kept with its result, so its id stays its own
+        memo[key] = (splat, _roundtrip(splat, container=container))
+    return memo[key][1]
+
+
+@values_as_data
+def _roundtrip(splat: Splat, *, container: str = "zstd") -> Splat:
     problems = submission_problems(splat)
     if problems:
         raise SubmissionRefused(splat.source or "<splat>", problems)
@@ -223,5 +260,5 @@ def spz_roundtrip(splat: Splat, *, container: str = "zstd") -> Splat:
                           scales=splat.scale_encoding)
 
 
-__all__ = ["SubmissionRefused", "log_scale_clamps", "position_wraps", "spz_roundtrip",
-           "submission_problems"]
+__all__ = ["SubmissionRefused", "log_scale_clamps", "position_wraps", "remembered_roundtrips",
+           "spz_roundtrip", "submission_problems"]

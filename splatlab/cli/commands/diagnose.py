@@ -11,7 +11,8 @@ from pathlib import Path
 
 from ...core.io import load
 from ...core.splat import SplatFieldError
-from ..main import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, BadInput, for_each_file
+from ..main import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, BadInput, map_files
+from .scan import add_executor_options, executor_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                             description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", metavar="FILE")
     parser.add_argument("--json", action="store_true", help="one JSON report a line")
+    add_executor_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -28,16 +30,20 @@ def bad_input(path: Path, error: Exception) -> BadInput:
     return BadInput(text if text.startswith(str(path)) else f"{path}: {text}")
 
 
-def run(args: argparse.Namespace) -> int:
+def findings_of(path: Path):
+    """The :func:`splatlab.diagnose` report of the file at ``path`` (the work of a worker)."""
     from ...analysis.diagnosis import diagnose
 
+    try:
+        return diagnose(load(path))
+    except (SplatFieldError, ValueError) as e:
+        raise bad_input(path, e) from e
+
+
+def run(args: argparse.Namespace) -> int:
     with_errors = []
 
-    def show(path: Path) -> None:
-        try:
-            report = diagnose(load(path))
-        except (SplatFieldError, ValueError) as e:
-            raise bad_input(path, e) from e
+    def show(path: Path, report) -> None:
         with_errors.append(report.has_errors)
         if args.json:
             print(report.to_json())
@@ -48,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
         for f in report:
             print(f"  {f.code} {f.severity:7s} {f.field}: {f.message}")
 
-    status = for_each_file(args.files, show)
+    status = map_files(args.files, findings_of, show, executor=executor_of(args),
+                       workers=args.workers, description="diagnose")
     if status != EXIT_OK:
         return EXIT_BAD_INPUT
     return EXIT_FINDINGS if any(with_errors) else EXIT_OK

@@ -11,12 +11,14 @@ file could not be read.
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from pathlib import Path
 
 from ...core.io import load
 from ...core.splat import SplatFieldError
-from ..main import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, for_each_file
+from ..main import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, map_files
 from .diagnose import bad_input
+from .scan import add_executor_options, executor_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,20 +31,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--rules", default="sn17", help="which validator's gate (default sn17)")
     parser.add_argument("--as-is", action="store_true",
                         help="judge the file itself, not what the validator receives")
+    add_executor_options(parser)
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def verdict_of(path: Path, rules: str, intended: bool, as_is: bool):
+    """The :func:`splatlab.gate` result of the file at ``path`` (the work of a worker)."""
     from ...analysis.gates import AS_IS, SUBMISSION, gate
 
+    try:
+        return gate(load(path), rules=rules, intended=intended,
+                    path=AS_IS if as_is else SUBMISSION)
+    except (SplatFieldError, ValueError) as e:
+        raise bad_input(path, e) from e
+
+
+def run(args: argparse.Namespace) -> int:
     rejected = []
 
-    def show(path: Path) -> None:
-        try:
-            result = gate(load(path), rules=args.rules, intended=args.intended,
-                          path=AS_IS if args.as_is else SUBMISSION)
-        except (SplatFieldError, ValueError) as e:
-            raise bad_input(path, e) from e
+    def show(path: Path, result) -> None:
         rejected.append(not result.passed)
         if args.json:
             print(result.to_json())
@@ -61,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
             for c in result.as_is.checks:
                 print(f"  {c.name:9s} {c.verdict:23s} measured {c.measured:.6g}  (as-is)")
 
-    status = for_each_file(args.files, show)
+    work = partial(verdict_of, rules=args.rules, intended=args.intended, as_is=args.as_is)
+    status = map_files(args.files, work, show, executor=executor_of(args),
+                       workers=args.workers, description="gate")
     if status != EXIT_OK:
         return EXIT_BAD_INPUT
     return EXIT_FINDINGS if any(rejected) else EXIT_OK

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import os
+from functools import partial
 from pathlib import Path
 
 from ...core.io import load
-from ...core.progress import progress
 from ...core.splat import SplatFieldError
-from ..main import BadInput, for_each_file
+from ..main import BadInput, map_files
 from .diagnose import bad_input
+from .scan import add_executor_options, executor_of
 
 STRATEGY_NAMES = ("match_distribution", "nonfinite", "scales", "undo_double_logit",
                   "uniform_noise")
@@ -49,45 +50,54 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--field", help="match_distribution: the property to map")
     parser.add_argument("--reference", default="prior", metavar="prior|FILE",
                         help="match_distribution, scales: a healthy PLY or the documented prior")
+    add_executor_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...repair.export import export, sidecar_path
-    from ...repair.strategies import STRATEGIES, auto
-
     if args.device and args.strategy != "uniform_noise":
         raise BadInput("--device applies to --strategy uniform_noise only")
     if args.strategy == "match_distribution" and not args.field:
         raise BadInput("--strategy match_distribution needs --field")
     out_dir = _output_dir(args)
-    options = _options(args)
-
-    def work(path: Path) -> None:
+    targets = {}
+    for path in map(Path, args.files):  # two inputs may not race for one output
         out = path if args.in_place else (out_dir / path.name if out_dir else Path(args.output))
-        if not args.in_place and out.exists() and os.path.samefile(out, path):
-            raise BadInput(f"{path}: output is the input (use --in-place)")
-        if not out.parent.is_dir():
-            raise BadInput(f"{out.parent}: no such directory")
-        for target in (out, sidecar_path(out)):
-            if target.exists() and not (args.overwrite or args.in_place):
-                raise BadInput(f"{target}: exists (pass --overwrite to replace it)")
-        try:
-            splat = load(path)
-            if args.strategy == "auto":
-                fixed, records = auto(splat, **options)
-            else:
-                fixed, records = STRATEGIES[args.strategy](splat, **options)
-        except (SplatFieldError, ValueError) as e:
-            raise bad_input(path, e) from e
-        export(path, fixed, records, out, backup=args.in_place)
-        steps = records if isinstance(records, list) else [records]
-        print(f"{path} -> {out}: " + ("; ".join(r.summary() for r in steps)
-                                      or "nothing to repair"))
+        if out in targets:
+            raise BadInput(f"{path}: its output {out} is also the output of {targets[out]}")
+        targets[out] = path
+    work = partial(repaired, strategy=args.strategy, options=_options(args), out_dir=out_dir,
+                   output=args.output, in_place=args.in_place, overwrite=args.overwrite)
+    return map_files(args.files, work, lambda path, line: print(line),
+                     executor=executor_of(args), workers=args.workers, description="repair")
 
-    files = args.files if len(args.files) < 2 else progress(
-        args.files, "repairing", total=len(args.files))
-    return for_each_file(files, work)
+
+def repaired(path: Path, strategy: str, options: dict, out_dir: Path | None,
+             output: str | None, in_place: bool, overwrite: bool) -> str:
+    """Repair the file at ``path`` and write it with its record (the work of a worker);
+    returns the line that says what was done."""
+    from ...repair.export import export, sidecar_path
+    from ...repair.strategies import STRATEGIES, auto
+
+    out = path if in_place else (out_dir / path.name if out_dir else Path(output))
+    if not in_place and out.exists() and os.path.samefile(out, path):
+        raise BadInput(f"{path}: output is the input (use --in-place)")
+    if not out.parent.is_dir():
+        raise BadInput(f"{out.parent}: no such directory")
+    for target in (out, sidecar_path(out)):
+        if target.exists() and not (overwrite or in_place):
+            raise BadInput(f"{target}: exists (pass --overwrite to replace it)")
+    try:
+        splat = load(path)
+        if strategy == "auto":
+            fixed, records = auto(splat, **options)
+        else:
+            fixed, records = STRATEGIES[strategy](splat, **options)
+    except (SplatFieldError, ValueError) as e:
+        raise bad_input(path, e) from e
+    export(path, fixed, records, out, backup=in_place)
+    steps = records if isinstance(records, list) else [records]
+    return f"{path} -> {out}: " + ("; ".join(r.summary() for r in steps) or "nothing to repair")
 
 
 def _output_dir(args: argparse.Namespace) -> Path | None:
