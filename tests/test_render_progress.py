@@ -12,7 +12,8 @@ def test_several_views_show_a_bar_one_view_none(capsys, monkeypatch):
     monkeypatch.setenv("SPLATLAB_PROGRESS", "1")
     assert len(render(splat, rig[:3], device="cpu", backend="torch")) == 3
     err = capsys.readouterr().err
-    assert "render" in err and "3/3" in err and "view" in err
+    assert "render" in err and "/3 [" in err and "view" in err  # the bar of 3 (its last
+    # update may fall within tqdm's minimum interval and never be drawn)
     render(splat, rig[:1], device="cpu", backend="torch")  # one view: nothing to follow
     assert capsys.readouterr().err == ""
 

@@ -38,7 +38,7 @@ def test_one_row_a_file_in_path_order(folder):
     assert names == ["a_healthy.ply", "b_chained.ply", "c_uniform.ply", "notes.txt", "d_big.ply"]
     assert table["count"].tolist() == [N, N, N, pd.NA, 7_008]
     assert table["error"].notna().tolist() == [False, False, False, True, False]
-    assert "not a PLY or SPZ file" in table["error"][3]
+    assert "not a PLY, SPZ, SOG, .splat or .ksplat file" in table["error"][3]
 
 
 def test_values_match_the_files(folder):

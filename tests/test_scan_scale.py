@@ -77,7 +77,7 @@ def test_every_file_is_a_row(mixed, serial):
     assert names == sorted(expected)  # sorted paths; no hidden file; the loop walked once
     errors = dict(zip(names, serial["error"]))
     assert errors["empty.ply"].endswith("empty file")
-    assert "not a PLY or SPZ" in errors["notes.txt"]
+    assert "not a PLY, SPZ" in errors["notes.txt"]
     assert "not a 3DGS file" in errors["cloud.ply"]
     assert errors["sub/pipe"].endswith("not a regular file")
     assert errors["truncated.ply"].startswith(str(mixed / "truncated.ply"))
