@@ -23,7 +23,8 @@ bounded time on every submission and replays ``tests/fuzz_cases/``; run it for h
   save to PLY, SPZ, compressed PLY and ``.splat``, submission_problems), and one case in
   :data:`CLI_EVERY` through the command line. A case fails on any exception other than
   splatlab's own refusals, a message that is not one line naming the file, more than
-  :data:`CASE_SECONDS`, a temporary file left behind, or a wrong number (statistics against
+  :data:`CASE_SECONDS`, a peak memory above :data:`PEAK_BYTES`, a temporary file left
+  behind, or a wrong number (statistics against
   a float64 reference, values against an independent parse of the bytes, byte-identical
   rewrites, diff counts).
 
@@ -68,6 +69,8 @@ CASE_SECONDS = 10.0
 running after six times this on the wall clock is stopped."""
 CLI_EVERY = 8
 """One case in this many also goes through the command line."""
+PEAK_BYTES = 2 * 1024 ** 3
+"""A case that takes the process's peak resident memory above this fails (2 GiB)."""
 U = 2.0 ** -53
 """The unit roundoff of float64."""
 
@@ -1482,6 +1485,14 @@ class FuzzReport:
         return "\n".join(lines)
 
 
+def peak_resident_bytes() -> int:
+    """The most resident memory this process has held since it started (``ru_maxrss``;
+    it only grows, so the first case that passes a bound is the one found)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
 @contextlib.contextmanager
 def _alarm(seconds: float) -> Iterator[None]:
     """Raise :class:`CaseTimeout` after ``seconds`` (main thread only; else no limit)."""
@@ -1516,6 +1527,7 @@ def run_case(case: Case, root: Path, report: FuzzReport) -> None:
     # CPU time of this process: what a case costs, whatever else loads the machine (a case
     # blocked without using the CPU is stopped by the alarm, on the wall clock)
     start, before = time.process_time(), len(report.failures)
+    peak_before = peak_resident_bytes()
     try:
         with _alarm(6 * CASE_SECONDS), warnings.catch_warnings():
             warnings.simplefilter("ignore")       # the oracle's own arithmetic; verbs record
@@ -1530,6 +1542,11 @@ def run_case(case: Case, root: Path, report: FuzzReport) -> None:
     if elapsed > CASE_SECONDS:
         _Verbs(case, report.outcomes, report.failures).fail(
             "case", f"took {elapsed:.1f} s of CPU, more than {CASE_SECONDS:.0f} s")
+    peak = peak_resident_bytes()
+    if peak > PEAK_BYTES and peak > peak_before:
+        _Verbs(case, report.outcomes, report.failures).fail(
+            "case", f"took the process's peak memory to {peak / 1024 ** 3:.2f} GiB, more than"
+                    f" {PEAK_BYTES / 1024 ** 3:.0f} GiB")
     report.sort_known(before)
     shutil.rmtree(folder, ignore_errors=True)
 

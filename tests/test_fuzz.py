@@ -68,6 +68,17 @@ def test_the_oracle_catches_a_crash_a_bad_message_and_a_wrong_number(monkeypatch
     assert any(f.problem.startswith("opacity: nan") for f in replay(case) if f.verb == "stats")
 
 
+def test_the_oracle_catches_a_case_that_takes_too_much_memory(monkeypatch):
+    """ru_maxrss only grows: a case during which the process's peak passes the bound fails."""
+    import fuzzing
+
+    peaks = iter([1_000, 3 * 1024 ** 3])
+    monkeypatch.setattr(fuzzing, "peak_resident_bytes", lambda: next(peaks))
+    failures = replay((CASES / "zero-rows.ply").read_bytes(), "zero-rows.ply")
+    assert [f.problem for f in failures] == [
+        "took the process's peak memory to 3.00 GiB, more than 2 GiB"]
+
+
 def test_no_failure_class_is_left_open():
     # a class may be parked in KNOWN_OPEN while its fix is under way, never at a landing
     assert KNOWN_OPEN == {}
