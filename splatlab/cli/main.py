@@ -80,7 +80,7 @@ def format_table(frame, formats: dict[str, str]) -> str:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command found in :mod:`splatlab.commands`."""
     parser = argparse.ArgumentParser(
-        prog="splatlab", description="Forensic toolkit for 3D Gaussian Splatting PLY files.",
+        prog="splatlab", description="Forensic toolkit for 3D Gaussian Splatting files.",
         epilog="Exit status: 0 success, 1 internal error, 2 bad input, 3 error-level findings.")
     parser.add_argument("--version", action="version", version=f"splatlab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -16,7 +16,7 @@ from .scan import add_executor_options, executor_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("diagnose", help="findings (codes SLxxx) for 3DGS PLY files",
+    parser = sub.add_parser("diagnose", help="findings (codes SLxxx) for 3DGS files",
                             description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", metavar="FILE")
     parser.add_argument("--json", action="store_true", help="one JSON report a line")
