@@ -27,7 +27,7 @@ CLAMPS = ("1e-4", "1e-3")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("repair", help="repair 3DGS files; writes OUT (PLY) and OUT.repair.json",
+    parser = sub.add_parser("repair", help="repair 3DGS files; writes OUT and OUT.repair.json",
                             description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", metavar="IN")
     where = parser.add_mutually_exclusive_group(required=True)
