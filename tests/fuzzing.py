@@ -65,8 +65,8 @@ FIXTURES = Path(os.environ.get("SPLATLAB_FIXTURES",
 SEED_ROWS = 2_000
 """Rows taken from the real file: small, so that a case takes some 50 ms."""
 CASE_SECONDS = 10.0
-"""CPU seconds a case (every verb, and the command line when sampled) may take; one still
-running after six times this on the wall clock is stopped."""
+"""CPU seconds one verb (or one command line) of a case may take; a case still running
+after six times this on the wall clock is stopped."""
 CLI_EVERY = 8
 """One case in this many also goes through the command line."""
 PEAK_BYTES = 2 * 1024 ** 3
@@ -1144,9 +1144,18 @@ class _Verbs:
         self.failures.append(Failure(c.number, c.seed.name, c.mutator, c.mutation.description,
                                      verb, problem, c.mutation.data, c.file_name))
 
+    def timed(self, verb: str, start: float) -> None:
+        """Fail ``verb`` when it took more than :data:`CASE_SECONDS` of this process's CPU
+        since ``start`` (``time.process_time``)."""
+        spent = time.process_time() - start
+        if spent > CASE_SECONDS:
+            self.fail(verb, f"took {spent:.1f} s of CPU, more than {CASE_SECONDS:.0f} s")
+
     def run(self, verb: str, fn: Callable[[], object], names: tuple[Path, ...]) -> object:
-        """``fn()``; on a refusal check its message, on anything else note a failure.
-        Returns the result, or None when it raised."""
+        """``fn()``; on a refusal check its message, on anything else note a failure (a
+        verb taking more than :data:`CASE_SECONDS` of CPU too). Returns the result, or None
+        when it raised."""
+        start = time.process_time()
         try:  # numpy's default floating-point handling: a stray warning is a finding
             with warnings.catch_warnings(record=True) as caught, np.errstate(
                     over="warn", invalid="warn", divide="warn", under="ignore"):
@@ -1158,6 +1167,7 @@ class _Verbs:
             if isinstance(e, KeyboardInterrupt):
                 raise
             self.outcomes[f"{verb}: {type(e).__name__}"] += 1
+            self.timed(verb, start)
             if not _allowed(e):
                 tail = "".join(traceback.format_exception(e)[-3:]).strip().replace("\n", " | ")
                 self.fail(verb, f"raised {type(e).__module__}.{type(e).__name__}: {tail[-600:]}")
@@ -1167,6 +1177,7 @@ class _Verbs:
                     self.fail(verb, problem)
             return None
         self.outcomes[f"{verb}: ok"] += 1
+        self.timed(verb, start)
         for w in caught:
             if issubclass(w.category, RuntimeWarning) and "splatlab" not in str(w.message):
                 self.fail(verb, f"stray {w.category.__name__}: {w.message} ({w.filename}:"
@@ -1395,6 +1406,7 @@ def check_cli(case: Case, folder: Path, seed_path: Path, outcomes: Counter,
     argv = [a.format(case=path, seed=seed_path, out=out) for a in case.cli]
     stdout, stderr = io.StringIO(), io.StringIO()
     verb = f"cli {case.cli[0]}"
+    start = time.process_time()
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr), \
                 warnings.catch_warnings():
@@ -1408,6 +1420,7 @@ def check_cli(case: Case, folder: Path, seed_path: Path, outcomes: Counter,
         v.fail(verb, f"main raised {type(e).__name__}: {e}")
         return
     outcomes[f"{verb}: exit {status}"] += 1
+    v.timed(verb, start)
     err = stderr.getvalue()
     text = stdout.getvalue() + err
     if "Traceback" in text:
@@ -1525,7 +1538,8 @@ def run_case(case: Case, root: Path, report: FuzzReport) -> None:
     report.mutators[case.mutator] += 1
     report.seeds[case.seed.name] += 1
     # CPU time of this process: what a case costs, whatever else loads the machine (a case
-    # blocked without using the CPU is stopped by the alarm, on the wall clock)
+    # blocked without using the CPU is stopped by the alarm, on the wall clock); each verb's
+    # own time is bounded in _Verbs.run
     start, before = time.process_time(), len(report.failures)
     peak_before = peak_resident_bytes()
     try:
@@ -1539,9 +1553,6 @@ def run_case(case: Case, root: Path, report: FuzzReport) -> None:
             "case", f"still running after {6 * CASE_SECONDS:.0f} s: stopped")
     elapsed = time.process_time() - start
     report.slowest = max(report.slowest, (elapsed, case.number))
-    if elapsed > CASE_SECONDS:
-        _Verbs(case, report.outcomes, report.failures).fail(
-            "case", f"took {elapsed:.1f} s of CPU, more than {CASE_SECONDS:.0f} s")
     peak = peak_resident_bytes()
     if peak > PEAK_BYTES and peak > peak_before:
         _Verbs(case, report.outcomes, report.failures).fail(

@@ -84,21 +84,23 @@ def reference_row(values: np.ndarray) -> dict[str, float]:
                mode=float(distinct[counts.argmax()]),
                mode_share=float(counts.max() / len(v)), distinct=len(distinct),
                tolerance=moment_tolerance(len(finite), largest))
-    for key, q in (("p01", 0.01), ("p50", 0.5), ("p99", 0.99)):
-        row[key] = _quantile(finite, q)
+    row.update(zip(("p01", "p50", "p99"), _quantiles(finite)))
     return row
 
 
-def _quantile(ordered: np.ndarray, q: float) -> float:
-    """numpy's linear quantile of sorted finite values; between neighbours whose difference
-    overflows float64 (near -1.8e308 and +1.8e308), their weighted mean."""
-    value = float(np.quantile(ordered, q))
-    if np.isfinite(value):
-        return value
-    h = q * (len(ordered) - 1)
-    low, high = ordered[int(np.floor(h))], ordered[int(np.ceil(h))]
-    t = h - np.floor(h)
-    return float(low * (1 - t) + high * t)
+def _quantiles(ordered: np.ndarray) -> list[float]:
+    """numpy's linear quantiles (1 %, 50 %, 99 %) of sorted finite values; between
+    neighbours whose difference overflows float64 (near -1.8e308 and +1.8e308), their
+    weighted mean."""
+    out = []
+    for q, value in zip((0.01, 0.5, 0.99), np.quantile(ordered, [0.01, 0.5, 0.99])):
+        if not np.isfinite(value):
+            h = q * (len(ordered) - 1)
+            low, high = ordered[int(np.floor(h))], ordered[int(np.ceil(h))]
+            t = h - np.floor(h)
+            value = low * (1 - t) + high * t
+        out.append(float(value))
+    return out
 
 
 @values_as_data
@@ -174,20 +176,25 @@ def disagreements(fast: pd.DataFrame, reference: pd.DataFrame) -> list[str]:
     if "quantiles" in fast and (fast["quantiles"] != "exact").any():
         exact, close = exact[:7], close[:2]   # histogram or skipped quantiles
     out = []
-    for name in fast.index:
-        got, want = fast.loc[name], reference.loc[name]
-        for key in (k for k in exact if k in fast):
-            a, b = got[key], want[key]
-            if not ((pd.isna(a) and pd.isna(b)) or (not pd.isna(a) and not pd.isna(b)
-                                                    and a == b)):
-                out.append(f"{name}: {key} {a!r}, reference {b!r}")
-        for key in (k for k in close if k in fast):
-            a, b = (np.nan if pd.isna(x) else float(x) for x in (got[key], want[key]))
-            if np.isnan(a) != np.isnan(b) or (
-                    not np.isnan(b) and not abs(a - b) <= want["tolerance"]):
-                out.append(f"{name}: {key} {a!r}, reference {b!r}"
-                           f" (tolerance {want['tolerance']:.3g})")
-    return out
+    names = list(fast.index)
+    for key in (k for k in exact if k in fast):
+        a, b = _floats(fast[key]), _floats(reference[key])
+        wrong = ~((a == b) | (np.isnan(a) & np.isnan(b)))
+        out += [(i, f"{names[i]}: {key} {fast[key].iloc[i]!r}, reference"
+                    f" {reference[key].iloc[i]!r}") for i in np.flatnonzero(wrong)]
+    tolerance = reference["tolerance"].to_numpy(np.float64)
+    for key in (k for k in close if k in fast):
+        a, b = _floats(fast[key]), _floats(reference[key])
+        with np.errstate(invalid="ignore"):
+            wrong = (np.isnan(a) != np.isnan(b)) | (~np.isnan(b) & ~(np.abs(a - b) <= tolerance))
+        out += [(i, f"{names[i]}: {key} {a[i]!r}, reference {b[i]!r}"
+                    f" (tolerance {tolerance[i]:.3g})") for i in np.flatnonzero(wrong)]
+    return [message for _, message in sorted(out, key=lambda pair: pair[0])]
+
+
+def _floats(column: pd.Series) -> np.ndarray:
+    """A column as float64, missing values (NaN, None, pd.NA) as NaN."""
+    return pd.to_numeric(column, errors="coerce").to_numpy(np.float64, na_value=np.nan)
 
 
 def _float32_or_64(columns: list[np.ndarray]) -> type:
