@@ -761,7 +761,8 @@ def parse_streams(data: bytes, source: str | os.PathLike = "<bytes>") -> SpzPack
     import zstandard
 
     bounded = all(need <= _ONE_SHOT_RATIO * compressed for _, need, _, compressed in entries)
-    payload = bytearray(HEADER.size + sum(need for _, need, _, _ in entries)) if bounded else None
+    payload = (memoryview(np.empty(HEADER.size + sum(need for _, need, _, _ in entries),
+                                   np.uint8)) if bounded else None)   # every byte written
     offsets = np.cumsum([HEADER.size] + [need for _, need, _, _ in entries]).tolist()
 
     def inflate(i: int) -> bytes | None:
@@ -791,8 +792,10 @@ def parse_streams(data: bytes, source: str | os.PathLike = "<bytes>") -> SpzPack
 
     from concurrent.futures import ThreadPoolExecutor
 
+    largest_first = sorted(range(len(entries)), key=lambda i: -entries[i][1])
     with ThreadPoolExecutor(min(len(entries), os.cpu_count() or 1)) as pool:  # zstd frees the GIL
-        blocks = list(pool.map(inflate, range(len(entries))))
+        inflated = dict(zip(largest_first, pool.map(inflate, largest_first)))
+    blocks = [inflated[i] for i in range(len(entries))]
     header = HEADER.pack(magic, version, count, degree, bits, flags, 0)
     if payload is None:
         payload = b"".join([header, *blocks])
