@@ -225,16 +225,39 @@ def decode(chunks: np.ndarray, packed: np.ndarray, sh: np.ndarray) -> np.ndarray
         >>> float(decode(chunks, words, np.zeros((1, 0), np.uint8))["opacity"][0])
         inf
     """
-    from . import format_kernels
 
     n, rest = len(packed), sh.shape[1]
     names = chunks.dtype.names
     matrix = np.stack([chunks[name].astype(np.float32) for name in names], axis=1)
     out = np.empty((n, 14 + rest), np.float32)
-    format_kernels.decode_compressed(np.ascontiguousarray(matrix), "min_r" in names,
-                                     np.ascontiguousarray(packed, np.uint32), sh, SH_TABLE,
-                                     ALPHA_TABLE, out)
+    matrix, words = np.ascontiguousarray(matrix), np.ascontiguousarray(packed, np.uint32)
+    _decode_in_parts(matrix, "min_r" in names, words, sh, out)
     return out.view(np.dtype([(name, "<f4") for name in decoded_properties(rest)])).reshape(n)
+
+
+def _decode_in_parts(matrix: np.ndarray, has_colour: bool, words: np.ndarray,
+                     sh: np.ndarray, out: np.ndarray) -> None:
+    """``format_kernels.decode_compressed`` over a part of the rows a core, each part whole
+    chunks, in threads (the kernel releases the GIL; numba's own parallel loops run slower
+    than this with the threading layer this machine has)."""
+    from . import format_kernels
+
+    n = len(words)
+    parts = min(os.cpu_count() or 1, max(1, n // (64 * CHUNK_SIZE)))
+    bounds = [CHUNK_SIZE * (len(matrix) * p // parts) for p in range(parts)] + [n]
+
+    def decode(p: int) -> None:
+        a, b = min(bounds[p], n), min(bounds[p + 1], n)
+        format_kernels.decode_compressed(matrix[a // CHUNK_SIZE:], has_colour, words[a:b],
+                                         sh[a:b], SH_TABLE, ALPHA_TABLE, out[a:b])
+
+    if parts == 1:
+        decode(0)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(parts) as pool:
+        list(pool.map(decode, range(parts)))
 
 
 @values_as_data  # opacity bytes 0 and 255 give -inf and +inf, as the reference does
