@@ -151,6 +151,30 @@ def quantize(x: np.ndarray, y: np.ndarray, z: np.ndarray, scale_0: np.ndarray,
                 streams[at + 3 * j + c] = min(max(q * bucket, 0), 255)
 
 
+@numba.njit(inline="always")
+def _all_but_rotation(streams, i, n, dim, sh, position_scale, color_table, alpha_table,
+                      scale_table, sh_table, row):
+    """Row ``i``'s position, colour, SH, opacity and scales into ``row``: the same in every
+    version (the rotation and where the SH stream starts, ``sh``, differ)."""
+    alphas, colors, scales = 9 * n, 10 * n, 13 * n
+    rest = 3 * dim
+    at = 6 + rest
+    for k in range(3):
+        b = 9 * i + 3 * k
+        fixed = (np.int32(streams[b]) | (np.int32(streams[b + 1]) << 8)
+                 | (np.int32(streams[b + 2]) << 16))
+        if fixed & 0x800000:
+            fixed -= 1 << 24
+        row[k] = np.float32(fixed) * position_scale
+        row[3 + k] = color_table[streams[colors + 3 * i + k]]
+        row[at + 1 + k] = scale_table[streams[scales + 3 * i + k]]
+    base = sh + rest * i
+    for j in range(dim):
+        for c in range(3):
+            row[6 + c * dim + j] = sh_table[streams[base + 3 * j + c]]
+    row[at] = alpha_table[streams[alphas + i]]
+
+
 @numba.njit(types.void(_BYTES_IN, types.int64, types.int64, types.float32, _TABLE, _TABLE,
                        _TABLE, _TABLE, _TABLE, _TABLE_OUT),
             nogil=True, cache=True, error_model="numpy")
@@ -183,25 +207,12 @@ def dequantize(streams: np.ndarray, n: int, dim: int, position_scale: float,
     for table in (color_table, alpha_table, scale_table, rotation_table, sh_table):
         if table.shape[0] != 256:
             raise ValueError("a byte table needs 256 entries")
-    alphas, colors, scales = 9 * n, 10 * n, 13 * n
     rotations, sh = 16 * n, 19 * n
     at = 6 + rest
     for i in range(n):
         row = out[i]
-        for k in range(3):
-            b = 9 * i + 3 * k
-            fixed = (np.int32(streams[b]) | (np.int32(streams[b + 1]) << 8)
-                     | (np.int32(streams[b + 2]) << 16))
-            if fixed & 0x800000:
-                fixed -= 1 << 24
-            row[k] = np.float32(fixed) * position_scale
-            row[3 + k] = color_table[streams[colors + 3 * i + k]]
-            row[at + 1 + k] = scale_table[streams[scales + 3 * i + k]]
-        base = sh + rest * i
-        for j in range(dim):
-            for c in range(3):
-                row[6 + c * dim + j] = sh_table[streams[base + 3 * j + c]]
-        row[at] = alpha_table[streams[alphas + i]]
+        _all_but_rotation(streams, i, n, dim, sh, position_scale, color_table, alpha_table,
+                          scale_table, sh_table, row)
         qx = rotation_table[streams[rotations + 3 * i]]
         qy = rotation_table[streams[rotations + 3 * i + 1]]
         qz = rotation_table[streams[rotations + 3 * i + 2]]
@@ -241,26 +252,13 @@ def dequantize_smallest_three(streams: np.ndarray, n: int, dim: int, position_sc
     for table in (color_table, alpha_table, scale_table, sh_table):
         if table.shape[0] != 256:
             raise ValueError("a byte table needs 256 entries")
-    alphas, colors, scales = 9 * n, 10 * n, 13 * n
     rotations, sh = 16 * n, 20 * n
     at = 6 + rest
     step = math.sqrt(0.5)
     for i in numba.prange(n):   # rows are independent: both cores
         row = out[i]
-        for k in range(3):
-            b = 9 * i + 3 * k
-            fixed = (np.int32(streams[b]) | (np.int32(streams[b + 1]) << 8)
-                     | (np.int32(streams[b + 2]) << 16))
-            if fixed & 0x800000:
-                fixed -= 1 << 24
-            row[k] = np.float32(fixed) * position_scale
-            row[3 + k] = color_table[streams[colors + 3 * i + k]]
-            row[at + 1 + k] = scale_table[streams[scales + 3 * i + k]]
-        base = sh + rest * i
-        for j in range(dim):
-            for c in range(3):
-                row[6 + c * dim + j] = sh_table[streams[base + 3 * j + c]]
-        row[at] = alpha_table[streams[alphas + i]]
+        _all_but_rotation(streams, i, n, dim, sh, position_scale, color_table, alpha_table,
+                          scale_table, sh_table, row)
         r = rotations + 4 * i
         comp = (np.uint32(streams[r]) | (np.uint32(streams[r + 1]) << 8)
                 | (np.uint32(streams[r + 2]) << 16) | (np.uint32(streams[r + 3]) << 24))
