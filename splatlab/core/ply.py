@@ -518,7 +518,7 @@ def atomic_write(path: Path, parts: Iterator[bytes], overwrite: bool) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:
-        raise _not_written(path, e) from None
+        raise not_written(path, e) from None
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
@@ -536,7 +536,7 @@ def atomic_write(path: Path, parts: Iterator[bytes], overwrite: bool) -> None:
         raise
     except OSError as e:
         Path(tmp).unlink(missing_ok=True)
-        raise _not_written(path, e) from None
+        raise not_written(path, e) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -578,8 +578,13 @@ def _exists(path: Path) -> FileExistsError:
     return FileExistsError(f"{path}: exists (pass overwrite=True to replace it)")
 
 
-def _not_written(path: Path, error: OSError) -> OSError:
-    """``error`` again (same class and errno), naming ``path`` and saying nothing was left."""
+def not_written(path: Path, error: OSError) -> OSError:
+    """``error`` again (same class and errno), naming ``path`` and saying nothing was left.
+
+    Example:
+        >>> str(not_written(Path("out.ply"), OSError(28, "No space left on device")))
+        "[Errno 28] No space left on device (nothing written): 'out.ply'"
+    """
     what = error.strerror or str(error)
     return type(error)(error.errno, f"{what} (nothing written)", str(path))
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from .._version import __version__
 from ..analysis.differences import diff
 from ..core.io import load, save
-from ..core.ply import default_file_mode
+from ..core.ply import default_file_mode, not_written
 from ..core.splat import Splat
 from .strategies import RepairRecord
 
@@ -121,7 +121,7 @@ def export(source: str | os.PathLike, fixed: Splat,
         return meta
     except OSError as e:
         _remove(made)
-        raise type(e)(e.errno, f"{e.strerror or e} (nothing written)", str(out)) from None
+        raise not_written(out, e) from None
     except BaseException:
         _remove(made)
         raise
