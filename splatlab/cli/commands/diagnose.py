@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ...core.display import counted
 from ...core.io import load
 from ...core.splat import SplatFieldError
 from ..main import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, BadInput, map_files
@@ -49,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
             print(report.to_json())
             return
         infos = len(report) - len(report.errors) - len(report.warnings)
-        print(f"{path}: {report.count:,} gaussians, {_count(len(report.errors), 'error')},"
-              f" {_count(len(report.warnings), 'warning')}, {infos} info")
+        print(f"{path}: {report.count:,} gaussians, {counted(len(report.errors), 'error')},"
+              f" {counted(len(report.warnings), 'warning')}, {infos} info")
         for f in report:
             print(f"  {f.code} {f.severity:7s} {f.field}: {f.message}")
 
@@ -60,6 +61,3 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     return EXIT_FINDINGS if any(with_errors) else EXIT_OK
 
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
