@@ -111,13 +111,15 @@ def path(name: str = "trellis.ply") -> Path:
         _folder.append(Path(tempfile.mkdtemp(prefix="splatlab-data-")))
         atexit.register(shutil.rmtree, _folder[0], True)
     target = _folder[0] / name
+    if target.exists():
+        return target
     logs = {"miner-out.log": miner_logs.phase3_miner_log,
             "gen-worker-1-error.log": miner_logs.phase3_worker_log}
-    if not target.exists() and name in logs:
+    if name in logs:
         target.write_text("\n".join(logs[name]()) + "\n", encoding="utf-8")
-    if not target.exists() and name in ("sample.sog", "sample.ksplat", "sample.spz"):
+    elif name in ("sample.sog", "sample.ksplat", "sample.spz"):
         target.write_bytes(_other_format_bytes(name))
-    elif not target.exists():
+    else:
         splats = {"trellis.ply": trellis_like, "corrupted.ply": corrupted, "chained.ply": chained,
                   "trellis.spz": trellis_like, "sample.compressed.ply": inria_sample,
                   "sample.splat": inria_sample,
