@@ -225,7 +225,6 @@ def decode(chunks: np.ndarray, packed: np.ndarray, sh: np.ndarray) -> np.ndarray
         >>> float(decode(chunks, words, np.zeros((1, 0), np.uint8))["opacity"][0])
         inf
     """
-
     n, rest = len(packed), sh.shape[1]
     names = chunks.dtype.names
     matrix = np.stack([chunks[name].astype(np.float32) for name in names], axis=1)
@@ -246,18 +245,18 @@ def _decode_in_parts(matrix: np.ndarray, has_colour: bool, words: np.ndarray,
     parts = min(os.cpu_count() or 1, max(1, n // (64 * CHUNK_SIZE)))
     bounds = [CHUNK_SIZE * (len(matrix) * p // parts) for p in range(parts)] + [n]
 
-    def decode(p: int) -> None:
+    def decode_part(p: int) -> None:
         a, b = min(bounds[p], n), min(bounds[p + 1], n)
         format_kernels.decode_compressed(matrix[a // CHUNK_SIZE:], has_colour, words[a:b],
                                          sh[a:b], SH_TABLE, ALPHA_TABLE, out[a:b])
 
     if parts == 1:
-        decode(0)
+        decode_part(0)
         return
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(parts) as pool:
-        list(pool.map(decode, range(parts)))
+        list(pool.map(decode_part, range(parts)))
 
 
 @values_as_data  # opacity bytes 0 and 255 give -inf and +inf, as the reference does
