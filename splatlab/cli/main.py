@@ -125,15 +125,7 @@ def for_each_file(paths: Iterable[str | os.PathLike], work: Callable[[Path], Non
     """
     status = EXIT_OK
     for path in paths:
-        try:
-            with _warnings_unless_refused():
-                work(Path(path))
-        except (BadInput, SplatFormatError, SplatFieldError, FileExistsError) as e:
-            _error(str(e))
-            status = EXIT_BAD_INPUT
-        except OSError as e:
-            _error(_os_error_line(e, path))
-            status = EXIT_BAD_INPUT
+        status = max(status, _finish(path, _guarded(str(path), work), _show_nothing))
     return status
 
 
@@ -159,15 +151,26 @@ def map_files(paths: Iterable[str | os.PathLike], work: Callable[[Path], Any],
         outcomes = where.run(_guarded, files, shared=work, sizes=sizes, setup=worker_setup,
                              description=description)
     status = EXIT_OK
-    for path, (result, held, error) in zip(files, outcomes):
-        if error is not None:
-            _error(error)
-            status = EXIT_BAD_INPUT
-            continue
-        show(Path(path), result)
-        for line in dict.fromkeys(held):
-            print(f"splatlab: warning: {line}", file=sys.stderr)
+    for path, outcome in zip(files, outcomes):
+        status = max(status, _finish(path, outcome, show))
     return status
+
+
+def _finish(path: str | os.PathLike, outcome: tuple[Any, list[str], str | None],
+            show: Callable[[Path, Any], None]) -> int:
+    """Print what :func:`_guarded` gave for one file: its error line, or ``show`` of its
+    result then its warnings. Returns the file's exit status (0 or 2)."""
+    result, held, error = outcome
+    if error is not None:
+        _error(error)
+        return EXIT_BAD_INPUT
+    show(Path(path), result)
+    _print_warnings(held)
+    return EXIT_OK
+
+
+def _show_nothing(path: Path, result: Any) -> None:
+    """The ``show`` of :func:`for_each_file`, whose work prints for itself."""
 
 
 def _guarded(path: str, work: Callable[[Path], Any]) -> tuple[Any, list[str], str | None]:
@@ -191,12 +194,13 @@ def _warnings_unless_refused() -> Iterator[None]:
     with warnings.catch_warnings(record=True) as held:
         warnings.simplefilter("default")
         yield
-    seen = set()
-    for w in held:
-        line = f"splatlab: warning: {one_line(str(w.message))}"
-        if line not in seen:
-            seen.add(line)
-            print(line, file=sys.stderr)
+    _print_warnings(one_line(str(w.message)) for w in held)
+
+
+def _print_warnings(lines: Iterable[str]) -> None:
+    """Each distinct warning once, as a ``splatlab: warning:`` line on stderr."""
+    for line in dict.fromkeys(lines):
+        print(f"splatlab: warning: {line}", file=sys.stderr)
 
 
 def _os_error_line(error: OSError, path: str | os.PathLike | None = None) -> str:
