@@ -3,7 +3,7 @@
 In one run, side by side (medians of ``--repeat`` runs; CUDA events on the GPU):
 
 * host-to-device transfer of the (N, 17) float32 table: pageable, pinned, and
-  ``Splat.to_torch("cuda")`` (host copy into pinned memory, then one transfer);
+  ``to_torch(splat, "cuda")`` (host copy into pinned memory, then one transfer);
 * the write-up's noise fix plus 17-field moments on device-resident data: plain torch
   ops (``std_mean``/``amin``/``amax``/non-finite counts, no masking) against
   ``repair.add_logit_noise`` + ``stats.device_moments`` (finite-masked, float64) through
@@ -33,8 +33,9 @@ from splatlab import synth
 from splatlab.analysis.statistics import device_moments, tensor_moments
 from splatlab.rendering.cameras import validator_rig
 from splatlab.rendering.gsplat_backend import gsplat_available, rasterize_gsplat
-from splatlab.rendering.rasterizer import _kept_fields, rasterize, render, splat_tensors
+from splatlab.rendering.rasterizer import rasterize, render, splat_tensors
 from splatlab.rendering.timing import time_call
+from splatlab.rendering.transfer import to_torch
 from splatlab.repair.strategies import add_logit_noise
 
 OPACITY = 9  # column of ``opacity`` in TRELLIS order
@@ -79,9 +80,9 @@ def gsplat_direct(fields: dict[str, torch.Tensor], cameras) -> torch.Tensor:
 
 
 def first_draw(splat, cameras, device: str) -> list:
-    """``render`` of a splat it has not kept: one transfer, activations, then gsplat."""
-    _kept_fields.clear()
-    return render(splat, cameras, device, backend="gsplat")
+    """``render`` of a splat that keeps no device fields (a new Splat of the same values):
+    one transfer, activations, then gsplat."""
+    return render(splat.with_encoding(), cameras, device, backend="gsplat")
 
 
 def main() -> None:
@@ -110,7 +111,7 @@ def main() -> None:
         pinned.copy_(pageable)
         measure("h2d pageable", lambda: pageable.to(device))
         measure("h2d pinned", lambda: pinned.to(device, non_blocking=True))
-        measure("Splat.to_torch (host copy + pinned h2d)", lambda: splat.to_torch(device))
+        measure("to_torch (host copy + pinned h2d)", lambda: to_torch(splat, device))
     on_device = torch.from_numpy(host).to(device)
     measure("noise + moments, plain torch", lambda: plain_fix_and_moments(on_device, 0))
     measure("noise + moments, splatlab", lambda: ours_fix_and_moments(on_device, names, 0))

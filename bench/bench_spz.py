@@ -226,8 +226,8 @@ def checks(x: Inputs) -> list[str]:
         worst = ", ".join(f"{k} {np.max(np.abs(a - b)):.1e}" for k, (a, b) in diffs.items())
         alpha = np.isfinite(theirs.column("opacity"))
         op = np.max(np.abs(theirs.column("opacity")[alpha] - ref.opacities.reshape(-1)[alpha]))
-        out.append(f"gsply's v3 file ({theirs.source_format.container}, version "
-                   f"{theirs.source_format.version}) reads in splatlab: max |diff| vs gsply's "
+        out.append(f"gsply's v3 file ({theirs.provenance.format.container}, version "
+                   f"{theirs.provenance.format.version}) reads in splatlab: max |diff| vs gsply's "
                    f"reader {worst}, opacity {op:.1e} where finite; {np.sum(~alpha):,} opacities"
                    " are +-inf in splatlab (bytes 0/255) that gsply clamps to +-13.8")
     except Exception as e:  # noqa: BLE001 - reported, not raised

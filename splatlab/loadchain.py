@@ -12,7 +12,7 @@ Example:
     >>> from splatlab import data
     >>> submitted = miner_double_logit(data.trellis_like())     # the miner's re-save
     >>> received = spz_roundtrip(submitted)                     # what the validator decodes
-    >>> submission_problems(submitted), received.source_format.label
+    >>> submission_problems(submitted), received.provenance.format.label
     ([], 'SPZ v2 (zstd), quantised')
 """
 

@@ -1307,7 +1307,7 @@ def check(case: Case, folder: Path, seed_path: Path, seed_splat, outcomes: Count
                     name in flagged):
                 v.fail("diagnose", f"{name}: {int(table.loc[name, 'nan'])} NaN in stats,"
                        f" SL101 {'given' if name in flagged else 'not given'}")
-    if problems is not None and splat.source_format.name == "ply":
+    if problems is not None and splat.provenance.format.name == "ply":
         judged = v.run("submission_problems-splat", lambda: submission_problems(splat), names)
         if judged is not None and bool(judged) != bool(problems):
             v.fail("submission_problems", f"the file: {problems[:2]}; its Splat: {judged[:2]}")
@@ -1359,9 +1359,9 @@ def _check_save(v: _Verbs, case: Case, splat, out: Path, names, problems) -> Non
         if not saved:
             continue
         source = case.mutation.data
-        same_format = splat.source_format.name == kind
+        same_format = splat.provenance.format.name == kind
         if same_format and target.read_bytes() != source and (
-                kind == "ply" or splat.source_format.container == "zstd"):
+                kind == "ply" or splat.provenance.format.container == "zstd"):
             v.fail(f"save-{kind}", "an unchanged file was not written back byte-identical")
         back = v.run(f"reload-{kind}", lambda t=target: splatlab.load(t), (target,))
         if back is None:
@@ -1372,8 +1372,8 @@ def _check_save(v: _Verbs, case: Case, splat, out: Path, names, problems) -> Non
                 v.fail("reload-ply", "the saved PLY loads with other values")
         if back is not None and kind != "ply" and back.count != splat.count:
             v.fail(f"reload-{kind}", f"{back.count} rows back from {splat.count}")
-        if back is not None and back.source_format.name != kind:
-            v.fail(f"reload-{kind}", f"the saved file loads as {back.source_format.name}")
+        if back is not None and back.provenance.format.name != kind:
+            v.fail(f"reload-{kind}", f"the saved file loads as {back.provenance.format.name}")
         if back is not None and kind == "spz" and problems == []:
             from splatlab.loadchain import spz_roundtrip
 

@@ -27,7 +27,7 @@ def test_convert_ply_to_spz_and_back_is_the_validator_decode(tmp_path, capsys):
     assert main(["convert", str(ply), str(tmp_path / "n.bin"), "--to", "spz",
                  "--container", "gzip"]) == EXIT_OK
     assert (tmp_path / "n.bin").read_bytes()[:2] == b"\x1f\x8b"
-    assert load(tmp_path / "n.bin").source_format.container == "gzip"
+    assert load(tmp_path / "n.bin").provenance.format.container == "gzip"
 
 
 def test_convert_refuses_to_overwrite_and_to_write_over_its_input(tmp_path, capsys):

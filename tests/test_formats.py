@@ -86,7 +86,7 @@ def steps(ours: np.ndarray, theirs: np.ndarray) -> np.ndarray:
 def test_splat_transform_arithmetic(name):
     splat = load(fixture(name))
     theirs = reference(name)
-    assert splat.source_format.label == REFERENCES[name] + ", quantised"
+    assert splat.provenance.format.label == REFERENCES[name] + ", quantised"
     assert splat.count == len(theirs)
     assert set(splat.properties) == set(theirs.dtype.names)
     for field in theirs.dtype.names:
@@ -109,7 +109,7 @@ def test_compressed_ply_keeps_saturated_opacity():
 def test_spz_against_splat_transform(name):
     splat = load(fixture(name))
     theirs = reference(name)
-    assert splat.source_format.label == REFERENCES[name] + ", quantised"
+    assert splat.provenance.format.label == REFERENCES[name] + ", quantised"
     assert splat.count == len(theirs) and set(splat.properties) == set(theirs.dtype.names)
     for field in theirs.dtype.names:
         ours, ref = splat.column(field).astype(np.float64), theirs[field].astype(np.float64)
@@ -129,7 +129,7 @@ def test_sog_folder_and_meta_json_equal_the_bundle(stem):
     bundle = load(fixture(f"{stem}.sog"))
     for path in (fixture(f"{stem}-sog-unbundled"), fixture(f"{stem}-sog-unbundled/meta.json")):
         unbundled = load(path)
-        assert unbundled.source_format.label == "SOG v2 (folder), quantised"
+        assert unbundled.provenance.format.label == "SOG v2 (folder), quantised"
         for name in bundle.properties:
             np.testing.assert_array_equal(unbundled.column(name), bundle.column(name))
 
@@ -269,7 +269,7 @@ def test_random_bytes_are_not_a_splat(tmp_path):
 def test_compressed_ply_is_never_a_point_cloud(tmp_path):
     """A PLY with the compressed layout's marks is that layout, or refused."""
     good = data.path("sample.compressed.ply").read_bytes()
-    assert load(data.path("sample.compressed.ply")).source_format.name == "compressed-ply"
+    assert load(data.path("sample.compressed.ply")).provenance.format.name == "compressed-ply"
     wrong_count = good.replace(b"element chunk 8\n", b"element chunk 7\n", 1)
     (tmp_path / "a.ply").write_bytes(wrong_count)
     refused(tmp_path / "a.ply", "compressed PLY", "chunks")
@@ -424,7 +424,7 @@ def test_we_read_gsplys_compressed_ply(tmp_path):
     gsply.plywrite(tmp_path / "theirs.compressed.ply", gs, compressed=True)
     ours, theirs = load(tmp_path / "theirs.compressed.ply"), gsply.plyread(
         tmp_path / "theirs.compressed.ply")
-    assert ours.source_format.name == "compressed-ply"
+    assert ours.provenance.format.name == "compressed-ply"
     np.testing.assert_allclose(ours.positions, theirs.means, atol=1e-6)
     np.testing.assert_allclose(ours.quats, theirs.quats, atol=1e-6)
 
@@ -433,7 +433,7 @@ def test_splat_round_trip(tmp_path):
     source = data.inria_sample(500)
     out = save(source, tmp_path / "x.splat")
     back = load(out)
-    assert back.source_format.name == "splat" and back.properties[-4:] == [
+    assert back.provenance.format.name == "splat" and back.properties[-4:] == [
         "rot_0", "rot_1", "rot_2", "rot_3"]
     np.testing.assert_array_equal(back.positions, source.positions)
     np.testing.assert_allclose(back.log_scales, source.log_scales, atol=1e-6)
@@ -527,7 +527,7 @@ def test_ksplat_bucketed_modes(tmp_path):
         path.write_bytes(bytes(main) + bytes(section) + struct.pack("<I", 1)
                          + centres.tobytes() + rows.tobytes())
         splat = load(path)
-        assert splat.source_format.name == "ksplat" and splat.sh_degree == 1
+        assert splat.provenance.format.name == "ksplat" and splat.sh_degree == 1
         np.testing.assert_array_equal(splat.positions, expected.astype(np.float32))
         np.testing.assert_allclose(splat.log_scales[0], np.log([0.5, 1.0, 2.0]), rtol=1e-6)
         assert splat.opacity[0] == np.float32(np.log(1e-6 / (1 - 1e-6)))   # byte 0, clamped

@@ -347,6 +347,7 @@ def test_hamburger_is_visible_from_the_validator_rig(hamburger_path) -> None:
 def test_render_keeps_device_fields_of_recent_splats(monkeypatch: pytest.MonkeyPatch) -> None:
     import gc
     import importlib
+    import weakref
 
     from splatlab import synth
 
@@ -356,7 +357,7 @@ def test_render_keeps_device_fields_of_recent_splats(monkeypatch: pytest.MonkeyP
     original = render_module.splat_tensors
     monkeypatch.setattr(render_module, "splat_tensors",
                         lambda *a, **k: made.append(1) or original(*a, **k))
-    monkeypatch.setattr(render_module, "_kept_fields", type(render_module._kept_fields)())
+    monkeypatch.setattr(render_module, "_holding_fields", type(render_module._holding_fields)())
     camera = [front_camera(16, 12)]
     first, second, third = (synth.trellis(192, seed=i) for i in range(3))
     again = render_module.render(first, camera, "cpu")[0]
@@ -365,8 +366,12 @@ def test_render_keeps_device_fields_of_recent_splats(monkeypatch: pytest.MonkeyP
     render_module.render(first, camera, "cpu", sh_degree=None)
     assert len(made) == 2                                   # other settings, other tensors
     render_module.render(second, camera, "cpu")
+    key = ("rasterizer.fields", "cpu", True, 0)
+    kept = weakref.ref(second.remember(key, dict)["means"])  # the Splat owns its tensors
     render_module.render(third, camera, "cpu")
-    assert len(render_module._kept_fields) == render_module.FIELDS_KEPT
+    holding = [s.remembers(key) for s in (first, second, third)]
+    assert holding == [False, True, True] and render_module.FIELDS_KEPT == 2
+    assert not first.remembers(("rasterizer.fields", "cpu", True, None))  # oldest forgotten
     del second, third
     gc.collect()
-    assert len(render_module._kept_fields) == 0             # gone with their splats
+    assert kept() is None                                   # gone with their splats

@@ -94,7 +94,7 @@ def test_changed_reloads_equal(tmp_path_factory, case, seed):
         assert back.table.dtype[other] == splat.table.dtype[other]
     assert back.header.raw == splat.header.raw  # provenance goes in sidecars, not the header
     assert back.header.obj_info == splat.header.obj_info
-    assert bytes(back.raw_parts.tail) == bytes(splat.raw_parts.tail)
+    assert bytes(back.provenance.raw.tail) == bytes(splat.provenance.raw.tail)
     # a comment only when asked for, and a repeated one kept once
     splatlab.save(back.replace(**{name: new}), folder / "again.ply", comment="fixed")
     splatlab.save(splatlab.load(folder / "again.ply"), folder / "twice.ply", comment="fixed")

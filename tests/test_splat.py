@@ -13,6 +13,7 @@ import splatlab.core.io
 import splatlab.core.ply
 from splatlab import Splat, SplatFieldError
 from splatlab.core.fields import f_rest_names, inria_properties
+from splatlab.rendering.transfer import to_torch
 from splatlab.world.trellis import PROPERTIES as TRELLIS_PROPERTIES
 
 
@@ -105,7 +106,7 @@ def test_linear_scales_detected():
 
 def test_to_torch_one_matrix():
     s = trellis_like(100)
-    t = s.to_torch("cpu")
+    t = to_torch(s, "cpu")
     assert set(t) == {"positions", "normals", "sh_dc", "opacity", "log_scales", "quats"}
     np.testing.assert_array_equal(t["positions"].numpy(), s.positions)
     np.testing.assert_array_equal(t["opacity"].numpy(), s.opacity)
@@ -211,13 +212,13 @@ def test_to_torch_gathers_scattered_and_big_endian_layouts(tmp_path):
     order = ["x", "y", "z", "rot_0", "f_dc_0", "f_dc_1", "f_dc_2", "opacity", "scale_0",
              "scale_1", "scale_2", "rot_1", "rot_2", "rot_3"]  # quaternion split in two
     scattered = Splat.from_arrays({n: rng.normal(size=50).astype(np.float32) for n in order})
-    t = scattered.to_torch("cpu")
+    t = to_torch(scattered, "cpu")
     np.testing.assert_array_equal(t["quats"].numpy(), scattered.quats)
     np.testing.assert_array_equal(t["log_scales"].numpy(), scattered.log_scales)
     big = splatlab.save(Splat.from_arrays({n: rng.normal(size=50).astype(np.float32)
                                            for n in TRELLIS_PROPERTIES}, byte_order=">"),
                         tmp_path / "big.ply")
     loaded = splatlab.load(big)
-    t = loaded.to_torch("cpu")
+    t = to_torch(loaded, "cpu")
     np.testing.assert_array_equal(t["positions"].numpy(), loaded.positions)
     np.testing.assert_array_equal(t["opacity"].numpy(), loaded.opacity)

@@ -26,7 +26,7 @@ from splatlab import Splat, SplatFormatError
 from splatlab.core import spz
 from splatlab.core.fields import f_rest_names
 from splatlab.core.io import spz_bytes
-from splatlab.core.splat import SourceFormat
+from splatlab.core.provenance import SourceFormat
 from splatlab.world.submission import SubmissionRefused, spz_roundtrip, submission_problems
 
 FIXTURES = Path(os.environ.get("SPLATLAB_FIXTURES",
@@ -110,7 +110,7 @@ def test_load_matches_pyspz_decompress(name, tmp_path):
     it as PLY writes that file byte for byte."""
     reference = shared("spz", f"{name}.spz.ply")
     decoded = splatlab.load(shared("spz", f"{name}.spz"))
-    assert decoded.source_format == SourceFormat("spz", "zstd", 2, 12, False, quantised=True)
+    assert decoded.provenance.format == SourceFormat("spz", "zstd", 2, 12, False, quantised=True)
     assert_same(decoded, splatlab.load(reference))
     written = splatlab.save(decoded, tmp_path / "x.ply")
     assert written.read_bytes() == reference.read_bytes()
@@ -182,7 +182,7 @@ def test_header_variants_match_the_library(row):
 def test_niantic_v3_matches_splat_transform(name):
     ours = splatlab.load(shared("formats", f"{name}.v3.spz"))
     reference = splatlab.load(shared("formats", "decoded", f"{name}.v3.spz.ply"))
-    assert ours.source_format == SourceFormat("spz", "gzip", 3, 12, False, quantised=True)
+    assert ours.provenance.format == SourceFormat("spz", "gzip", 3, 12, False, quantised=True)
     assert sorted(ours.properties) == sorted(reference.properties)
     assert ours.count == reference.count
     tolerances = {"f_dc": 2.5e-7, "rot": 1.2e-7, "opacity": 5e-7}
@@ -212,12 +212,12 @@ def test_gzip_container_roundtrip(tmp_path):
     written = splatlab.save(decoded, tmp_path / "x.spz", container="gzip")
     assert written.read_bytes()[:2] == spz.GZIP_MAGIC
     back = splatlab.load(written)
-    assert back.source_format == SourceFormat("spz", "gzip", 2, 12, False, quantised=True)
-    assert back.source_format.label == "SPZ v2 (gzip), quantised"
+    assert back.provenance.format == SourceFormat("spz", "gzip", 2, 12, False, quantised=True)
+    assert back.provenance.format.label == "SPZ v2 (gzip), quantised"
     assert_same(back, decoded)
     # and the zstd one, to compare: the same values, pyspz's container
     zstd = splatlab.load(splatlab.save(decoded, tmp_path / "y.spz"))
-    assert zstd.source_format == SourceFormat("spz", "zstd", 2, 12, False, quantised=True)
+    assert zstd.provenance.format == SourceFormat("spz", "zstd", 2, 12, False, quantised=True)
     assert_same(zstd, back)
 
 
@@ -261,7 +261,7 @@ def test_gsply_reads_ours_and_we_read_gsply(tmp_path):
     written = tmp_path / "gsply.spz"
     gsply.write_spz(written, data)
     back = splatlab.load(written)
-    assert back.source_format == SourceFormat("spz", "gzip", 3, 12, False, quantised=True)
+    assert back.provenance.format == SourceFormat("spz", "gzip", 3, 12, False, quantised=True)
     their_decode = gsply.read_spz(written)
     np.testing.assert_allclose(back.positions, their_decode.means, atol=1e-6)
     np.testing.assert_allclose(back.positions, decoded.positions, atol=1 / 4096)
@@ -289,7 +289,7 @@ def test_version_1_float16_positions(tmp_path):
     np.testing.assert_array_equal(bits(table["opacity"]), bits(spz.ALPHA_TABLE[[0, 128, 255]]))
     assert table["scale_0"].tolist() == [0.0] * 3
     splat = splatlab.load(path)
-    assert splat.source_format.version == 1
+    assert splat.provenance.format.version == 1
     assert_table(table, splat)
 
 

@@ -284,7 +284,7 @@ def conversion_loss(source: Splat, converted: Splat, *, match: MatchMethod = "au
     rows = {name: {renamed.get(k, k): v for k, v in row.items()} for name, row in rows.items()}
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(COLUMNS))
     frame.index.name = "field"
-    period = 2.0 ** (24 - (converted.source_format.fractional_bits or spz.FRACTIONAL_BITS))
+    period = 2.0 ** (24 - (converted.provenance.format.fractional_bits or spz.FRACTIONAL_BITS))
     return LossReport(
         _label(source), _label(converted), _format(source), _format(converted), source.count,
         converted.count, m, frame, tuple(_clamped(source, converted, common, m)),
@@ -293,7 +293,7 @@ def conversion_loss(source: Splat, converted: Splat, *, match: MatchMethod = "au
 
 
 def _format(splat: Splat) -> str:
-    fmt = splat.source_format
+    fmt = splat.provenance.format
     return fmt.label if fmt.name != "ply" else f"PLY {splat.header.format}"
 
 

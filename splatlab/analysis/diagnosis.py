@@ -686,7 +686,7 @@ def _saturation(name: str, clamp, k: int, share: float, t: Thresholds,
 
 
 def _quantised(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Finding]:
-    origin = splat.source_format
+    origin = splat.provenance.format
     if origin.quantised:
         yield Finding("SL040", "info", "file",
                       f"The values are quantised from {origin.label.removesuffix(', quantised')}:"

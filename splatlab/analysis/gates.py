@@ -35,7 +35,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -45,7 +44,7 @@ from ..core.display import html_table, text_table
 from ..core.fields import GAUSSIAN_PROPERTIES
 from ..core.floats import values_as_data
 from ..core.jsonsafe import json_safe
-from ..core.splat import Splat
+from ..core.splat import BlockMemo, Splat
 from ..world import sn17
 from ..world.sn17 import INTENDED_SCALE_EPS, ValidatorData, validator_load
 from ..world.submission import remembered_roundtrips, spz_roundtrip, submission_problems
@@ -265,7 +264,7 @@ RULES: dict[str, RuleSet] = {
 """Known gates by key. Add a new validator's gate as a new key; never change a released one."""
 
 
-_RESULTS: ContextVar[dict | None] = ContextVar("splatlab_gates", default=None)
+_RESULTS = BlockMemo("gates")
 
 
 @contextmanager
@@ -281,12 +280,8 @@ def remembered() -> Iterator[None]:
         ...     gate(s) is gate(s)
         True
     """
-    token = _RESULTS.set({})
-    try:
-        with remembered_roundtrips():
-            yield
-    finally:
-        _RESULTS.reset(token)
+    with _RESULTS.block(), remembered_roundtrips():
+        yield
 
 
 def gate(splat: Splat, rules: str = "sn17", *, intended: bool = False,
@@ -306,13 +301,8 @@ def gate(splat: Splat, rules: str = "sn17", *, intended: bool = False,
         >>> [round(gate(noisy, path=p).checks[2].measured, 1) for p in PATHS]
         [93.2, 87.6]
     """
-    memo = _RESULTS.get()
-    if memo is None:
-        return _gate(splat, rules, intended, path)
-    key = (id(splat), rules, intended, path)
-    if key not in memo:  # the Splat is kept with its result, so its id stays its own
-        memo[key] = (splat, _gate(splat, rules, intended, path))
-    return memo[key][1]
+    return _RESULTS(splat, ("gates.gate", rules, intended, path),
+                    lambda: _gate(splat, rules, intended, path))
 
 
 @values_as_data

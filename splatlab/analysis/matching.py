@@ -142,7 +142,7 @@ def position_step(splat: Splat) -> float | None:
         >>> position_step(data.trellis_like(count=64)) is None
         True
     """
-    fmt = splat.source_format
+    fmt = splat.provenance.format
     if fmt.quantised and fmt.name == "spz" and fmt.fractional_bits:
         return 2.0 ** -fmt.fractional_bits
     return None

@@ -176,7 +176,7 @@ def spike_shares(opacity: np.ndarray) -> dict[str, float]:
 
 
 def _layout(splat: Splat) -> str:
-    origin = splat.source_format
+    origin = splat.provenance.format
     if origin.name == "ply":
         return f"{splat.header.format}, {len(splat.properties)} properties"
     return f"{origin.label}, {len(splat.properties)} properties"
@@ -203,7 +203,7 @@ def scan_splat(splat: Splat, rules: str = "sn17") -> dict[str, Any]:
     """
     row: dict[str, Any] = dict.fromkeys(COLUMNS)
     row["file"] = str(splat.source) if splat.source else None
-    row["format"] = splat.source_format.name
+    row["format"] = splat.provenance.format.name
     row["layout"] = _layout(splat)
     row["count"] = splat.count
     with remembered():  # the row, the findings and the gate share one SPZ round trip

@@ -260,7 +260,7 @@ class _Plan:
     @classmethod
     def of(cls, splat: Splat) -> _Plan:
         stored = tuple(splat.properties)
-        dtypes = {name: splat.table.dtype[name] for name in stored}
+        dtypes = {name: splat.stored_table.dtype[name] for name in stored}
         derived = [replace(d, name=derived_label(splat, d.name))
                    for d in _derived_rows(splat, dtypes)]
         return cls(splat, stored, {d.name: d for d in derived})
@@ -338,7 +338,7 @@ class _Plan:
         """float32 for a field that float32 holds exactly, else float64."""
         if field in self.derived:
             return self.derived[field].dtype
-        dt = self.splat.table.dtype[field]
+        dt = self.splat.stored_table.dtype[field]
         return np.dtype(np.float32 if dt.kind + str(dt.itemsize) in _FLOAT32_EXACT
                         else np.float64)
 
@@ -363,7 +363,7 @@ class _Plan:
 
     def _float32_matrix(self) -> np.ndarray | None:
         """The table as an (N, F) float32 matrix when that is a view (no copy)."""
-        table = self.splat.table
+        table = self.splat.stored_table
         if (self.splat.overrides or table.dtype.itemsize != 4 * len(self.stored)
                 or any(table.dtype[n] != np.float32 for n in self.stored)):
             return None
@@ -727,7 +727,7 @@ class _HostBackend:
         width, fields = len(plan.stored), len(plan.fields)
         dtype = np.result_type(*(plan.value_dtype(f) for f in plan.fields))  # float32 if all are
         set_bytes = fields * _HISTOGRAM_BINS * (4 + dtype.itemsize)
-        table_bytes = plan.count * plan.splat.table.dtype.itemsize
+        table_bytes = plan.count * plan.splat.stored_table.dtype.itemsize
         threaded = self.parallel and _WORKERS * set_bytes <= _HISTOGRAM_SHARE * table_bytes
         sets: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 

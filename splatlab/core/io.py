@@ -18,9 +18,9 @@ Example:
     >>> copy = save(s, out / "copy.ply")
     >>> copy.read_bytes() == data.path("trellis.ply").read_bytes()   # unchanged: same bytes
     True
-    >>> load(save(s, out / "scene.spz")).source_format.label        # what pyspz.compress writes
+    >>> load(save(s, out / "scene.spz")).provenance.format.label        # what pyspz.compress writes
     'SPZ v2 (zstd), quantised'
-    >>> load(save(s, out / "scene.compressed.ply")).source_format.label
+    >>> load(save(s, out / "scene.compressed.ply")).provenance.format.label
     'compressed PLY, quantised'
 """
 
@@ -47,7 +47,8 @@ from .ply import (
     read_ascii_vertices,
     read_layout,
 )
-from .splat import OpacityEncoding, RawParts, ScaleEncoding, SourceFormat, Splat
+from .provenance import Provenance, RawParts, SourceFormat
+from .splat import OpacityEncoding, ScaleEncoding, Splat
 
 FORMATS = ("ply", "spz", "compressed-ply", "splat")
 """Formats :func:`save` writes."""
@@ -213,7 +214,7 @@ def load(path: str | os.PathLike, *, opacity: OpacityEncoding = "logit",
         >>> s = load(data.path("trellis.ply"))
         >>> s.count, s.is_gaussian
         (7040, True)
-        >>> load(data.path("sample.ksplat")).source_format.label
+        >>> load(data.path("sample.ksplat")).provenance.format.label
         '.ksplat, quantised'
     """
     path = Path(path)
@@ -232,8 +233,8 @@ def load(path: str | os.PathLike, *, opacity: OpacityEncoding = "logit",
         table = map_vertices(layout)
         raw = RawParts(pre=map_bytes(layout.path, len(layout.header.raw), layout.vertex_offset),
                        tail=map_bytes(layout.path, layout.tail_offset, layout.file_size))
-    return Splat(table, layout.header, source=layout.path, opacity=opacity, scales=scales,
-                 raw=raw, source_format=SourceFormat("ply"))
+    return Splat(table, layout.header, opacity=opacity, scales=scales,
+                 provenance=Provenance(layout.path, SourceFormat("ply"), raw))
 
 
 def _read_compressed_ply(path: Path) -> tuple[np.ndarray, SourceFormat, bytes | None]:
@@ -280,13 +281,13 @@ def decoded_splat(table: np.ndarray, origin: SourceFormat, *, source: Path | Non
 
     Example:
         >>> t = np.zeros(2, [("x", "<f4")])
-        >>> decoded_splat(t, SourceFormat("splat", quantised=True)).source_format.label
+        >>> decoded_splat(t, SourceFormat("splat", quantised=True)).provenance.format.label
         '.splat, quantised'
     """
     table.flags.writeable = False
     header = build_header([(name, "float") for name in table.dtype.names], len(table), "<", [])
-    return Splat(table, header, source=source, opacity=opacity, scales=scales,
-                 raw=RawParts(encoded=encoded), source_format=origin)
+    return Splat(table, header, opacity=opacity, scales=scales,
+                 provenance=Provenance(source, origin, RawParts(encoded=encoded)))
 
 
 def _load_spz(path: Path, opacity: OpacityEncoding, scales: ScaleEncoding) -> Splat:
@@ -375,7 +376,7 @@ def save(splat: Splat, path: str | os.PathLike, *, overwrite: bool = False,
 def _encoded_bytes(splat: Splat, kind: str, encode, needed: tuple[str, ...], rest: int
                    ) -> bytes:
     """The file of ``splat`` in a format written whole (its own bytes when unchanged)."""
-    origin, raw = splat.source_format, splat.raw_parts
+    origin, raw = splat.provenance.format, splat.provenance.raw
     if not splat.modified and origin.name == kind and raw.encoded is not None:
         return raw.encoded
     title = SourceFormat(kind).title
@@ -403,7 +404,7 @@ def spz_bytes(splat: Splat, container: str = "zstd") -> bytes:
         >>> spz_bytes(data.trellis_like())[:4].hex()
         '28b52ffd'
     """
-    origin, raw = splat.source_format, splat.raw_parts
+    origin, raw = splat.provenance.format, splat.provenance.raw
     if (not splat.modified and origin.name == "spz" and origin.container == container
             and raw.encoded is not None):
         return raw.encoded
@@ -423,24 +424,17 @@ def _ply_parts(splat: Splat, comment: str | None) -> Iterator[bytes]:
     if comment is not None:
         header = header.with_comment(comment, comment)
     yield header.raw
-    raw = splat.raw_parts
+    raw = splat.provenance.raw
     yield _as_bytes(raw.pre)
     if header.format == "ascii":
         if raw.ascii_rows is not None and not splat.modified:
             yield raw.ascii_rows
         else:
-            yield format_ascii_rows(_merged_table(splat), header.newline)
+            yield format_ascii_rows(splat.table, header.newline)
     else:
         dtype = header.vertex.dtype(header.byte_order)
-        yield from iter_table_bytes(splat.table, dtype, splat.overrides)
+        yield from iter_table_bytes(splat.stored_table, dtype, splat.overrides)
     yield _as_bytes(raw.tail)
-
-
-def _merged_table(splat: Splat) -> np.ndarray:
-    table = np.array(splat.table)
-    for name, values in splat.overrides.items():
-        table[name] = values
-    return table
 
 
 def _as_bytes(part: np.ndarray | bytes) -> bytes | memoryview:

@@ -9,11 +9,14 @@ Example:
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from dataclasses import replace as replaced
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -22,9 +25,11 @@ from .display import html_table
 from .fields import GAUSSIAN_PROPERTIES, GROUPS, SH_C0, SH_REST_COUNTS, f_rest_names
 from .floats import values_as_data
 from .ply import PlyHeader, build_header, ply_type_of
+from .provenance import Provenance, SourceFormat
 
 OpacityEncoding = Literal["logit", "probability"]
 ScaleEncoding = Literal["log", "linear"]
+Derived = TypeVar("Derived")
 
 
 class SplatFieldError(LookupError):
@@ -59,70 +64,16 @@ class Encoding:
                 or self.scales_look not in ("unknown", self.scales))
 
 
-@dataclass(frozen=True)
-class RawParts:
-    """Bytes of a loaded file that the Splat keeps but does not decode."""
-
-    pre: np.ndarray | bytes = b""      # elements stored before 'vertex'
-    tail: np.ndarray | bytes = b""     # elements and bytes after 'vertex'
-    ascii_rows: bytes | None = None    # exact vertex rows of an ASCII file
-    encoded: bytes | None = None       # the whole file, for formats decoded on load (SPZ)
-
-
-@dataclass(frozen=True)
-class SourceFormat:
-    """What kind of file a Splat's values came from.
-
-    ``name`` is ``"ply"``, ``"compressed-ply"`` (PlayCanvas), ``"sog"``, ``"spz"``,
-    ``"splat"`` (antimatter15), ``"ksplat"`` (mkkellogg) or ``"arrays"`` (built in
-    memory). For SPZ, ``container`` is ``"zstd"`` (404-Repo/spz, what subnet 17 sends),
-    ``"gzip"`` (Niantic, versions 1-3) or ``"plain"`` (Niantic version 4: a plaintext
-    header and zstd streams), with the payload's ``version`` and ``fractional_bits``; for
-    SOG, ``container`` is ``"zip"`` (a ``.sog`` bundle) or ``"folder"``. ``quantised``
-    says the values passed through a lossy encoding, so they sit on a grid.
-
-    Example:
-        >>> SourceFormat("spz", "zstd", 2, 12, quantised=True).label
-        'SPZ v2 (zstd), quantised'
-        >>> SourceFormat("compressed-ply", quantised=True).label
-        'compressed PLY, quantised'
-    """
-
-    name: str = "ply"
-    container: str | None = None
-    version: int | None = None
-    fractional_bits: int | None = None
-    antialiased: bool = False
-    quantised: bool = False
-
-    @property
-    def title(self) -> str:
-        """The format's name as people write it (``"compressed PLY"``, ``".splat"``)."""
-        return FORMAT_TITLES.get(self.name, self.name)
-
-    @property
-    def label(self) -> str:
-        """One phrase for tables and reprs."""
-        text = self.title
-        if self.version is not None:
-            text += f" v{self.version}"
-        if self.container:
-            text += f" ({self.container})"
-        return text + (", quantised" if self.quantised else "")
-
-
-FORMAT_TITLES = {"ply": "PLY", "spz": "SPZ", "compressed-ply": "compressed PLY", "sog": "SOG",
-                 "splat": ".splat", "ksplat": ".ksplat", "arrays": "in-memory arrays"}
-"""How each :attr:`SourceFormat.name` is written in messages."""
-
-
 class Splat:
-    """A 3DGS vertex table as stored, plus its header and declared encoding.
+    """A 3DGS vertex table as stored, plus its header, declared encoding and provenance.
 
     Build one with :func:`splatlab.load` or :meth:`Splat.from_arrays`. Accessors
     return read-only views where the layout allows (``positions``, ``quats``...)
     and computed arrays for activations (``alpha``, ``scales``). Nothing mutates a
-    Splat; :meth:`replace` returns a new one.
+    Splat; :meth:`replace`, :meth:`take` and :meth:`with_encoding` return new ones. Since
+    it never changes, what is derived from it is kept with it (:meth:`remember`).
+    Where the values came from is its :attr:`provenance`; moving them to torch is the
+    rendering floor's work (:func:`splatlab.rendering.transfer.to_torch`).
 
     Example:
         >>> s = Splat.from_arrays({"opacity": np.array([0.0, 2.0], np.float32)})
@@ -130,23 +81,21 @@ class Splat:
         [0.5, 0.881]
     """
 
-    def __init__(self, table: np.ndarray, header: PlyHeader, *, source: Path | None = None,
+    def __init__(self, table: np.ndarray, header: PlyHeader, *,
+                 provenance: Provenance | None = None,
                  overrides: Mapping[str, np.ndarray] | None = None,
-                 opacity: OpacityEncoding = "logit", scales: ScaleEncoding = "log",
-                 raw: RawParts | None = None, source_format: SourceFormat | None = None):
+                 opacity: OpacityEncoding = "logit", scales: ScaleEncoding = "log"):
         if opacity not in ("logit", "probability"):
             raise ValueError(f"opacity encoding must be 'logit' or 'probability', not {opacity!r}")
         if scales not in ("log", "linear"):
             raise ValueError(f"scale encoding must be 'log' or 'linear', not {scales!r}")
         self._table = table
         self._header = header
-        self._source = source
+        self._provenance = provenance or Provenance()
         self._overrides = dict(overrides or {})
         self._opacity_encoding = opacity
         self._scale_encoding = scales
-        self._raw = raw or RawParts()
-        self._source_format = source_format or SourceFormat()
-        self._encoding: Encoding | None = None
+        self._remembered: dict[Hashable, object] = {}
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -175,7 +124,7 @@ class Splat:
         types = [(name, ply_type_of(a.dtype)) for name, a in arrays.items()]
         header = build_header(types, count, byte_order, list(comments))
         return cls(table, header, opacity=opacity, scales=scales,
-                   source_format=SourceFormat("arrays"))
+                   provenance=Provenance(format=SourceFormat("arrays")))
 
     def replace(self, **fields: np.ndarray) -> Splat:
         """Return a new Splat with some fields changed; this one is untouched.
@@ -193,10 +142,25 @@ class Splat:
         for key, value in fields.items():
             for name, column in self._split_group(key, np.asarray(value)).items():
                 updates[name] = self._cast_column(name, column)
-        return Splat(self._table, self._header, source=self._source,
+        return Splat(self._table, self._header, provenance=self._provenance,
                      overrides={**self._overrides, **updates}, opacity=self._opacity_encoding,
-                     scales=self._scale_encoding, raw=self._raw,
-                     source_format=self._source_format)
+                     scales=self._scale_encoding)
+
+    def with_encoding(self, *, opacity: OpacityEncoding | None = None,
+                      scales: ScaleEncoding | None = None) -> Splat:
+        """The same stored values, declared in another encoding (None keeps the current one).
+
+        What the accessors compute changes (``alpha`` is the stored opacity itself when it is
+        declared a probability); the bytes, provenance and replaced fields do not.
+
+        Example:
+            >>> s = Splat.from_arrays({"opacity": np.array([0.25], np.float32)})
+            >>> round(float(s.alpha[0]), 4), float(s.with_encoding(opacity="probability").alpha[0])
+            (0.5622, 0.25)
+        """
+        return Splat(self._table, self._header, provenance=self._provenance,
+                     overrides=self._overrides, opacity=opacity or self._opacity_encoding,
+                     scales=scales or self._scale_encoding)
 
     def take(self, rows: np.ndarray) -> Splat:
         """A new Splat of the given rows (indices or a boolean mask), in that order.
@@ -218,18 +182,42 @@ class Splat:
             table[name] = values[rows]
         table.flags.writeable = False
         header = self._header.with_vertex_count(len(table))
-        return Splat(table, header, source=None, opacity=self._opacity_encoding,
-                     scales=self._scale_encoding, source_format=self._source_format)
+        return Splat(table, header, opacity=self._opacity_encoding, scales=self._scale_encoding,
+                     provenance=Provenance(format=self._provenance.format))
 
     def detached(self) -> Splat:
         """A copy that holds every byte in memory, free of the file it was mapped from."""
         table = np.array(self._table)
         table.flags.writeable = False
-        raw = RawParts(bytes(self._raw.pre), bytes(self._raw.tail), self._raw.ascii_rows,
-                       self._raw.encoded)
-        return Splat(table, self._header, source=None, overrides=self._overrides,
-                     opacity=self._opacity_encoding, scales=self._scale_encoding, raw=raw,
-                     source_format=self._source_format)
+        raw = self._provenance.raw
+        kept = replaced(raw, pre=bytes(raw.pre), tail=bytes(raw.tail))
+        return Splat(table, self._header, overrides=self._overrides,
+                     opacity=self._opacity_encoding, scales=self._scale_encoding,
+                     provenance=Provenance(format=self._provenance.format, raw=kept))
+
+    def remember(self, key: Hashable, compute: Callable[[], Derived]) -> Derived:
+        """``compute()``, run once per ``key`` for this Splat and kept with it.
+
+        A Splat never changes, so what is derived from it (its merged table, a histogram,
+        a gate verdict, device tensors) stays right while it lives and goes with it. Keys
+        start with the caller's name (``("plots.binned", field, raw, bins)``).
+
+        Example:
+            >>> s = Splat.from_arrays({"x": np.ones(3, np.float32)})
+            >>> s.remember(("doc", "sum"), lambda: float(s.column("x").sum()))
+            3.0
+        """
+        if key not in self._remembered:
+            self._remembered[key] = compute()
+        return self._remembered[key]
+
+    def remembers(self, key: Hashable) -> bool:
+        """Whether :meth:`remember` holds a value under ``key``."""
+        return key in self._remembered
+
+    def forget(self, key: Hashable) -> None:
+        """Drop what :meth:`remember` kept under ``key`` (to free device memory, say)."""
+        self._remembered.pop(key, None)
 
     def _split_group(self, key: str, value: np.ndarray) -> dict[str, np.ndarray]:
         n = self.count
@@ -288,14 +276,14 @@ class Splat:
         return self._header
 
     @property
-    def source(self) -> Path | None:
-        """The file this Splat was loaded from (None when built in memory)."""
-        return self._source
+    def provenance(self) -> Provenance:
+        """Where the values came from: the file, its format (quantised?), the bytes kept."""
+        return self._provenance
 
     @property
-    def source_format(self) -> SourceFormat:
-        """The kind of file the values came from (format, container, version, quantised)."""
-        return self._source_format
+    def source(self) -> Path | None:
+        """The file this Splat was loaded from (None when built in memory)."""
+        return self._provenance.source
 
     @property
     def modified(self) -> bool:
@@ -308,12 +296,32 @@ class Splat:
         return [name for name in self.properties if name in self._overrides]
 
     @property
-    def raw_parts(self) -> RawParts:
-        return self._raw
+    def table(self) -> np.ndarray:
+        """The vertex table with its current values (a read-only structured array).
+
+        The stored table itself (maybe memory-mapped) when nothing was replaced; otherwise a
+        copy with the replaced fields written in, made once.
+
+        Example:
+            >>> s = Splat.from_arrays({"x": np.zeros(2, np.float32)})
+            >>> s.replace(x=[1, 2]).table["x"].tolist(), s.table["x"].tolist()
+            ([1.0, 2.0], [0.0, 0.0])
+        """
+        if not self._overrides:
+            return self._table
+        return self.remember(("splat.table",), self._merged_table)
+
+    def _merged_table(self) -> np.ndarray:
+        table = np.array(self._table)
+        for name, values in self._overrides.items():
+            table[name] = values
+        table.flags.writeable = False
+        return table
 
     @property
-    def table(self) -> np.ndarray:
-        """The vertex table as stored (a structured array; may be memory-mapped)."""
+    def stored_table(self) -> np.ndarray:
+        """The vertex table as loaded or built, before any :meth:`replace` (:attr:`overrides`
+        holds those): what a writer streams to disk without copying the whole table."""
         return self._table
 
     @property
@@ -389,7 +397,7 @@ class Splat:
         return names
 
     def _label(self) -> str:
-        return str(self._source) if self._source else "<splat>"
+        return self._provenance.label
 
     def _rest_names(self) -> tuple[str, ...]:
         return tuple(n for n in self.properties if n.startswith("f_rest_"))
@@ -482,11 +490,9 @@ class Splat:
     @property
     def encoding(self) -> Encoding:
         """Declared encoding and what the stored values look like, with the evidence."""
-        if self._encoding is None:
-            self._encoding = _detect_encoding(self)
-        return self._encoding
+        return self.remember(("splat.encoding",), lambda: _detect_encoding(self))
 
-    # ------------------------------------------------------------------ torch
+    # ------------------------------------------------------------------ matrices
     def as_matrix(self, names: tuple[str, ...] | None = None,
                   dtype: np.dtype = np.float32) -> np.ndarray:
         """(N, F) array of the given properties (default: all), one column each.
@@ -504,63 +510,6 @@ class Splat:
             out[:, j] = self.column(name)
         return out
 
-    def to_torch(self, device: str | None = None) -> dict:
-        """The 3DGS fields as float32 torch tensors on ``device``, after one host-to-device copy.
-
-        Keys: ``positions`` (N,3), ``opacity`` (N,), ``log_scales`` (N,3), ``quats`` (N,4),
-        ``sh_dc`` (N,3), ``normals`` (N,3) when stored, ``sh_rest`` (N,K,3) when K > 0.
-
-        Example:
-            >>> from splatlab import data
-            >>> data.trellis_like().to_torch("cpu")["positions"].shape
-            torch.Size([7040, 3])
-        """
-        import torch
-
-        self._require(GAUSSIAN_PROPERTIES)
-        groups = {key: names for key, names in GROUPS.items()
-                  if all(n in self._table.dtype.fields for n in names)}
-        rest = f_rest_names(SH_REST_COUNTS[self.sh_degree])
-        if rest:
-            groups["sh_rest"] = rest
-        to_cuda = device is not None and str(device).startswith("cuda")
-        columns, matrix = self._device_matrix(groups, to_cuda, torch)
-        matrix = matrix.to(device or "cpu", non_blocking=True)
-        out = {}
-        for key, group in groups.items():
-            start = columns[group[0]]
-            block = matrix[:, start:start + len(group)]
-            if key == "opacity":
-                block = block[:, 0]
-            elif key == "sh_rest":
-                block = block.reshape(self.count, 3, len(group) // 3).transpose(1, 2)
-            out[key] = block
-        return out
-
-    def _device_matrix(self, groups: dict[str, tuple[str, ...]], to_cuda: bool, torch):
-        """The host tensor ``to_torch`` copies, and the column where each property sits.
-
-        When every group lies in consecutive columns, that is the whole table as float32:
-        for an all-float32 file the memory-mapped table itself, with no host copy (CUDA
-        copies it across; the CPU gets its own copy). Otherwise the groups are gathered
-        into one host buffer, pinned for CUDA.
-        """
-        position = {name: j for j, name in enumerate(self.properties)}
-        if all([position[n] for n in g] == list(range(position[g[0]], position[g[0]] + len(g)))
-               for g in groups.values()):
-            table = self.as_matrix()
-            if table.flags.writeable:  # already a copy of our own
-                return position, torch.from_numpy(table)
-            if not to_cuda:
-                return position, torch.from_numpy(np.array(table))
-            with warnings.catch_warnings():  # read-only memory, only ever read by the copy
-                warnings.simplefilter("ignore", UserWarning)
-                return position, torch.from_numpy(table)
-        names = tuple(n for group in groups.values() for n in group)
-        host = torch.empty((self.count, len(names)), dtype=torch.float32, pin_memory=to_cuda)
-        host.numpy()[:] = self.as_matrix(names)
-        return {name: j for j, name in enumerate(names)}, host
-
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:
         state = " modified" if self.modified else ""
@@ -568,9 +517,9 @@ class Splat:
                 f" {self._format_label()}, from {self._label()}>")
 
     def _format_label(self) -> str:
-        if self._source_format.name == "ply":
+        if self._provenance.format.name == "ply":
             return self._header.format
-        return self._source_format.label
+        return self._provenance.format.label
 
     def facts(self) -> list[dict[str, str]]:
         """What the Splat is, one row a fact (``fact``, ``value``): source, count, format,
@@ -599,6 +548,48 @@ class Splat:
 
     def _repr_html_(self) -> str:
         return html_table(self.facts(), "Splat")
+
+
+class BlockMemo:
+    """Values derived from Splats, kept with each Splat only inside a block, then forgotten.
+
+    For what is too big to keep for a Splat's whole life (an SPZ round trip is a second
+    copy of the file) but asked for several times by one piece of work (a scan's row, its
+    findings and its gate). Outside a block, calling it just computes.
+
+    Example:
+        >>> memo = BlockMemo("doc")
+        >>> s = Splat.from_arrays({"x": np.ones(2, np.float32)})
+        >>> with memo.block():
+        ...     memo(s, "copy", lambda: s.column("x").copy()) is memo(s, "copy", None)
+        True
+        >>> memo(s, "copy", lambda: "computed again")
+        'computed again'
+    """
+
+    def __init__(self, name: str):
+        self._held: ContextVar[list[tuple[weakref.ref, Hashable]] | None] = ContextVar(
+            f"splatlab_{name}", default=None)
+
+    @contextmanager
+    def block(self) -> Iterator[None]:
+        """The block inside which values are kept (see the class)."""
+        token = self._held.set([])
+        try:
+            yield
+        finally:
+            for holder, key in self._held.get():
+                if (splat := holder()) is not None:
+                    splat.forget(key)
+            self._held.reset(token)
+
+    def __call__(self, splat: Splat, key: Hashable, compute: Callable[[], Derived]) -> Derived:
+        held = self._held.get()
+        if held is None:
+            return compute()
+        if not splat.remembers(key):
+            held.append((weakref.ref(splat), key))
+        return splat.remember(key, compute)
 
 
 @values_as_data

@@ -48,7 +48,7 @@ from __future__ import annotations
 import io
 import math
 import weakref
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -62,6 +62,7 @@ from ..core.progress import progress
 from ..world.sn17 import validator_normalize
 from .cameras import Camera, validator_rig
 from .gsplat_backend import gsplat_available, rasterize_gsplat
+from .transfer import to_torch
 
 if TYPE_CHECKING:
     from ..core.splat import Splat
@@ -92,8 +93,10 @@ SH_C3 = (-0.5900435899266435, 2.890611442640554, -0.4570457994644658, 0.37317633
 Color = Sequence[float] | torch.Tensor
 
 FIELDS_KEPT = 2
-"""How many splats' activated device tensors :func:`render` keeps for drawing them again."""
-_kept_fields: OrderedDict[tuple, dict[str, torch.Tensor]] = OrderedDict()
+"""How many splats keep the activated device tensors :func:`render` drew them with."""
+_holding_fields: deque[tuple[weakref.ref, tuple]] = deque()
+"""The Splats (weakly) holding render fields, oldest first. Each Splat owns its fields
+(:func:`_render_fields`); device memory is scarce, so only the last FIELDS_KEPT keep them."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -516,7 +519,7 @@ def splat_tensors(splat: Splat, device: str | torch.device | None = None, normal
         >>> splat_tensors(data.trellis_like(), device="cpu")["means"].shape
         torch.Size([7040, 3])
     """
-    stored = splat.to_torch(_default_device(device))  # one host-to-device copy
+    stored = to_torch(splat, _default_device(device))  # one host-to-device copy
     means = stored["positions"]
     scales = stored["log_scales"]  # as stored: logs unless the splat is declared linear
     scales = scales if splat.scale_encoding == "linear" else torch.exp(scales)
@@ -586,24 +589,30 @@ def render(splat: Splat, cameras: Sequence[Camera] | None = None,
 
 def _render_fields(splat: Splat, device: str | torch.device | None, normalize: bool,
                    sh_degree: int | None) -> dict[str, torch.Tensor]:
-    """:func:`splat_tensors` for :func:`render`, kept for the last FIELDS_KEPT splats drawn.
+    """:func:`splat_tensors` for :func:`render`, kept by the Splat (:meth:`Splat.remember`).
 
     A Splat never changes, so drawing it again (other cameras, another explorer view) reuses
-    its device tensors instead of copying the table to the device again. An entry goes
-    when its Splat is garbage-collected or FIELDS_KEPT newer ones were drawn. Nothing
-    here writes into the tensors; callers of :func:`splat_tensors` get fresh ones.
+    its device tensors instead of copying the table to the device again. They go with the
+    Splat, or when FIELDS_KEPT other splats were drawn since (:data:`_holding_fields`).
+    Nothing here writes into the tensors; callers of :func:`splat_tensors` get fresh ones.
     """
     target = _default_device(device)
-    key = (id(splat), str(target), normalize, sh_degree)
-    fields = _kept_fields.get(key)
-    if fields is None:
-        fields = splat_tensors(splat, target, normalize, sh_degree)
-        _kept_fields[key] = fields
-        weakref.finalize(splat, _kept_fields.pop, key, None)
-        while len(_kept_fields) > FIELDS_KEPT:
-            _kept_fields.popitem(last=False)
-    _kept_fields.move_to_end(key)
+    key = ("rasterizer.fields", str(target), normalize, sh_degree)
+    fields = splat.remember(key, lambda: splat_tensors(splat, target, normalize, sh_degree))
+    _hold_fields(splat, key)
     return fields
+
+
+def _hold_fields(splat: Splat, key: tuple) -> None:
+    """Make ``splat`` the newest holder of render fields; the oldest beyond FIELDS_KEPT
+    forget theirs."""
+    for entry in [e for e in _holding_fields if e[0]() is splat and e[1] == key]:
+        _holding_fields.remove(entry)
+    _holding_fields.append((weakref.ref(splat), key))
+    while len(_holding_fields) > FIELDS_KEPT:
+        holder, old_key = _holding_fields.popleft()
+        if (old := holder()) is not None:
+            old.forget(old_key)
 
 
 def coverage_table(results: Sequence[RenderResult], threshold: float = 0.5) -> pd.DataFrame:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import io
 import math
 import re
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import reduce
@@ -258,15 +257,11 @@ def bin_values(values: np.ndarray, bins: int, scale: str = "linear") -> Binned:
     return Binned(counts, edges, int(finite.size), int(values.size - finite.size), low, high)
 
 
-_CACHE: dict[tuple, tuple[weakref.ref, Binned]] = {}
-
-
 def binned(splat: Splat, field: str, raw: bool = True, bins: int = 256) -> Binned:
     """Histogram of :func:`field_values`, computed once per (splat, field, raw, bins).
 
     Bins spaced evenly on the plot's x axis (:func:`x_scale`) over the finite range. A Splat
-    never changes, so the cache is keyed by the object and dropped when it is
-    garbage-collected.
+    never changes, so the histogram is kept with it (:meth:`Splat.remember`) and goes with it.
 
     Example:
         >>> s = Splat.from_arrays({"x": np.array([0.0, 1.0, np.inf], np.float32)})
@@ -274,13 +269,9 @@ def binned(splat: Splat, field: str, raw: bool = True, bins: int = 256) -> Binne
         >>> b.counts.tolist(), b.non_finite
         ([1, 1], 1)
     """
-    key = (id(splat), field, raw, bins)
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0]() is splat:
-        return hit[1]
-    result = bin_values(field_values(splat, field, raw), bins, x_scale(field, raw))
-    _CACHE[key] = (weakref.ref(splat, lambda _, k=key: _CACHE.pop(k, None)), result)
-    return result
+    return splat.remember(("plots.binned", field, raw, bins),
+                          lambda: bin_values(field_values(splat, field, raw), bins,
+                                             x_scale(field, raw)))
 
 
 def _name(splat: Splat, index: int) -> str:

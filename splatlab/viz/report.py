@@ -91,7 +91,7 @@ def _name(splat: Splat, index: int) -> str:
 
 
 def _case(splat: Splat, name: str, views: int, resolution: int, device: str | None) -> dict:
-    problems = submission_problems(splat) if splat.source_format.name != "spz" else []
+    problems = submission_problems(splat) if splat.provenance.format.name != "spz" else []
     result = gate(splat)
     findings = diagnose(splat)
     parts = [f"<section id='{html.escape(_anchor(name))}'><h2>{html.escape(name)}</h2>",
@@ -132,7 +132,7 @@ def _summary(cases: list[dict]) -> str:
         invisible = checks["opacity"].measured if "opacity" in checks else float("nan")
         rows.append({
             "file": f"<a href='#{_anchor(case['name'])}'>{html.escape(case['name'])}</a>",
-            "format": splat.source_format.label, "gaussians": f"{splat.count:,}",
+            "format": splat.provenance.format.label, "gaussians": f"{splat.count:,}",
             "gate (validator)": _verdict(result.verdict),
             "gate (as-is)": _verdict(result.as_is.verdict if result.as_is else result.verdict),
             "invisible, through SPZ": "-" if invisible != invisible else f"{invisible:.1f} %",
@@ -150,9 +150,9 @@ def _verdict(verdict: str) -> str:
 def _facts(splat: Splat, problems: list[str]) -> str:
     enc = splat.encoding if splat.is_gaussian else None
     facts = {"source": str(splat.source or "in memory"),
-             "format": splat.source_format.label,
+             "format": splat.provenance.format.label,
              "layout": f"{splat.header.format}, {len(splat.properties)} properties"
-                       f" ({splat.table.dtype.itemsize} bytes a gaussian)",
+                       f" ({splat.stored_table.dtype.itemsize} bytes a gaussian)",
              "gaussians": f"{splat.count:,}",
              "submission path": "accepts the file" if not problems
              else "refuses it: " + "; ".join(problems)}

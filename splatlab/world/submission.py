@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +33,7 @@ from ..core import spz
 from ..core.floats import values_as_data
 from ..core.io import splat_from_spz
 from ..core.ply import MAX_HEADER_BYTES, SplatFormatError
-from ..core.splat import Splat
+from ..core.splat import BlockMemo, Splat
 
 FORMAT_LINE = b"format binary_little_endian 1.0"
 VERTEX_PREFIX = b"element vertex "
@@ -200,11 +198,10 @@ def log_scale_clamps(log_scales: np.ndarray) -> np.ndarray:
         return (s < low - 1 / 32) | (s > high + 1 / 32)
 
 
-_ROUNDTRIPS: ContextVar[dict | None] = ContextVar("splatlab_roundtrips", default=None)
+_ROUNDTRIPS = BlockMemo("roundtrips")
 
 
-@contextmanager
-def remembered_roundtrips() -> Iterator[None]:
+def remembered_roundtrips() -> AbstractContextManager[None]:
     """Inside the block, :func:`spz_roundtrip` of one Splat (one object) is computed once:
     a scan's row, its findings and its gate all ask for what the validator decodes.
 
@@ -217,11 +214,7 @@ def remembered_roundtrips() -> Iterator[None]:
         >>> spz_roundtrip(s) is spz_roundtrip(s)
         False
     """
-    token = _ROUNDTRIPS.set({})
-    try:
-        yield
-    finally:
-        _ROUNDTRIPS.reset(token)
+    return _ROUNDTRIPS.block()
 
 
 def spz_roundtrip(splat: Splat, *, container: str = "zstd") -> Splat:
@@ -239,13 +232,8 @@ def spz_roundtrip(splat: Splat, *, container: str = "zstd") -> Splat:
         >>> spz_roundtrip(s).column("x").tolist()   # beyond +-2048 positions wrap
         [-1096.0, -1096.0]
     """
-    memo = _ROUNDTRIPS.get()
-    if memo is None:
-        return _roundtrip(splat, container=container)
-    key = (id(splat), container)
-    if key not in memo:  # the Splat is kept with its result, so its id stays its own
-        memo[key] = (splat, _roundtrip(splat, container=container))
-    return memo[key][1]
+    return _ROUNDTRIPS(splat, ("submission.roundtrip", container),
+                       lambda: _roundtrip(splat, container=container))
 
 
 @values_as_data

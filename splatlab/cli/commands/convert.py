@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ...core.io import FORMATS, format_for_name, load, save
 from ...core.ply import atomic_write
-from ...core.splat import SourceFormat
+from ...core.provenance import SourceFormat
 from ...core.spz import CONTAINERS
 from ..main import EXIT_OK, BadInput
 

@@ -34,7 +34,7 @@ def describe(splat: Splat) -> dict:
         degree: int | str = splat.sh_degree
     except SplatFieldError as e:
         degree = f"invalid ({e})"
-    origin = splat.source_format
+    origin = splat.provenance.format
     facts = {
         "file": str(splat.source),
         "format": origin.name,
@@ -46,7 +46,7 @@ def describe(splat: Splat) -> dict:
         "quantised": origin.quantised,
         "gaussians": splat.count,
         "properties": len(splat.properties),
-        "bytes_per_gaussian": splat.table.dtype.itemsize,
+        "bytes_per_gaussian": splat.stored_table.dtype.itemsize,
         "is_gaussian": splat.is_gaussian,
         "sh_degree": degree if splat.is_gaussian else None,
         "other_elements": {e.name: e.count for e in splat.header.elements if e.name != "vertex"},

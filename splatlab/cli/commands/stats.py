@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         nonlocal first
         quantiles = False if args.quantiles == "none" else args.quantiles
         splat = load(path)
-        origin = splat.source_format
+        origin = splat.provenance.format
         table = stats(splat, device=args.device, quantiles=quantiles)
         if args.json:
             records = json.loads(table.reset_index().to_json(orient="records"))
