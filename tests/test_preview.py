@@ -9,8 +9,7 @@ import pytest
 from _splats import make_trellis_like
 
 from splatlab import Splat, load, save
-from splatlab.core.fields import inria_properties
-from splatlab.core.splat import sigmoid
+from splatlab.core.fields import inria_properties, sigmoid
 from splatlab.rendering.cameras import Camera, orbit_cameras
 from splatlab.rendering.rasterizer import render
 from splatlab.viz.preview import (

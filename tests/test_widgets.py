@@ -14,7 +14,7 @@ from matplotlib.image import imread
 import splatlab
 import splatlab.viz.preview as preview
 from splatlab import data
-from splatlab.core.splat import logit
+from splatlab.core.fields import logit
 from splatlab.viz import plots
 from splatlab.viz.preview import CONTEXT_COLOR
 from splatlab.viz.widgets import (

@@ -441,7 +441,7 @@ def _keep(x: np.ndarray, out: np.ndarray) -> None:
 
 
 def _sigmoid(x: np.ndarray, out: np.ndarray) -> None:
-    """Bit for bit :func:`splatlab.core.splat.sigmoid`, 1 / (1 + exp(-x)), into ``out``."""
+    """Bit for bit :func:`splatlab.core.fields.sigmoid`, 1 / (1 + exp(-x)), into ``out``."""
     with np.errstate(over="ignore"):
         np.negative(x, out=out, dtype=out.dtype, casting="unsafe")
         np.exp(out, out=out)

@@ -1,4 +1,5 @@
-"""Names of the 3DGS properties and the groups the Splat accessors read.
+"""Names of the 3DGS properties, the groups the Splat accessors read, and the activations
+(stored -> activated: :func:`sigmoid` for opacity; its inverse :func:`logit`).
 
 Example:
     >>> GROUPS["log_scales"]
@@ -6,6 +7,10 @@ Example:
 """
 
 from __future__ import annotations
+
+import numpy as np
+
+from .floats import values_as_data
 
 SH_C0 = 0.28209479177387814
 """Degree-0 spherical-harmonics constant: colour = 0.5 + SH_C0 * f_dc."""
@@ -49,3 +54,29 @@ def inria_properties(sh_degree: int = 3) -> tuple[str, ...]:
     return (*GROUPS["positions"], *GROUPS["normals"], *GROUPS["sh_dc"],
             *f_rest_names(SH_REST_COUNTS[sh_degree]), "opacity", *GROUPS["log_scales"],
             *GROUPS["quats"])
+
+
+@values_as_data
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Logistic function in the input's float precision (float32 stays float32).
+
+    Example:
+        >>> float(sigmoid(np.float32(0.0)))
+        0.5
+    """
+    x = np.asarray(x)
+    dtype = x.dtype.newbyteorder("=") if x.dtype.kind == "f" else np.dtype(np.float64)
+    with np.errstate(over="ignore"):
+        return (1.0 / (1.0 + np.exp(-x.astype(dtype, copy=False)))).astype(dtype, copy=False)
+
+
+def logit(p: np.ndarray | float) -> np.ndarray:
+    """Inverse of :func:`sigmoid`: log(p / (1 - p)).
+
+    Example:
+        >>> round(float(logit(1e-4)), 4)
+        -9.2102
+    """
+    p = np.asarray(p, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return np.log(p) - np.log1p(-p)

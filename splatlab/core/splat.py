@@ -22,8 +22,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .display import html_table
-from .fields import GAUSSIAN_PROPERTIES, GROUPS, SH_C0, SH_REST_COUNTS, f_rest_names
-from .floats import values_as_data
+from .fields import GAUSSIAN_PROPERTIES, GROUPS, SH_C0, SH_REST_COUNTS, f_rest_names, sigmoid
 from .ply import PlyHeader, build_header, ply_type_of
 from .provenance import Provenance, SourceFormat
 
@@ -590,32 +589,6 @@ class BlockMemo:
         if not splat.remembers(key):
             held.append((weakref.ref(splat), key))
         return splat.remember(key, compute)
-
-
-@values_as_data
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic function in the input's float precision (float32 stays float32).
-
-    Example:
-        >>> float(sigmoid(np.float32(0.0)))
-        0.5
-    """
-    x = np.asarray(x)
-    dtype = x.dtype.newbyteorder("=") if x.dtype.kind == "f" else np.dtype(np.float64)
-    with np.errstate(over="ignore"):
-        return (1.0 / (1.0 + np.exp(-x.astype(dtype, copy=False)))).astype(dtype, copy=False)
-
-
-def logit(p: np.ndarray | float) -> np.ndarray:
-    """Inverse of :func:`sigmoid`: log(p / (1 - p)).
-
-    Example:
-        >>> round(float(logit(1e-4)), 4)
-        -9.2102
-    """
-    p = np.asarray(p, dtype=np.float64)
-    with np.errstate(divide="ignore"):
-        return np.log(p) - np.log1p(-p)
 
 
 def _detect_encoding(splat: Splat) -> Encoding:

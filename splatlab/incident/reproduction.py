@@ -42,9 +42,10 @@ import torch
 from ..analysis.diagnosis import diagnose, near
 from ..analysis.logs import wilson_interval
 from ..analysis.scanning import SPIKE_ULPS, opacity_metrics, scan
+from ..core.fields import logit, sigmoid
 from ..core.io import load, save
 from ..core.progress import progress
-from ..core.splat import Splat, logit, sigmoid
+from ..core.splat import Splat
 from ..world import synth, trellis
 from ..world.miner import LOGIT_1E3, LOGIT_1E3_HIGH, LOGIT_1E4, LOGIT_1E4_HIGH, miner_double_logit
 from ..world.submission import spz_roundtrip

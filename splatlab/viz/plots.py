@@ -51,7 +51,8 @@ from matplotlib.ticker import (
 )
 from matplotlib.transforms import blended_transform_factory
 
-from ..core.splat import Splat, logit, sigmoid
+from ..core.fields import logit, sigmoid
+from ..core.splat import Splat
 from ..rendering.rasterizer import RenderResult
 from ..world import sn17, trellis
 from ..world.miner import LOGIT_1E3, LOGIT_1E3_HIGH, LOGIT_1E4, LOGIT_1E4_HIGH

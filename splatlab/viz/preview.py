@@ -52,9 +52,9 @@ import PIL.Image
 import torch
 from matplotlib import colormaps
 
-from ..core.fields import SH_C0
+from ..core.fields import SH_C0, logit
 from ..core.progress import progress
-from ..core.splat import Splat, logit
+from ..core.splat import Splat
 from ..rendering.cameras import Camera, validator_rig
 from ..rendering.rasterizer import NEAR_PLANE
 from ..world.sn17 import validator_normalize

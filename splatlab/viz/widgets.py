@@ -45,7 +45,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.transforms import Transform
 
-from ..core.splat import Splat, logit, sigmoid
+from ..core.fields import logit, sigmoid
+from ..core.splat import Splat
 from ..rendering.cameras import validator_rig
 from ..rendering.rasterizer import rasterize, splat_tensors
 from . import plots
