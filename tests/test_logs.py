@@ -17,10 +17,10 @@ from splatlab.analysis.logs import (
     parse_time,
     rates_by_validator,
     rates_by_window,
-    run_logs_command,
     summarize,
     wilson_interval,
 )
+from splatlab.cli.commands.logs import logs_report
 from splatlab.world.miner_logs import (
     ESC,
     FEEDBACK_FIELDS,
@@ -348,8 +348,8 @@ def log_files(tmp_path):
     return [str(miner), str(worker)]
 
 
-def test_run_logs_command_json(log_files):
-    text, code = run_logs_command(log_files, since="2025-11-04 22:00", as_json=True)
+def test_logs_report_json(log_files):
+    text, code = logs_report(log_files, since="2025-11-04 22:00", as_json=True)
     assert code == 0
     summary = json.loads(text)
     assert (summary["feedback_events"], summary["successes"]) == (10, 5)
@@ -360,21 +360,21 @@ def test_run_logs_command_json(log_files):
     assert summary["by_window"][0]["window_start"] == "2025-11-04T22:00:00"
 
 
-def test_run_logs_command_text(log_files):
-    text, code = run_logs_command(log_files, since=None, as_json=False)
+def test_logs_report_text(log_files):
+    text, code = logs_report(log_files, since=None, as_json=False)
     assert code == 0
     assert "14/31 = 45.2%" in text
     assert "Per 1h window:" in text
 
 
-def test_run_logs_command_missing_file(log_files, tmp_path):
+def test_logs_report_missing_file(log_files, tmp_path):
     missing = str(tmp_path / "nope.log")
-    text, code = run_logs_command([*log_files, missing], since=None, as_json=False)
+    text, code = logs_report([*log_files, missing], since=None, as_json=False)
     assert code == 2
     assert "\n" not in text and missing in text
 
 
-def test_run_logs_command_bad_since(log_files):
-    text, code = run_logs_command(log_files, since="after lunch", as_json=True)
+def test_logs_report_bad_since(log_files):
+    text, code = logs_report(log_files, since="after lunch", as_json=True)
     assert code == 2
     assert "\n" not in text and "after lunch" in text

@@ -45,7 +45,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Iterable
@@ -57,8 +56,6 @@ from typing import Any
 
 import pandas as pd
 
-from ..core.jsonsafe import json_safe
-
 __all__ = [
     "LogTables",
     "format_summary",
@@ -67,7 +64,6 @@ __all__ = [
     "parse_time",
     "rates_by_validator",
     "rates_by_window",
-    "run_logs_command",
     "summarize",
     "wilson_interval",
 ]
@@ -523,33 +519,3 @@ def _breakdown(title: str, records: list[dict[str, Any]], key: str) -> list[str]
         }
     )
     return ["", f"{title}:", table.to_string(index=False)]
-
-
-def run_logs_command(paths: list[str], since: str | None, as_json: bool) -> tuple[str, int]:
-    """Text for ``splatlab logs FILE... [--since T] [--json]`` and its exit code.
-
-    Exit code 0 on success; 2 with a one-line message for a bad ``--since`` or a missing or
-    unreadable file.  The text report includes an hourly breakdown.
-
-    Example:
-        >>> from splatlab import data
-        >>> text, code = run_logs_command([str(data.path("miner-out.log"))], "2025-11-04", False)
-        >>> code, text.splitlines()[0]
-        (0, 'Validator feedback: 31 events from 3 validators')
-    """
-    if since is not None:
-        try:
-            parse_time(since)
-        except ValueError:
-            return f"splatlab logs: invalid --since time {since!r}", 2
-    try:
-        tables = parse_files(paths)
-    except OSError as error:
-        name = error.filename if error.filename is not None else ", ".join(paths)
-        return f"splatlab logs: cannot read {name}: {error.strerror or error}", 2
-    summary = summarize(tables, since=since, window="1h")
-    if as_json:
-        return json.dumps(json_safe(summary), allow_nan=False), 0
-    return format_summary(summary), 0
-
-

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+
+from ...core.jsonsafe import json_safe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,8 +18,36 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...analysis.logs import run_logs_command
-
-    text, code = run_logs_command(args.files, args.since, args.json)
+    text, code = logs_report(args.files, args.since, args.json)
     print(text, file=sys.stderr if code else sys.stdout)
     return code
+
+
+def logs_report(paths: list[str], since: str | None, as_json: bool) -> tuple[str, int]:
+    """Text for ``splatlab logs FILE... [--since T] [--json]`` and its exit code.
+
+    Exit code 0 on success; 2 with a one-line message for a bad ``--since`` or a missing or
+    unreadable file.  The text report includes an hourly breakdown.
+
+    Example:
+        >>> from splatlab import data
+        >>> text, code = logs_report([str(data.path("miner-out.log"))], "2025-11-04", False)
+        >>> code, text.splitlines()[0]
+        (0, 'Validator feedback: 31 events from 3 validators')
+    """
+    from ...analysis.logs import format_summary, parse_files, parse_time, summarize  # pandas
+
+    if since is not None:
+        try:
+            parse_time(since)
+        except ValueError:
+            return f"splatlab logs: invalid --since time {since!r}", 2
+    try:
+        tables = parse_files(paths)
+    except OSError as error:
+        name = error.filename if error.filename is not None else ", ".join(paths)
+        return f"splatlab logs: cannot read {name}: {error.strerror or error}", 2
+    summary = summarize(tables, since=since, window="1h")
+    if as_json:
+        return json.dumps(json_safe(summary), allow_nan=False), 0
+    return format_summary(summary), 0
