@@ -14,7 +14,9 @@ repaired file goes through the submission path and then passes the gate.
 * :func:`undo_double_logit`: inverts the miner's double logit where it can;
 * :func:`match_distribution`: maps a field onto a reference distribution by rank;
 * :func:`scales`: restores spread to collapsed scale fields (the write-up's "future
-  consideration").
+  consideration");
+* :func:`auto`: the repairs the diagnosis calls for, one after another; it returns one
+  record too, their sum (:func:`combine`), with each repair's own record in ``steps``.
 
 Example:
     >>> from splatlab import data
