@@ -198,14 +198,19 @@ def test_repair_auto_many_files_into_a_folder(files, tmp_path, capsys):
     assert code == EXIT_OK
     meta = json.loads((out / "chain.ply.repair.json").read_text())
     assert meta["strategy"] == "auto"
-    assert [step["strategy"] for step in meta["repairs"]] == ["undo_double_logit"]
+    assert [step["strategy"] for step in meta["steps"]] == ["undo_double_logit"]
     assert meta["gate_after"]["passed"] is True
+    assert meta["gate_before"] == meta["steps"][0]["gate_before"]
+    assert meta["gate_after"] == meta["steps"][-1]["gate_after"]
     assert meta["output_sha256"] == sha(out / "chain.ply")
     healthy = json.loads((out / "healthy.ply.repair.json").read_text())
-    assert healthy["repairs"] == [] and healthy["gate_after"] is None
+    assert healthy["steps"] == [] and healthy["triggered"] is False
+    assert healthy["touched"]["count"] == 0 and healthy["gate_after"] == healthy["gate_before"]
     # nothing to repair: the export is the input, byte for byte
     assert sha(out / "healthy.ply") == sha(files["healthy"])
-    assert "nothing to repair" in capsys.readouterr().out
+    lines = capsys.readouterr().out.splitlines()
+    assert f"{files['chain']} -> {out / 'chain.ply'}: auto: undo_double_logit touched" in lines[0]
+    assert lines[1].endswith(": auto: nothing to repair; gate pass")
 
 
 def test_cli_strategy_names_are_the_registry():

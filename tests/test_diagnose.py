@@ -268,5 +268,5 @@ def test_a_file_without_rows_is_diagnosed_not_crashed(tmp_path, count_line):
     report = diagnose(load(path))
     assert report.codes == ["SL701", "SL950"] and report.count == 0
     assert "outside 1.." in report.filter(code="SL950")[0].message
-    fixed, records = repair.auto(load(path))
-    assert records == [] and fixed.count == 0
+    fixed, record = repair.auto(load(path))
+    assert record.steps == () and fixed.count == 0 and record.mask.shape == (0,)

@@ -107,9 +107,9 @@ def test_a_full_disk_on_the_command_line_is_one_line(full_disk, source, capsys):
 def test_a_repair_export_on_a_full_disk_leaves_neither_file(full_disk, tmp_path):
     source = tmp_path / "corrupted.ply"
     save(make_trellis_like(BIG, seed=2, opacity=-9.21), source)
-    fixed, records = repair.auto(load(source))
+    fixed, record = repair.auto(load(source))
     with pytest.raises(OSError) as raised:
-        export(source, fixed, records, full_disk / "fixed.ply")
+        export(source, fixed, record, full_disk / "fixed.ply")
     assert raised.value.filename == str(full_disk / "fixed.ply")
     assert list(full_disk.iterdir()) == []
 

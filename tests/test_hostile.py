@@ -139,9 +139,10 @@ def test_auto_records_a_repair_it_cannot_make_and_goes_on():
         columns[name] = np.full(256, 0.5, np.float32)
     for name in ("scale_0", "scale_1", "scale_2"):
         columns[name] = np.full(256, -7.0, np.float32)
-    fixed, records = splatlab.repair.auto(Splat.from_arrays(columns))
-    scales = next(r for r in records if r.strategy == "scales")
+    fixed, record = splatlab.repair.auto(Splat.from_arrays(columns))
+    scales = next(r for r in record.steps if r.strategy == "scales")
     assert not scales.triggered and "no finite extent" in scales.reason
+    assert f"scales: {scales.reason}" in record.reason and "scales not triggered" in repr(record)
     with pytest.raises(RepairError, match="no finite extent"):
         splatlab.repair.scales(Splat.from_arrays(columns))
 

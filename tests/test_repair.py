@@ -248,8 +248,11 @@ def test_record_serialises():
 
 def test_auto_leaves_a_healthy_file_alone():
     splat = make_trellis_like(10_240, seed=5)
-    fixed, records = rp.auto(splat)
-    assert records == [] and fixed is splat
+    fixed, record = rp.auto(splat)
+    assert record.steps == () and fixed is splat
+    assert not record.triggered and record.touched == 0 and record.fields == []
+    assert record.gate_before.passed and record.gate_after is record.gate_before
+    assert record.summary() == "auto: nothing to repair; gate pass"
 
 
 def test_auto_undoes_the_miner_chain_and_passes_the_gate():
@@ -259,20 +262,103 @@ def test_auto_undoes_the_miner_chain_and_passes_the_gate():
     opacity = np.select([step == 0, step == 1], [0.5, 3.0], -2.0).astype(np.float32)
     submitted = miner_double_logit(raw.replace(opacity=opacity))
     assert not gate(submitted).passed
-    fixed, records = rp.auto(submitted)
-    assert [r.strategy for r in records] == ["undo_double_logit"]
+    fixed, record = rp.auto(submitted)
+    assert [r.strategy for r in record.steps] == ["undo_double_logit"]
     assert gate(fixed).passed
     # the logits strictly inside the clamp (0.5) came back exactly; clamped ones could not
     interior = (opacity > 1e-4) & (opacity < 0.9999)
     np.testing.assert_array_equal(fixed.opacity[interior], opacity[interior])
 
 
-def test_auto_fixes_nan_then_collapsed_scales():
+@pytest.fixture(scope="module")
+def nan_and_collapsed() -> Splat:
+    """NaN positions in 5 rows and every scale at one value: two repairs for auto."""
     splat = make_trellis_like(10_240, seed=7, scale_0=-7.0131, scale_1=-7.0131, scale_2=-7.0131)
     x = splat.positions[:, 0].copy()
     x[:5] = np.nan
-    splat = splat.replace(x=x)
-    fixed, records = rp.auto(splat)
-    assert [r.strategy for r in records] == ["nonfinite", "scales"]
+    return splat.replace(x=x)
+
+
+@pytest.fixture(scope="module")
+def auto_run(nan_and_collapsed) -> tuple[Splat, rp.RepairRecord]:
+    return rp.auto(nan_and_collapsed, seed=4)
+
+
+def test_auto_fixes_nan_then_collapsed_scales(auto_run):
+    fixed, record = auto_run
+    assert [r.strategy for r in record.steps] == ["nonfinite", "scales"]
     assert np.isfinite(fixed.positions).all()
     assert fixed.log_scales.std(axis=0).min() > 0.1
+
+
+def test_auto_returns_the_record_type_of_a_strategy(auto_run, nan_and_collapsed):
+    _, record = auto_run
+    _, single = rp.nonfinite(nan_and_collapsed)
+    assert type(record) is type(single) is rp.RepairRecord
+    assert record.to_dict().keys() == single.to_dict().keys()
+    assert single.steps is None and single.to_dict()["steps"] is None
+    assert record.strategy == "auto" and record.parameters == {"seed": 4} and record.seed == 4
+
+
+def test_auto_record_is_the_sum_of_running_its_steps(auto_run, nan_and_collapsed):
+    fixed, record = auto_run
+    middle, finite = rp.nonfinite(nan_and_collapsed, mode="median")
+    by_hand, spread = rp.scales(middle, seed=4)
+    for name in fixed.properties:
+        np.testing.assert_array_equal(fixed.column(name), by_hand.column(name))
+    assert [s.to_dict() for s in record.steps] == [finite.to_dict(), spread.to_dict()]
+    assert record.fields == list(dict.fromkeys(finite.fields + spread.fields))
+    np.testing.assert_array_equal(record.mask, finite.mask | spread.mask)
+    assert record.triggered and record.touched == int((finite.mask | spread.mask).sum())
+    assert record.gate_before is record.steps[0].gate_before
+    assert record.gate_after is record.steps[-1].gate_after
+    # statistics of the input and output, over every field a step examined
+    assert record.stats_before == finite.stats_before
+    assert record.stats_after["scale_0"] == spread.stats_after["scale_0"]
+    assert record.stats_after["y"] == finite.stats_after["y"]
+    assert record.reason == f"nonfinite: {finite.reason}; scales: {spread.reason}"
+    chain = " -> ".join(r.verdict for r in (finite.gate_before, finite.gate_after,
+                                            spread.gate_after))
+    assert record.summary() == (f"auto: nonfinite touched {finite.touched:,} gaussians, then"
+                                f" scales touched {spread.touched:,} gaussians;"
+                                f" {record.touched:,} touched in all; gate {chain}")
+    assert record.summary() in repr(record) and record.reason in repr(record)
+
+
+def test_auto_record_round_trips_through_json(auto_run):
+    _, record = auto_run
+    data = record.to_dict()
+    assert json.loads(record.to_json()) == data
+    assert data["steps"] == [json.loads(step.to_json()) for step in record.steps]
+    assert data["touched"]["count"] == record.touched and data["fields"] == record.fields
+    assert data["steps"][1]["steps"] is None
+
+
+def test_combine_takes_a_step_after_dropped_rows_back_to_the_input():
+    splat = make_trellis_like(4_096, seed=8)
+    x, opacity = splat.column("x").copy(), splat.opacity.copy()
+    x[[3, 50, 51]], opacity[[50, 700, 4_000]] = np.nan, np.nan
+    broken = splat.replace(x=x, opacity=opacity)
+    kept, dropped = rp.nonfinite(broken, mode="drop", fields=["x"])
+    fixed, filled = rp.nonfinite(kept)
+    record = rp.combine(broken, fixed, [dropped, filled])
+    assert record.indices.tolist() == [3, 50, 51, 700, 4_000]
+    assert record.notes == {"dropped": 3, "kept": 4_093} and record.strategy == "combined"
+    # the rows kept that the mask leaves out are in the output as they were, in order
+    rows = np.flatnonzero(~dropped.mask)
+    same = ~record.mask[rows]
+    for name in broken.properties:
+        np.testing.assert_array_equal(fixed.column(name)[same], broken.column(name)[rows][same])
+    assert not (fixed.opacity[~same] == broken.opacity[rows][~same]).any()
+
+
+def test_combine_refuses_steps_that_do_not_follow():
+    splat = make_trellis_like(1_024, seed=9)
+    x = splat.column("x").copy()
+    x[:4] = np.nan
+    broken = splat.replace(x=x)
+    kept, dropped = rp.nonfinite(broken, mode="drop")
+    with pytest.raises(ValueError, match="step 1 .nonfinite. was given 1,024 rows, not the 1,020"):
+        rp.combine(kept, kept, [dropped])
+    with pytest.raises(ValueError, match="the steps leave 1,020 rows, not the 1,000 of after"):
+        rp.combine(broken, kept.take(np.arange(1_000)), [dropped])

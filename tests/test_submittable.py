@@ -39,10 +39,11 @@ def test_save_of_a_changed_splat(source, tmp_path):
 
 def test_export_and_every_repair(source, tmp_path):
     splat = splatlab.load(source)
-    fixed, records = splatlab.repair.auto(splat)
-    export(source, fixed, records, tmp_path / "auto.ply")
+    fixed, record = splatlab.repair.auto(splat)
+    export(source, fixed, record, tmp_path / "auto.ply")
     assert submission_problems(tmp_path / "auto.ply") == []
-    assert records[-1].gate_after.passed and records[-1].gate_after.path == "submission"
+    assert record.gate_after is record.steps[-1].gate_after
+    assert record.gate_after.passed and record.gate_after.path == "submission"
     for strategy in ("uniform_noise", "nonfinite", "scales"):
         assert main(["repair", str(source), "-o", str(tmp_path / f"{strategy}.ply"),
                      "--strategy", strategy, "--seed", "1"]) == EXIT_OK

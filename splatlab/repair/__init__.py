@@ -3,8 +3,8 @@ would, audited export.
 
 Example:
     >>> from splatlab import data, repair
-    >>> fixed, records = repair.auto(data.trellis_like(opacity=-9.21024))
-    >>> [r.strategy for r in records], records[-1].gate_after.passed
+    >>> fixed, record = repair.auto(data.trellis_like(opacity=-9.21024))
+    >>> [step.strategy for step in record.steps], record.gate_after.passed
     (['undo_double_logit', 'match_distribution'], True)
 """
 
@@ -16,6 +16,7 @@ from .strategies import (
     RepairRecord,
     add_logit_noise,
     auto,
+    combine,
     match_distribution,
     nonfinite,
     plan,
@@ -25,5 +26,5 @@ from .strategies import (
 )
 
 __all__ = ["AUTO_RULES", "PRIORS", "RepairError", "RepairRecord", "STRATEGIES",
-           "add_logit_noise", "auto", "match_distribution", "nonfinite", "plan", "scales",
-           "undo_double_logit", "uniform_noise"]
+           "add_logit_noise", "auto", "combine", "match_distribution", "nonfinite", "plan",
+           "scales", "undo_double_logit", "uniform_noise"]

@@ -1,8 +1,9 @@
 """Export repaired splats with an audit record: the PLY and a JSON sidecar, all or nothing.
 
 The sidecar ``OUT.repair.json`` holds the input path and sha256, the output sha256,
-the repairs (strategy, parameters, seed, device, before/after statistics and gate
-verdicts), the splatlab version and the time. The PLY and the sidecar are written to
+the repair's record (strategy, parameters, seed, device, before/after statistics and gate
+verdicts; for :func:`splatlab.repair.auto`, every step's record under ``steps``), the
+splatlab version and the time. The PLY and the sidecar are written to
 temporary files beside their targets and renamed into place only when both are complete:
 a failure (a full disk, a read-only folder) leaves the folder as it was. With ``backup``
 (replacing the input in place) the input is first copied to ``IN.bak`` (or
@@ -13,11 +14,11 @@ Example:
     >>> from pathlib import Path
     >>> from splatlab import data, load, repair
     >>> source = data.path("chained.ply")
-    >>> fixed, records = repair.auto(load(source))
+    >>> fixed, record = repair.auto(load(source))
     >>> out = Path(tempfile.mkdtemp()) / "fixed.ply"
-    >>> record = export(source, fixed, records, out)
-    >>> record["strategy"], record["gate_after"]["verdict"], sidecar_path(out).exists()
-    ('auto', 'pass', True)
+    >>> meta = export(source, fixed, record, out)
+    >>> meta["strategy"], [step["strategy"] for step in meta["steps"]], sidecar_path(out).exists()
+    ('auto', ['undo_double_logit'], True)
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -66,27 +66,14 @@ def sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def record_fields(records: RepairRecord | Sequence[RepairRecord]) -> dict:
-    """The sidecar's account of the repairs.
-
-    One record is spread at the top level (``strategy``, ``parameters``, ``seed``...);
-    a chain (:func:`splatlab.repair.auto`) gives ``strategy: "auto"``, the gate verdicts
-    of its ends and every step under ``repairs``.
-    """
-    if isinstance(records, RepairRecord):
-        return records.to_dict()
-    steps = [r.to_dict() for r in records]
-    return {"strategy": "auto", "repairs": steps,
-            "gate_before": steps[0]["gate_before"] if steps else None,
-            "gate_after": steps[-1]["gate_after"] if steps else None}
-
-
-def export(source: str | os.PathLike, fixed: Splat,
-           records: RepairRecord | Sequence[RepairRecord], out: str | os.PathLike,
-           backup: bool = False) -> dict:
+def export(source: str | os.PathLike, fixed: Splat, record: RepairRecord,
+           out: str | os.PathLike, backup: bool = False) -> dict:
     """Write ``fixed`` to ``out`` and its record to ``OUT.repair.json``; all or nothing.
 
     ``source`` is the file ``fixed`` was repaired from (hashed into the record).
+    ``record`` (:meth:`RepairRecord.to_dict`) is spread at the sidecar's top level:
+    ``strategy``, ``parameters``, ``seed``... and a composite's ``steps``
+    (:func:`splatlab.repair.auto`, :func:`splatlab.repair.combine`).
     ``out`` may be ``source`` itself only with ``backup=True``. Existing outputs are
     replaced: callers decide whether that is allowed. Returns the sidecar dict.
 
@@ -109,14 +96,14 @@ def export(source: str | os.PathLike, fixed: Splat,
         now = datetime.now(timezone.utc)
         meta = {"input": str(source), "input_sha256": sha256(source), "output": str(out),
                 "output_sha256": sha256(tmp), "backup": None, "time": now.isoformat(),
-                "splatlab_version": __version__, **record_fields(records)}
+                "splatlab_version": __version__, **record.to_dict()}
         if backup:
             meta["backup"] = str(_backup(source, now, made))
-        record = _temporary_beside(sidecar, temporary)
-        record.write_bytes(json.dumps(meta, indent=1).encode())
-        os.chmod(record, default_file_mode())
+        written = _temporary_beside(sidecar, temporary)
+        written.write_bytes(json.dumps(meta, indent=1).encode())
+        os.chmod(written, default_file_mode())
         os.chmod(tmp, source.stat().st_mode & 0o777 if backup else default_file_mode())
-        os.replace(record, sidecar)
+        os.replace(written, sidecar)
         os.replace(tmp, out)
         return meta
     except OSError as e:
@@ -156,27 +143,27 @@ def _backup(source: Path, now: datetime, made: list[Path]) -> Path:
     return target
 
 
-def verify(source: str | os.PathLike, out: str | os.PathLike,
-           records: RepairRecord | Sequence[RepairRecord]) -> dict:
+def verify(source: str | os.PathLike, out: str | os.PathLike, record: RepairRecord) -> dict:
     """Reload an export and prove it changed only what its repairs claim.
 
     Returns ``changed`` (properties that differ from ``source``, by :func:`splatlab.diff`),
-    ``intended`` (fields of the triggered repairs), ``ok`` (changed is within
-    intended), and whether the record's sha256 matches the file on disk.
+    ``intended`` (fields of the triggered repairs: of a composite, its triggered steps),
+    ``ok`` (changed is within intended), and whether the record's sha256 matches the file
+    on disk.
 
     Example:
         >>> import tempfile
         >>> from pathlib import Path
         >>> from splatlab import data, load, repair
         >>> source = data.path("chained.ply")
-        >>> fixed, records = repair.auto(load(source))
+        >>> fixed, record = repair.auto(load(source))
         >>> out = Path(tempfile.mkdtemp()) / "fixed.ply"
-        >>> _ = export(source, fixed, records, out)
-        >>> result = verify(source, out, records)
+        >>> _ = export(source, fixed, record, out)
+        >>> result = verify(source, out, record)
         >>> result["ok"], result["changed"], result["sha256_matches"]
         (True, ['opacity'], True)
     """
-    steps = [records] if isinstance(records, RepairRecord) else list(records)
+    steps = (record,) if record.steps is None else record.steps
     before, after = load(source), load(out)
     changes = diff(before, after)
     changed = [name for name in before.properties if changes.loc[name, "changed"] > 0]

@@ -14,7 +14,9 @@ repaired file goes through the submission path and then passes the gate.
 * :func:`undo_double_logit`: inverts the miner's double logit where it can;
 * :func:`match_distribution`: maps a field onto a reference distribution by rank;
 * :func:`scales`: restores spread to collapsed scale fields (the write-up's "future
-  consideration").
+  consideration");
+* :func:`auto`: the repairs the diagnosis calls for, one after another; it returns one
+  record too, their sum (:func:`combine`), with each repair's own record in ``steps``.
 
 Example:
     >>> from splatlab import data
@@ -26,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -83,7 +86,9 @@ class RepairRecord:
     ``nonfinite(mode="drop")``: the rows dropped). ``stats_before``/``stats_after``
     map each examined field (and its activation: ``alpha``, ``linear_scale_i``) to its
     :func:`splatlab.analysis.statistics.stats` row. ``notes`` holds
-    strategy-specific numbers.
+    strategy-specific numbers. ``steps`` is None for one strategy; a composite
+    (:func:`auto`, :func:`combine`) holds there the record of every repair it ran, in
+    order (none when nothing was called for), and is their sum: see :func:`combine`.
 
     Example:
         >>> from splatlab import data
@@ -105,6 +110,7 @@ class RepairRecord:
     gate_after: GateResult
     notes: dict = field(default_factory=dict)
     version: str = __version__
+    steps: tuple[RepairRecord, ...] | None = None
 
     @property
     def touched(self) -> int:
@@ -117,7 +123,8 @@ class RepairRecord:
         return np.flatnonzero(self.mask)
 
     def to_dict(self) -> dict:
-        """A JSON-ready dict; the touched rows are summarised (count, share, first/last 10)."""
+        """A JSON-ready dict; the touched rows are summarised (count, share, first/last 10);
+        ``steps`` holds a composite's steps as dicts (None for one strategy)."""
         idx = self.indices
         return json_safe({
             "strategy": self.strategy, "parameters": self.parameters, "seed": self.seed,
@@ -129,6 +136,7 @@ class RepairRecord:
             "gate_before": _gate_summary(self.gate_before),
             "gate_after": _gate_summary(self.gate_after),
             "notes": self.notes, "splatlab_version": self.version,
+            "steps": None if self.steps is None else [step.to_dict() for step in self.steps],
         })
 
     def to_json(self, **kwargs) -> str:
@@ -137,14 +145,29 @@ class RepairRecord:
     def summary(self) -> str:
         """One short line: strategy, gaussians touched, the gate before and after.
 
+        A composite names each step with what it touched, then the gaussians touched in
+        all (when more than one step ran) and the gate before and after each step (a step's
+        verdict after is the next one's before: the same splat).
+
         Example:
             >>> from splatlab import data
             >>> uniform_noise(data.corrupted(), seed=0)[1].summary()
             'uniform_noise: touched 7,040 gaussians; gate reject -> reject'
+            >>> fixed, record = auto(data.trellis_like(opacity=-9.21024))
+            >>> record.summary()  # doctest: +NORMALIZE_WHITESPACE
+            'auto: undo_double_logit touched 7,040 gaussians, then match_distribution touched
+             7,040 gaussians; 7,040 touched in all; gate reject -> pass -> pass'
+            >>> auto(data.trellis_like())[1].summary()
+            'auto: nothing to repair; gate pass'
         """
-        state = f"touched {self.touched:,} gaussians" if self.triggered else "not triggered"
-        return (f"{self.strategy}: {state}; gate {_verdict(self.gate_before)} ->"
-                f" {_verdict(self.gate_after)}")
+        if self.steps is None:
+            return (f"{self.strategy}: {_touched(self)}; gate {_verdict(self.gate_before)} ->"
+                    f" {_verdict(self.gate_after)}")
+        done = ", then ".join(f"{step.strategy} {_touched(step)}" for step in self.steps)
+        in_all = f"; {self.touched:,} touched in all" if len(self.steps) > 1 else ""
+        verdicts = [self.gate_before, *(step.gate_after for step in self.steps)]
+        return (f"{self.strategy}: {done or 'nothing to repair'}{in_all};"
+                f" gate {' -> '.join(map(_verdict, verdicts))}")
 
     def __repr__(self) -> str:
         return f"<RepairRecord {self.summary()}; {self.reason}>"
@@ -152,6 +175,10 @@ class RepairRecord:
 
 def _verdict(result: GateResult) -> str:
     return result.verdict
+
+
+def _touched(record: RepairRecord) -> str:
+    return f"touched {record.touched:,} gaussians" if record.triggered else "not triggered"
 
 
 def _gate_summary(result: GateResult) -> dict:
@@ -181,8 +208,10 @@ def _record(strategy: str, parameters: dict, before: Splat, after: Splat, fields
 def _field_stats(splat: Splat, fields: list[str]) -> dict[str, dict[str, float]]:
     """:func:`splatlab.stats` rows of ``fields`` and their activations (alpha...)."""
     derived = {"opacity": "alpha", **{f"scale_{i}": f"linear_scale_{i}" for i in range(3)}}
-    stored = set(splat.properties)
-    table = stats(Splat.from_arrays({f: splat.column(f) for f in fields if f in stored},
+    present = [f for f in fields if f in set(splat.properties)]
+    if not present:
+        return {}
+    table = stats(Splat.from_arrays({f: splat.column(f) for f in present},
                                     opacity=splat.opacity_encoding, scales=splat.scale_encoding))
     rows = [r for f in fields for r in (f, derived.get(f)) if r in table.index]
     return {row: {k: None if pd.isna(v) else v
@@ -562,7 +591,66 @@ def plan(splat: Splat, done: tuple[str, ...] = ()) -> tuple[str, dict] | None:
 
 
 @values_as_data
-def auto(splat: Splat, seed: int = 0) -> tuple[Splat, list[RepairRecord]]:
+def combine(before: Splat, after: Splat, steps: Sequence[RepairRecord], *,
+            strategy: str = "combined", parameters: dict | None = None,
+            seed: int | None = None) -> RepairRecord:
+    """One record for repairs run one after another on ``before``, giving ``after``.
+
+    The sum of ``steps``: ``fields`` the union of theirs (in the order first named),
+    ``triggered`` when any step was, ``reason`` theirs in turn, the gate before the first
+    step and after the last (``before``'s for both without a step), statistics of every
+    field in ``before`` and in ``after``, and the steps' devices.
+
+    ``mask`` has one entry per row of ``before``, True where a step touched the gaussian:
+    each step's mask (of the rows it was given) is taken back through the rows earlier
+    steps dropped. A dropped row counts as touched, as in :func:`nonfinite`'s own record
+    (``mode="drop"``), so ``mask`` marks the input gaussians that are not in ``after`` as
+    they were; ``notes`` then counts the rows ``dropped`` and ``kept``.
+
+    Example (drop the rows with a NaN position, then fill the NaN opacities):
+        >>> from splatlab import data
+        >>> splat = data.trellis_like()
+        >>> x, opacity = splat.column("x").copy(), splat.opacity.copy()
+        >>> x[:12], opacity[100:105] = np.nan, np.nan
+        >>> broken = splat.replace(x=x, opacity=opacity)
+        >>> kept, dropped = nonfinite(broken, mode="drop", fields=["x"])
+        >>> fixed, filled = nonfinite(kept)
+        >>> record = combine(broken, fixed, [dropped, filled])
+        >>> record.touched, record.indices[12:].tolist(), record.notes
+        (17, [100, 101, 102, 103, 104], {'dropped': 12, 'kept': 7028})
+    """
+    steps = tuple(steps)
+    mask = np.zeros(before.count, bool)
+    rows = np.arange(before.count)            # the input row of each row a step is given
+    for i, step in enumerate(steps):
+        if len(step.mask) != len(rows):
+            raise ValueError(f"step {i + 1} ({step.strategy}) was given {len(step.mask):,}"
+                             f" rows, not the {len(rows):,} left before it")
+        mask[rows[step.mask]] = True
+        made = len(steps[i + 1].mask) if i + 1 < len(steps) else after.count
+        if made != len(rows):                 # a step that drops rows drops those of its mask
+            rows = rows[~step.mask]
+    if len(rows) != after.count:
+        raise ValueError(f"the steps leave {len(rows):,} rows, not the {after.count:,} of after")
+    dropped = before.count - after.count
+    notes = {"dropped": dropped, "kept": after.count} if dropped else {}
+    fields = list(dict.fromkeys(f for step in steps for f in step.fields))
+    gate_before = steps[0].gate_before if steps else gate(before)
+    gate_after = (steps[-1].gate_after if steps else
+                  gate_before if after is before else gate(after))
+    return RepairRecord(
+        strategy=strategy, parameters=parameters or {}, seed=seed,
+        device=", ".join(dict.fromkeys(step.device for step in steps)) or "numpy",
+        triggered=any(step.triggered for step in steps),
+        reason="; ".join(f"{step.strategy}: {step.reason}" for step in steps)
+        or "nothing to repair",
+        fields=fields, mask=mask, stats_before=_field_stats(before, fields),
+        stats_after=_field_stats(after, fields), gate_before=gate_before,
+        gate_after=gate_after, notes=notes, steps=steps)
+
+
+@values_as_data
+def auto(splat: Splat, seed: int = 0) -> tuple[Splat, RepairRecord]:
     """Repair what the diagnosis finds, one strategy at a time, re-diagnosing after each.
 
     The order (:data:`AUTO_RULES`): non-finite values, then the miner's double logit
@@ -573,12 +661,17 @@ def auto(splat: Splat, seed: int = 0) -> tuple[Splat, list[RepairRecord]]:
     work on this file (:class:`RepairError`: collapsed scales in a scene without extent, so
     no prior to map them onto) gets a record that it was not made, with the reason.
 
+    The record of the whole run (:func:`combine`: strategy ``"auto"``, parameters
+    ``{"seed": seed}``) holds the record of each repair in ``steps``; it is of the same
+    type as a single strategy's.
+
     Example:
         >>> from splatlab import data
-        >>> fixed, records = auto(data.chained())
-        >>> [r.strategy for r in records]
-        ['undo_double_logit']
+        >>> fixed, record = auto(data.chained())
+        >>> [step.strategy for step in record.steps], record.fields, record.gate_after.passed
+        (['undo_double_logit'], ['opacity'], True)
     """
+    before = splat
     records: list[RepairRecord] = []
     while (step := plan(splat, tuple(r.strategy for r in records))) is not None:
         strategy, arguments = step
@@ -592,7 +685,8 @@ def auto(splat: Splat, seed: int = 0) -> tuple[Splat, list[RepairRecord]]:
             record = _record(strategy, arguments, splat, splat, fields,
                              np.zeros(splat.count, bool), False, f"not made: {e.problem}")
         records.append(record)
-    return splat, records
+    return splat, combine(before, splat, records, strategy="auto", parameters={"seed": seed},
+                          seed=seed)
 
 
 STRATEGIES = {"uniform_noise": uniform_noise, "nonfinite": nonfinite,
@@ -601,6 +695,5 @@ STRATEGIES = {"uniform_noise": uniform_noise, "nonfinite": nonfinite,
 """Strategies by name (the command line's ``--strategy``)."""
 
 __all__ = ["AUTO_RULES", "PRIORS", "RepairError", "RepairRecord", "STRATEGIES", "add_logit_noise",
-           "auto",
-           "match_distribution", "nonfinite", "plan", "scales", "undo_double_logit",
-           "uniform_noise"]
+           "auto", "combine", "match_distribution", "nonfinite", "plan", "scales",
+           "undo_double_logit", "uniform_noise"]

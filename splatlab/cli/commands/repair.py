@@ -89,15 +89,11 @@ def repaired(path: Path, strategy: str, options: dict, out_dir: Path | None,
             raise BadInput(f"{target}: exists (pass --overwrite to replace it)")
     try:
         splat = load(path)
-        if strategy == "auto":
-            fixed, records = auto(splat, **options)
-        else:
-            fixed, records = STRATEGIES[strategy](splat, **options)
+        fixed, record = (auto if strategy == "auto" else STRATEGIES[strategy])(splat, **options)
     except (SplatFieldError, ValueError) as e:
         raise bad_input(path, e) from e
-    export(path, fixed, records, out, backup=in_place)
-    steps = records if isinstance(records, list) else [records]
-    return f"{path} -> {out}: " + ("; ".join(r.summary() for r in steps) or "nothing to repair")
+    export(path, fixed, record, out, backup=in_place)
+    return f"{path} -> {out}: {record.summary()}"
 
 
 def _output_dir(args: argparse.Namespace) -> Path | None:
