@@ -68,7 +68,7 @@ _NO_FINITE: OrderStats = (np.nan, np.nan, np.nan, np.nan, 0, 0)
 
 
 @values_as_data
-def stats(splat: Splat, *, device: str | None = None,
+def stats(splat: Splat, *, device: str | torch.device | None = None,
           quantiles: bool | str = True) -> pd.DataFrame:
     """Statistics of every field of ``splat``, one row a field (index ``field``).
 
@@ -97,7 +97,7 @@ def stats(splat: Splat, *, device: str | None = None,
       <NA>;
     * ``False``: no second pass; those columns are NaN/<NA> (``"skipped"``).
 
-    ``device`` (a torch device string such as ``"cuda"`` or ``"cpu"``) runs the
+    ``device`` (a torch device or its name, such as ``"cuda"`` or ``"cpu"``) runs the
     reductions and sorts through torch (exact or skipped); the default runs them on
     the host with compiled loops, the faster choice on a CPU.
 
@@ -806,7 +806,7 @@ class _HostBackend:
 class _TorchBackend:
     """Reductions and sorts through torch on a device; blocks and columns come from the host."""
 
-    def __init__(self, device: str):
+    def __init__(self, device: str | torch.device):
         import torch
 
         self.torch = torch

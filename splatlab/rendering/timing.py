@@ -12,6 +12,10 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class Timing:
                 f" min {self.min_ms:.3f} ms)")
 
 
-def time_call(work: Callable[[], object], device: str = "cpu", repeat: int = 5,
+def time_call(work: Callable[[], object], device: str | torch.device = "cpu", repeat: int = 5,
               warmup: int = 1) -> Timing:
     """Run ``work`` ``warmup`` times untimed, then ``repeat`` times timed.
 
@@ -65,7 +69,7 @@ def time_call(work: Callable[[], object], device: str = "cpu", repeat: int = 5,
     return Timing(tuple(times), "perf_counter", str(device))
 
 
-def _cuda_run(work: Callable[[], object], device: str) -> float:
+def _cuda_run(work: Callable[[], object], device: str | torch.device) -> float:
     import torch
 
     start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
