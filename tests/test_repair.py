@@ -74,8 +74,10 @@ def test_uniform_noise_on_cuda(corrupt):
 
 
 def test_unseeded_noise_records_its_seed(corrupt):
-    fixed, record = rp.uniform_noise(corrupt)
+    fixed, record = rp.uniform_noise(corrupt, seed=None)
     again, _ = rp.uniform_noise(corrupt, seed=record.seed)
+    assert np.array_equal(rp.uniform_noise(corrupt)[0].opacity,      # the default: seed 0
+                          rp.uniform_noise(corrupt, seed=0)[0].opacity)
     assert np.array_equal(fixed.opacity, again.opacity)
 
 

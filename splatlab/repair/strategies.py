@@ -236,13 +236,14 @@ def add_logit_noise(opacity: torch.Tensor, seed: int, noise_std: float = 2.0) ->
 
 @values_as_data
 def uniform_noise(splat: Splat, *, std_threshold: float = 1.0, noise_std: float = 2.0,
-                  seed: int | None = None, device: str | None = None
+                  seed: int | None = 0, device: str | None = None
                   ) -> tuple[Splat, RepairRecord]:
     """The write-up's fix: when stored-opacity std < 1.0, add N(0, 2.0) to every opacity.
 
     Noise comes from numpy's ``default_rng(seed)`` when ``device`` is None, else from
     a torch generator on ``device`` ("cpu", "cuda", ...); the same seed on the same
-    device gives the same result. ``seed=None`` draws a seed and records it. When the
+    device gives the same result; ``seed`` defaults to 0, as every strategy's does, and
+    ``seed=None`` draws one (as the write-up's fix did) and records it. When the
     std is not below the threshold (or is NaN) the input comes back unchanged.
 
     Example:

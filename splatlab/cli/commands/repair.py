@@ -38,8 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--strategy", required=True, choices=["auto", *STRATEGY_NAMES],
                         help="a repair, or auto: those the diagnosis calls for")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    parser.add_argument("--seed", type=int, help="RNG seed (uniform_noise, match_distribution,"
-                        " scales)")
+    parser.add_argument("--seed", type=int, default=0, help="RNG seed (uniform_noise,"
+                        " match_distribution, scales, auto; default 0)")
     parser.add_argument("--device", help="uniform_noise: torch device (cpu, cuda); numpy if unset")
     parser.add_argument("--mode", choices=["median", "drop", "legacy"], default="median",
                         help="nonfinite: what to do with NaN/inf (default median)")
@@ -111,7 +111,7 @@ def _output_dir(args: argparse.Namespace) -> Path | None:
 def _options(args: argparse.Namespace) -> dict:
     name = args.strategy
     if name == "auto":
-        return {"seed": 0 if args.seed is None else args.seed}
+        return {"seed": args.seed}
     if name == "uniform_noise":
         return {"seed": args.seed, "device": args.device}
     if name == "nonfinite":
@@ -122,10 +122,9 @@ def _options(args: argparse.Namespace) -> dict:
         clamp = {"1e-4": CLAMP_1E4, "1e-3": CLAMP_1E3}[args.clamp]
         return {"clamp": clamp, "clamped_to": _clamped_to(args.clamped_to)}
     reference = args.reference if args.reference == "prior" else load(args.reference)
-    seed = 0 if args.seed is None else args.seed
     if name == "match_distribution":
-        return {"field": args.field, "reference": reference, "seed": seed}
-    return {"reference": reference, "seed": seed}
+        return {"field": args.field, "reference": reference, "seed": args.seed}
+    return {"reference": reference, "seed": args.seed}
 
 
 def _clamped_to(text: str) -> str | tuple[float, float]:
