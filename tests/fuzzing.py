@@ -1317,7 +1317,7 @@ def check(case: Case, folder: Path, seed_path: Path, seed_splat, outcomes: Count
             _check_stats(v, splat, torch_table, "stats-torch")
     if case.number % 5 == 0:   # the other declared encodings
         other = v.run("load-declared", lambda: splatlab.load(
-            path, opacity="probability", scales="linear"), names)
+            path, opacity_encoding="probability", scale_encoding="linear"), names)
         if other is not None:
             declared = v.run("stats-declared", lambda: splatlab.stats(other), names)
             if declared is not None:

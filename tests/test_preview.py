@@ -86,7 +86,7 @@ def test_to_open3d_normalises_quats_and_encodes_opacity_as_logit():
     assert rot.shape == (10, 4)
     np.testing.assert_allclose(np.linalg.norm(rot, axis=1), 1.0, rtol=1e-6)
     np.testing.assert_allclose(rot, splat.quats_normalized[:10], rtol=1e-6)
-    probability = splat.replace(opacity=splat.alpha).with_encoding(opacity="probability")
+    probability = splat.replace(opacity=splat.alpha).with_encoding(opacity_encoding="probability")
     logits = to_open3d(probability).point["opacity"].numpy()[:, 0]
     np.testing.assert_allclose(sigmoid(logits), splat.alpha, rtol=1e-5)
 

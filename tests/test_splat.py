@@ -92,7 +92,7 @@ def test_probability_declared_and_detected():
     as_logit = Splat.from_arrays(cols)
     assert as_logit.encoding.opacity_looks == "probability" and as_logit.encoding.mismatch
     np.testing.assert_allclose(as_logit.alpha, 1 / (1 + np.exp(-p)), rtol=1e-6)
-    as_prob = Splat.from_arrays(cols, opacity="probability")
+    as_prob = Splat.from_arrays(cols, opacity_encoding="probability")
     np.testing.assert_array_equal(as_prob.alpha, p)
     assert as_prob.encoding.opacity == "probability" and as_prob.encoding.scales_look == "log"
 

@@ -42,16 +42,16 @@ def test_provenance_names_a_decoded_format(tmp_path):
 
 def test_with_encoding_changes_what_accessors_compute_not_the_values():
     s = data.trellis_like(64).replace(opacity=np.linspace(0.1, 0.9, 64, dtype=np.float32))
-    p = s.with_encoding(opacity="probability")
+    p = s.with_encoding(opacity_encoding="probability")
     np.testing.assert_array_equal(p.alpha, s.opacity)
     np.testing.assert_array_equal(p.opacity, s.opacity)
     assert (p.opacity_encoding, p.scale_encoding) == ("probability", "log")
     assert p.changed_properties == ["opacity"] and p.provenance is s.provenance
-    linear = s.with_encoding(scales="linear")
+    linear = s.with_encoding(scale_encoding="linear")
     np.testing.assert_array_equal(linear.scales, s.log_scales)
     assert s.with_encoding().opacity_encoding == "logit"       # None keeps the encoding
     with pytest.raises(ValueError, match="opacity encoding"):
-        s.with_encoding(opacity="alpha")
+        s.with_encoding(opacity_encoding="alpha")
 
 
 def test_table_is_never_stale_and_the_stored_table_is_kept():

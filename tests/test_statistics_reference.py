@@ -62,7 +62,7 @@ def test_the_torch_engine_and_the_histogram_agree_with_the_reference():
 
 
 def test_other_declared_encodings_agree_with_the_reference(hamburger_path):
-    splat = load(hamburger_path, opacity="probability", scales="linear")
+    splat = load(hamburger_path, opacity_encoding="probability", scale_encoding="linear")
     assert disagreements(stats(splat), reference_stats(splat)) == []
 
 

@@ -207,7 +207,7 @@ def test_big_endian_mixed_types(tmp_path: Path):
 def test_declared_encodings_and_overrides():
     cols = {"opacity": np.array([0.2, 0.2, 0.9], np.float32),
             **{f"scale_{i}": np.array([0.1, 0.2, 0.3], np.float32) for i in range(3)}}
-    s = Splat.from_arrays(cols, opacity="probability", scales="linear")
+    s = Splat.from_arrays(cols, opacity_encoding="probability", scale_encoding="linear")
     out = stats(s)
     assert list(out.index) == [*cols, "alpha", "linear_scale_0", "linear_scale_1",
                                "linear_scale_2", "scale_max", "anisotropy", "volume"]

@@ -197,13 +197,13 @@ def _zip_kind(path: Path) -> str:
 
 
 @values_as_data
-def load(path: str | os.PathLike, *, opacity: OpacityEncoding = "logit",
-         scales: ScaleEncoding = "log") -> Splat:
+def load(path: str | os.PathLike, *, opacity_encoding: OpacityEncoding = "logit",
+         scale_encoding: ScaleEncoding = "log") -> Splat:
     """Read a 3DGS file of any format in :data:`READS`; PLY bodies are memory-mapped and
     read only when used.
 
-    ``opacity`` declares how the stored opacity is encoded ("logit", the 3DGS
-    standard, or "probability"); ``scales`` likewise ("log" or "linear"). An SPZ file
+    ``opacity_encoding`` declares how the stored opacity is encoded ("logit", the 3DGS
+    standard, or "probability"); ``scale_encoding`` likewise ("log" or "linear"). An SPZ file
     gives exactly the properties ``pyspz.decompress(..., include_normals=False)`` gives;
     the other decoded formats give the values of splat-transform's decoder, in the order
     the file stores the gaussians, with INRIA's property names.
@@ -220,11 +220,11 @@ def load(path: str | os.PathLike, *, opacity: OpacityEncoding = "logit",
     path = Path(path)
     kind, layout = _detect(path)
     if kind == "spz":
-        return _load_spz(path, opacity, scales)
+        return _load_spz(path, opacity_encoding, scale_encoding)
     if kind != "ply":
         table, origin, encoded = _DECODERS[kind](path)
-        return decoded_splat(table, origin, source=path, opacity=opacity, scales=scales,
-                             encoded=encoded)
+        return decoded_splat(table, origin, source=path, encoded=encoded,
+                             opacity_encoding=opacity_encoding, scale_encoding=scale_encoding)
     if layout.header.format == "ascii":
         table, rows, tail = read_ascii_vertices(layout)
         table.flags.writeable = False
@@ -233,7 +233,8 @@ def load(path: str | os.PathLike, *, opacity: OpacityEncoding = "logit",
         table = map_vertices(layout)
         raw = RawParts(pre=map_bytes(layout.path, len(layout.header.raw), layout.vertex_offset),
                        tail=map_bytes(layout.path, layout.tail_offset, layout.file_size))
-    return Splat(table, layout.header, opacity=opacity, scales=scales,
+    return Splat(table, layout.header, opacity_encoding=opacity_encoding,
+                 scale_encoding=scale_encoding,
                  provenance=Provenance(layout.path, SourceFormat("ply"), raw))
 
 
@@ -273,8 +274,8 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def decoded_splat(table: np.ndarray, origin: SourceFormat, *, source: Path | None = None,
-                  opacity: OpacityEncoding = "logit", scales: ScaleEncoding = "log",
-                  encoded: bytes | None = None) -> Splat:
+                  opacity_encoding: OpacityEncoding = "logit",
+                  scale_encoding: ScaleEncoding = "log", encoded: bytes | None = None) -> Splat:
     """The Splat of a decoded float32 table (any format decoded on load), with a plain
     binary little-endian PLY header of its properties; ``encoded`` keeps the file's bytes,
     so that an unchanged Splat saved in its own format is written back as it was.
@@ -286,24 +287,25 @@ def decoded_splat(table: np.ndarray, origin: SourceFormat, *, source: Path | Non
     """
     table.flags.writeable = False
     header = build_header([(name, "float") for name in table.dtype.names], len(table), "<", [])
-    return Splat(table, header, opacity=opacity, scales=scales,
+    return Splat(table, header, opacity_encoding=opacity_encoding, scale_encoding=scale_encoding,
                  provenance=Provenance(source, origin, RawParts(encoded=encoded)))
 
 
-def _load_spz(path: Path, opacity: OpacityEncoding, scales: ScaleEncoding) -> Splat:
+def _load_spz(path: Path, opacity_encoding: OpacityEncoding, scale_encoding: ScaleEncoding
+              ) -> Splat:
     packed, info, data = spz.read(path)
-    return splat_from_spz(packed, info, source=path, opacity=opacity, scales=scales,
-                          encoded=data)
+    return splat_from_spz(packed, info, source=path, encoded=data,
+                          opacity_encoding=opacity_encoding, scale_encoding=scale_encoding)
 
 
 def splat_from_spz(packed: spz.SpzPacked, info: spz.SpzInfo, *, source: Path | None = None,
-                   opacity: OpacityEncoding = "logit", scales: ScaleEncoding = "log",
-                   encoded: bytes | None = None) -> Splat:
+                   opacity_encoding: OpacityEncoding = "logit",
+                   scale_encoding: ScaleEncoding = "log", encoded: bytes | None = None) -> Splat:
     """The Splat of a decoded SPZ payload, with the header ``pyspz.decompress`` writes."""
     origin = SourceFormat("spz", info.container, info.version, info.fractional_bits,
                           info.antialiased, quantised=True)
-    return decoded_splat(spz.decode(packed), origin, source=source, opacity=opacity,
-                         scales=scales, encoded=encoded)
+    return decoded_splat(spz.decode(packed), origin, source=source, encoded=encoded,
+                         opacity_encoding=opacity_encoding, scale_encoding=scale_encoding)
 
 
 def format_for_name(path: str | os.PathLike) -> str:

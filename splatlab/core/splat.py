@@ -83,24 +83,26 @@ class Splat:
     def __init__(self, table: np.ndarray, header: PlyHeader, *,
                  provenance: Provenance | None = None,
                  overrides: Mapping[str, np.ndarray] | None = None,
-                 opacity: OpacityEncoding = "logit", scales: ScaleEncoding = "log"):
-        if opacity not in ("logit", "probability"):
-            raise ValueError(f"opacity encoding must be 'logit' or 'probability', not {opacity!r}")
-        if scales not in ("log", "linear"):
-            raise ValueError(f"scale encoding must be 'log' or 'linear', not {scales!r}")
+                 opacity_encoding: OpacityEncoding = "logit",
+                 scale_encoding: ScaleEncoding = "log"):
+        if opacity_encoding not in ("logit", "probability"):
+            raise ValueError("opacity encoding must be 'logit' or 'probability', not"
+                             f" {opacity_encoding!r}")
+        if scale_encoding not in ("log", "linear"):
+            raise ValueError(f"scale encoding must be 'log' or 'linear', not {scale_encoding!r}")
         self._table = table
         self._header = header
         self._provenance = provenance or Provenance()
         self._overrides = dict(overrides or {})
-        self._opacity_encoding = opacity
-        self._scale_encoding = scales
+        self._opacity_encoding = opacity_encoding
+        self._scale_encoding = scale_encoding
         self._remembered: dict[Hashable, object] = {}
 
     # ------------------------------------------------------------------ building
     @classmethod
     def from_arrays(cls, columns: Mapping[str, np.ndarray], *, comments: tuple[str, ...] = (),
-                    byte_order: str = "<", opacity: OpacityEncoding = "logit",
-                    scales: ScaleEncoding = "log") -> Splat:
+                    byte_order: str = "<", opacity_encoding: OpacityEncoding = "logit",
+                    scale_encoding: ScaleEncoding = "log") -> Splat:
         """Build a Splat from 1-D arrays, one a property, in file order.
 
         Each array keeps its dtype (float32 stays ``float``). ``byte_order`` is
@@ -122,7 +124,8 @@ class Splat:
         table.flags.writeable = False
         types = [(name, ply_type_of(a.dtype)) for name, a in arrays.items()]
         header = build_header(types, count, byte_order, list(comments))
-        return cls(table, header, opacity=opacity, scales=scales,
+        return cls(table, header, opacity_encoding=opacity_encoding,
+                   scale_encoding=scale_encoding,
                    provenance=Provenance(format=SourceFormat("arrays")))
 
     def replace(self, **fields: np.ndarray) -> Splat:
@@ -142,11 +145,11 @@ class Splat:
             for name, column in self._split_group(key, np.asarray(value)).items():
                 updates[name] = self._cast_column(name, column)
         return Splat(self._table, self._header, provenance=self._provenance,
-                     overrides={**self._overrides, **updates}, opacity=self._opacity_encoding,
-                     scales=self._scale_encoding)
+                     overrides={**self._overrides, **updates},
+                     opacity_encoding=self._opacity_encoding, scale_encoding=self._scale_encoding)
 
-    def with_encoding(self, *, opacity: OpacityEncoding | None = None,
-                      scales: ScaleEncoding | None = None) -> Splat:
+    def with_encoding(self, *, opacity_encoding: OpacityEncoding | None = None,
+                      scale_encoding: ScaleEncoding | None = None) -> Splat:
         """The same stored values, declared in another encoding (None keeps the current one).
 
         What the accessors compute changes (``alpha`` is the stored opacity itself when it is
@@ -154,12 +157,14 @@ class Splat:
 
         Example:
             >>> s = Splat.from_arrays({"opacity": np.array([0.25], np.float32)})
-            >>> round(float(s.alpha[0]), 4), float(s.with_encoding(opacity="probability").alpha[0])
+            >>> p = s.with_encoding(opacity_encoding="probability")
+            >>> round(float(s.alpha[0]), 4), float(p.alpha[0])
             (0.5622, 0.25)
         """
         return Splat(self._table, self._header, provenance=self._provenance,
-                     overrides=self._overrides, opacity=opacity or self._opacity_encoding,
-                     scales=scales or self._scale_encoding)
+                     overrides=self._overrides,
+                     opacity_encoding=opacity_encoding or self._opacity_encoding,
+                     scale_encoding=scale_encoding or self._scale_encoding)
 
     def take(self, rows: np.ndarray) -> Splat:
         """A new Splat of the given rows (indices or a boolean mask), in that order.
@@ -181,7 +186,8 @@ class Splat:
             table[name] = values[rows]
         table.flags.writeable = False
         header = self._header.with_vertex_count(len(table))
-        return Splat(table, header, opacity=self._opacity_encoding, scales=self._scale_encoding,
+        return Splat(table, header, opacity_encoding=self._opacity_encoding,
+                     scale_encoding=self._scale_encoding,
                      provenance=Provenance(format=self._provenance.format))
 
     def detached(self) -> Splat:
@@ -191,7 +197,8 @@ class Splat:
         raw = self._provenance.raw
         kept = replaced(raw, pre=bytes(raw.pre), tail=bytes(raw.tail))
         return Splat(table, self._header, overrides=self._overrides,
-                     opacity=self._opacity_encoding, scales=self._scale_encoding,
+                     opacity_encoding=self._opacity_encoding,
+                     scale_encoding=self._scale_encoding,
                      provenance=Provenance(format=self._provenance.format, raw=kept))
 
     def remember(self, key: Hashable, compute: Callable[[], Derived]) -> Derived:

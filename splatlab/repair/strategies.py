@@ -212,7 +212,8 @@ def _field_stats(splat: Splat, fields: list[str]) -> dict[str, dict[str, float]]
     if not present:
         return {}
     table = stats(Splat.from_arrays({f: splat.column(f) for f in present},
-                                    opacity=splat.opacity_encoding, scales=splat.scale_encoding))
+                                    opacity_encoding=splat.opacity_encoding,
+                                    scale_encoding=splat.scale_encoding))
     rows = [r for f in fields for r in (f, derived.get(f)) if r in table.index]
     return {row: {k: None if pd.isna(v) else v
                   for k, v in table.loc[row].drop("quantiles").items()} for row in rows}

@@ -244,8 +244,9 @@ def _roundtrip(splat: Splat, *, container: str = "zstd") -> Splat:
     packed = spz.encode({name: splat.column(name) for name in splat.properties})
     info = spz.SpzInfo(container, packed.version, packed.count, packed.sh_degree,
                        packed.fractional_bits, packed.antialiased)
-    return splat_from_spz(packed, info, source=splat.source, opacity=splat.opacity_encoding,
-                          scales=splat.scale_encoding)
+    return splat_from_spz(packed, info, source=splat.source,
+                          opacity_encoding=splat.opacity_encoding,
+                          scale_encoding=splat.scale_encoding)
 
 
 __all__ = ["SubmissionRefused", "log_scale_clamps", "position_wraps", "remembered_roundtrips",
