@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.display import html_table, text_table
-from ..core.fields import GAUSSIAN_PROPERTIES
+from ..core.fields import missing_properties
 from ..core.floats import values_as_data
 from ..core.jsonsafe import json_safe
 from ..core.splat import Splat
@@ -336,7 +336,7 @@ def _gate(splat: Splat, rules: str, intended: bool, path: str) -> GateResult:
 
 
 def _judge(splat: Splat, rule: RuleSet, intended: bool, source: str | None) -> GateResult:
-    missing = [n for n in GAUSSIAN_PROPERTIES if n not in splat.properties]
+    missing = missing_properties(splat.properties)
     if missing:
         check = _check("load", "a 3DGS property the loader reads is missing", len(missing), 1,
                        True, "missing: " + ", ".join(missing))

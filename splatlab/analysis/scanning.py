@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.fields import GAUSSIAN_PROPERTIES, GROUPS
+from ..core.fields import GROUPS, missing_properties
 from ..core.floats import values_as_data
 from ..core.io import detect_format, load
 from ..core.parallel import engine
@@ -208,7 +208,7 @@ def scan_splat(splat: Splat, rules: str = "sn17") -> dict[str, Any]:
     row["count"] = splat.count
     with remembered():  # the row, the findings and the gate share one SPZ round trip
         row["findings"], row["worst"] = _findings(splat)
-        missing = [n for n in GAUSSIAN_PROPERTIES if n not in splat.properties]
+        missing = missing_properties(splat.properties)
         if missing:  # named like a load error: the file first, one line
             row["error"] = one_line(f"{row['file'] or '<splat>'}: not a 3DGS file: missing"
                                     f" {', '.join(missing)}")
