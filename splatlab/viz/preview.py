@@ -471,13 +471,9 @@ def _sample_rows(splat: Splat, min_alpha: float, max_points: int, seed: int) -> 
 def _project(points: np.ndarray, camera: Camera) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Point index, pixel (row * width + col) and depth of the points whose centre falls in
     the image in front of the camera, sorted by pixel then depth."""
-    view = camera.viewmat.numpy()
-    # einsum, not BLAS: on a busy machine the BLAS threads take up to ~30 ms to wake
-    cam = np.einsum("nj,ij->ni", points, view[:3, :3]) + view[:3, 3]
+    cam, u, v = camera.project(points)
     z = cam[:, 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        u = np.floor(camera.fx * cam[:, 0] / z + camera.cx)
-        v = np.floor(camera.fy * cam[:, 1] / z + camera.cy)
+    u, v = np.floor(u), np.floor(v)
     point = np.flatnonzero((z >= NEAR_PLANE) & (u >= 0) & (u < camera.width) & (v >= 0)
                            & (v < camera.height))
     point = point[np.argsort(z[point])]  # nearest first
