@@ -382,7 +382,7 @@ def _spikes(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Findin
 def _invisible(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Finding]:
     alpha = float32_sigmoid(splat.opacity)
     n = len(alpha)
-    k3 = int((alpha < np.float32(sn17.INVISIBLE_ALPHA)).sum())
+    k3 = int(sn17.invisible(alpha).sum())
     k255 = int((alpha < np.float32(1 / 255)).sum())
     evidence = {"share_below_1e-3": k3 / n, "share_below_1/255": k255 / n}
     if k3 / n > t.invisible_share:

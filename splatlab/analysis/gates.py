@@ -221,7 +221,7 @@ def _sn17(data: ValidatorData, intended: bool) -> list[GateCheck]:
         checks.append(_check(
             "centroid", "one of points[0..2] (a row) equals (1, 1, 1)", len(hits), 1, bool(hits),
             "as written it compares one row with a column of ones", as_written_dead=True))
-    low = int(np.sum(data.opacities < np.float32(sn17.INVISIBLE_ALPHA)))
+    low = int(np.sum(sn17.invisible(data.opacities)))
     share = 100.0 * low / n if n else 0.0
     checks.append(_check("opacity", f"over {_LIMIT:g} % of gaussians with sigmoid(opacity) <"
                          f" {sn17.INVISIBLE_ALPHA:g}", share, _LIMIT, share > _LIMIT,

@@ -65,8 +65,8 @@ if TYPE_CHECKING:
     import open3d as o3d
 
 __all__ = ["DEFAULT_RESOLUTION", "ImageArray", "PointView", "image_agreement", "interactive",
-           "montage", "point_view", "render_open3d", "rendering_available", "to_open3d",
-           "to_png"]
+           "montage", "percentile_range", "point_view", "render_open3d", "rendering_available",
+           "to_open3d", "to_png"]
 
 DEFAULT_RESOLUTION = 384
 """Side in pixels of the default view: the validator's first camera at this resolution."""
@@ -500,7 +500,7 @@ def _point_colors(splat: Splat, rows: np.ndarray, color_by: str | np.ndarray, cm
         raise ValueError(f"color_by needs {splat.count} values (or {splat.count} x 3 RGB), "
                          f"got shape {values.shape}")
     drawn = np.asarray(values[rows], np.float64)
-    lo, hi = clim if clim is not None else _percentile_range(drawn)
+    lo, hi = clim if clim is not None else percentile_range(drawn)
     with np.errstate(invalid="ignore", divide="ignore"):
         scaled = (drawn - lo) / (hi - lo) if hi > lo else drawn - lo + 0.5
     rgba = colormaps[cmap].with_extremes(bad="black")(np.ma.masked_invalid(scaled))
@@ -511,7 +511,14 @@ def _to_uint8(colors: np.ndarray) -> np.ndarray:
     return np.round(np.clip(colors, 0.0, 1.0) * 255).astype(np.uint8)
 
 
-def _percentile_range(values: np.ndarray) -> tuple[float, float]:
+def percentile_range(values: np.ndarray) -> tuple[float, float]:
+    """Colour limits of ``values``: the 1st and 99th percentiles of the finite ones, (0, 1)
+    when none is finite (point views and the explorer's colour bar).
+
+    Example:
+        >>> percentile_range(np.array([np.nan, 2.0, 2.0]))
+        (2.0, 2.0)
+    """
     finite = values[np.isfinite(values)]
     if not finite.size:
         return 0.0, 1.0
