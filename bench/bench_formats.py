@@ -76,11 +76,11 @@ def build(folder: Path, rows: int) -> dict[str, Path]:
     ply = inria_file(folder, rows)
     paths = {"PLY (INRIA SH 3)": ply}
     splat = None
-    made = {"compressed PLY": folder / f"inria_{rows}.compressed.ply",
-            "SPZ v4 (zstd streams)": folder / f"inria_{rows}.v4.spz",
-            "SPZ v2 (gzip)": folder / f"inria_{rows}.gzip.spz",
-            "SPZ v2 (zstd, 404)": folder / f"inria_{rows}.zstd.spz",
-            ".splat": folder / f"inria_{rows}.splat", ".ksplat": folder / f"inria_{rows}.ksplat"}
+    made = {"compressed PLY": folder / f"{ply.stem}.compressed.ply",
+            "SPZ v4 (zstd streams)": folder / f"{ply.stem}.v4.spz",
+            "SPZ v2 (gzip)": folder / f"{ply.stem}.gzip.spz",
+            "SPZ v2 (zstd, 404)": folder / f"{ply.stem}.zstd.spz",
+            ".splat": folder / f"{ply.stem}.splat", ".ksplat": folder / f"{ply.stem}.ksplat"}
     for label, path in made.items():
         if not path.exists():
             splat = splat or splatlab.load(ply)

@@ -250,7 +250,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="tiny files, 2 rounds (smoke run)")
     args = parser.parse_args()
-    sizes = (2_000, 3_000) if args.quick else (None, None)
+    sizes = (2_016, 3_000) if args.quick else (None, None)
     rounds = 2 if args.quick else args.rounds
     files = {"TRELLIS layout": trellis_file(args.dir, *(s for s in sizes[:1] if s)),
              "INRIA SH-3": inria_file(args.dir, *(s for s in sizes[1:] if s))}

@@ -1,7 +1,8 @@
 """Benchmark: load + diagnose + gate + uniform_noise + save on a 762,112-gaussian TRELLIS file.
 
 The input is the write-up's corrupt case at the write-up's third row count: 17 float32
-properties in TRELLIS order, opacity uniformly logit(1e-4), other fields plausible.
+properties in TRELLIS order, opacity uniformly logit(1e-4), other fields as
+``splatlab.world.synth.trellis`` makes them (``splatlab.data.corrupted``).
 Each step is timed separately (median of ``--repeat`` runs); I/O is load + save +
 the two sha256 digests the command line writes into its sidecar.
 
@@ -26,29 +27,19 @@ import numpy as np
 import torch
 
 import splatlab
+from splatlab import data
 from splatlab.analysis.diagnosis import diagnose
 from splatlab.analysis.gates import gate
-from splatlab.loadchain import LOGIT_1E4
 from splatlab.repair.export import sha256
 from splatlab.repair.strategies import uniform_noise
-from splatlab.world.trellis import PROPERTIES as TRELLIS_PROPERTIES
 
 ROWS = 762_112
 
 
-def corrupt_trellis_file(folder: Path, n: int = ROWS, seed: int = 0) -> Path:
-    """The write-up's corrupt file: TRELLIS layout, every opacity logit(1e-4)."""
-    path = folder / f"trellis_corrupt_{n}.ply"
-    if path.exists():
-        return path
-    rng = np.random.default_rng(seed)
-    values = np.column_stack([
-        rng.uniform(-0.5, 0.5, (n, 3)), np.zeros((n, 3)), rng.normal(0, 1, (n, 3)),
-        np.full(n, LOGIT_1E4), np.log(9e-4 + np.exp(rng.normal(-5, 0.8, (n, 3)))),
-        rng.normal(0, 1, (n, 4)),
-    ]).astype(np.float32)
-    columns = {name: values[:, i] for i, name in enumerate(TRELLIS_PROPERTIES)}
-    return splatlab.save(splatlab.Splat.from_arrays(columns), path)
+def corrupt_trellis_file(folder: Path, n: int = ROWS) -> Path:
+    """The write-up's corrupt file (``data.corrupted``: TRELLIS, every opacity logit(1e-4))."""
+    path = folder / f"synth_trellis_corrupt_{n}.ply"
+    return path if path.exists() else splatlab.save(data.corrupted(n), path)
 
 
 def run_once(path: Path, out: Path, device: str | None) -> dict[str, float]:

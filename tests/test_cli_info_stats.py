@@ -8,14 +8,14 @@ import sys
 
 import numpy as np
 import pandas as pd
-from _splats import make_trellis_like
 
 from splatlab import Splat, save
 from splatlab.cli.main import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, main
+from splatlab.data import trellis_like
 
 
 def test_info_text_and_json(tmp_path, capsys):
-    path = save(make_trellis_like(256), tmp_path / "a.ply")
+    path = save(trellis_like(256), tmp_path / "a.ply")
     assert main(["info", str(path)]) == EXIT_OK
     out = capsys.readouterr().out
     assert "binary_little_endian, 256 gaussians, 17 properties (68 bytes each)" in out
@@ -37,8 +37,8 @@ def test_info_on_a_point_cloud_and_a_bad_file(tmp_path, capsys):
 
 
 def test_stats_csv_json_and_text(tmp_path, capsys):
-    a = save(make_trellis_like(512, seed=1), tmp_path / "a.ply")
-    b = save(make_trellis_like(512, seed=2), tmp_path / "b.ply")
+    a = save(trellis_like(512, seed=1), tmp_path / "a.ply")
+    b = save(trellis_like(512, seed=2), tmp_path / "b.ply")
     assert main(["stats", "--csv", str(a), str(b)]) == EXIT_OK
     table = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert set(table["file"]) == {str(a), str(b)} and len(table) == 2 * 25
@@ -52,7 +52,7 @@ def test_stats_csv_json_and_text(tmp_path, capsys):
 
 
 def test_stats_quantiles_option(tmp_path, capsys):
-    path = save(make_trellis_like(512, seed=1), tmp_path / "a.ply")
+    path = save(trellis_like(512, seed=1), tmp_path / "a.ply")
     for option, label in (("histogram", "histogram-4096"), ("none", "skipped"),
                           ("exact", "exact")):
         assert main(["stats", "--csv", "--quantiles", option, str(path)]) == EXIT_OK
@@ -62,7 +62,7 @@ def test_stats_quantiles_option(tmp_path, capsys):
 
 
 def test_internal_error_is_one_line(tmp_path, capsys, monkeypatch):
-    path = save(make_trellis_like(64), tmp_path / "a.ply")
+    path = save(trellis_like(64), tmp_path / "a.ply")
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from _splats import make_trellis_like
-
 from splatlab import save
 from splatlab.cli.main import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, main
+from splatlab.data import trellis_like
 
 
 def test_a_second_incident_build_names_the_flag(tmp_path, capsys):
@@ -32,14 +31,14 @@ def test_scan_of_unreadable_files_prints_no_empty_table(tmp_path, capsys):
 
 
 def test_counts_are_plural_only_when_more_than_one(tmp_path, capsys):
-    path = save(make_trellis_like(8_000), tmp_path / "a.ply")
+    path = save(trellis_like(8_000), tmp_path / "a.ply")
     assert main(["diagnose", str(path)]) == EXIT_OK
     head = capsys.readouterr().out.splitlines()[0]
     assert "0 errors, 0 warnings, 1 info" in head
 
 
 def test_repair_prints_one_short_line_a_file(tmp_path, capsys):
-    path = save(make_trellis_like(8_000, opacity=-9.21024), tmp_path / "a.ply")
+    path = save(trellis_like(8_000, opacity=-9.21024), tmp_path / "a.ply")
     assert main(["repair", str(path), "-o", str(tmp_path / "b.ply"), "--strategy",
                  "uniform_noise", "--seed", "0"]) == EXIT_OK
     (line,) = capsys.readouterr().out.splitlines()
@@ -68,7 +67,7 @@ def test_tables_fit_100_columns_unless_wide(tmp_path, capsys):
 
 def _trailing_bytes_file(tmp_path, name="trailing.ply"):
     path = tmp_path / name
-    save(make_trellis_like(64, seed=1), path)
+    save(trellis_like(64, seed=1), path)
     with open(path, "ab") as f:
         f.write(b"\0" * 7)
     return path
@@ -86,7 +85,7 @@ def test_a_refused_file_gets_its_error_line_alone(tmp_path, capsys):
     """The load warns of trailing bytes, then diff refuses the pair: one line, no warning."""
     path = _trailing_bytes_file(tmp_path)
     other = tmp_path / "other.ply"
-    save(make_trellis_like(32, seed=2), other)
+    save(trellis_like(32, seed=2), other)
     assert main(["diff", str(path), str(other)]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and "warning" not in err[0]
@@ -96,7 +95,7 @@ def test_a_refused_file_gets_its_error_line_alone(tmp_path, capsys):
 def test_a_system_error_is_one_line_naming_the_file(tmp_path, capsys):
     folder = tmp_path / "no-such-folder"
     source = tmp_path / "a.ply"
-    save(make_trellis_like(16, seed=1), source)
+    save(trellis_like(32, seed=1), source)
     assert main(["convert", str(source), str(folder / "a.spz")]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and str(folder) in err[0] and "internal error" not in err[0]

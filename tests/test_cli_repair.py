@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _splats import make_trellis_like
 
 from splatlab import load, save
 from splatlab.cli.main import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, main
+from splatlab.data import trellis_like
 from splatlab.loadchain import LOGIT_1E4, miner_double_logit
 
 N = 8192
@@ -23,9 +23,9 @@ N = 8192
 def files(tmp_path: Path) -> dict[str, Path]:
     paths = {"healthy": tmp_path / "healthy.ply", "corrupt": tmp_path / "corrupt.ply",
              "chain": tmp_path / "chain.ply", "junk": tmp_path / "junk.ply"}
-    save(make_trellis_like(N), paths["healthy"])
-    save(make_trellis_like(N, opacity=LOGIT_1E4), paths["corrupt"])
-    save(miner_double_logit(make_trellis_like(N)), paths["chain"])
+    save(trellis_like(N), paths["healthy"])
+    save(trellis_like(N, opacity=LOGIT_1E4), paths["corrupt"])
+    save(miner_double_logit(trellis_like(N)), paths["chain"])
     paths["junk"].write_text("not a ply\n")
     return paths
 
@@ -179,7 +179,7 @@ def test_diff_command(files, tmp_path, capsys):
 
 
 def test_diff_command_errors(files, tmp_path, capsys):
-    small = save(make_trellis_like(64), tmp_path / "small.ply")
+    small = save(trellis_like(64), tmp_path / "small.ply")
     assert main(["diff", str(files["healthy"]), str(small)]) == EXIT_BAD_INPUT
     assert main(["diff", str(files["healthy"]), str(tmp_path / "missing.ply")]) == EXIT_BAD_INPUT
     assert len(one_line_errors(capsys.readouterr().err)) == 2

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _splats import trellis_columns
+from _splats import columns_of
 from conftest import FIXTURES
 
 from splatlab import Splat, diagnose, load, save
 from splatlab.core.fields import f_rest_names
+from splatlab.data import trellis_like
 from splatlab.world.clamps import LOGIT_CLAMP
 
 DECODED = FIXTURES / "formats" / "decoded"
@@ -23,7 +24,7 @@ def decoded(name: str):
 
 
 def test_zero_filled_rows(tmp_path):
-    columns = trellis_columns(8_000, seed=1)
+    columns = columns_of(trellis_like(8_000, seed=1))
     rows = [7, 100, 7_999]
     for values in columns.values():
         values[rows] = 0
@@ -36,7 +37,7 @@ def test_zero_filled_rows(tmp_path):
 
 
 def test_sh_degree_in_name_only(tmp_path):
-    columns = trellis_columns(8_000, seed=1)
+    columns = columns_of(trellis_like(8_000, seed=1))
     columns.update({n: np.zeros(8_000, np.float32) for n in f_rest_names(24)})
     splat = load(save(Splat.from_arrays(columns), tmp_path / "sh2.ply"))
     [finding] = diagnose(splat).filter(code="SL962")
@@ -46,7 +47,7 @@ def test_sh_degree_in_name_only(tmp_path):
 
 
 def test_scales_saturated_by_spz_are_named(tmp_path):
-    columns = trellis_columns(8_000, seed=1)
+    columns = columns_of(trellis_like(8_000, seed=1))
     columns["scale_0"][:400] = -13.0        # 5 % below SPZ's -10
     spz = save(Splat.from_arrays(columns), tmp_path / "a.spz")
     [finding] = diagnose(load(spz)).filter(code="SL963", field="scale_0")
@@ -56,7 +57,10 @@ def test_scales_saturated_by_spz_are_named(tmp_path):
 
 
 def test_opacity_saturated_at_splat_transforms_logit_clamp(tmp_path):
-    columns = trellis_columns(8_000, seed=1)
+    # logits well inside the clamp (TRELLIS's own saturated ones run past it), then 50 at it
+    inside = np.random.default_rng(1).normal(-1.0, 3.0, 8_000).astype(np.float32)
+    assert np.abs(inside).max() < LOGIT_CLAMP
+    columns = columns_of(trellis_like(8_000, seed=1, opacity=inside))
     columns["opacity"][:50] = np.float32(LOGIT_CLAMP)
     [finding] = diagnose(Splat.from_arrays(columns)).filter(code="SL963")
     assert finding.field == "opacity" and finding.severity == "info"
@@ -83,7 +87,7 @@ def test_real_decodes():
 
 
 def test_a_field_without_numbers_is_no_saturation(recwarn):
-    columns = trellis_columns(8_000, seed=1)
+    columns = columns_of(trellis_like(8_000, seed=1))
     columns["scale_0"][:] = np.nan
     assert not diagnose(Splat.from_arrays(columns)).filter(code="SL963")
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

@@ -6,11 +6,14 @@ import json
 
 import numpy as np
 import pytest
-from _splats import TRELLIS_FLOOR, make_trellis_like, trellis_columns
+from _splats import columns_of
 
 from splatlab import Splat, load, repair
 from splatlab.analysis.diagnosis import CODES, Report, Thresholds, diagnose
+from splatlab.data import trellis_like
 from splatlab.loadchain import CLAMP_1E3, LOGIT_1E3, LOGIT_1E4, miner_double_logit
+from splatlab.world.trellis import LOG_SCALE_FLOOR
+from splatlab.world.trellis import PROPERTIES as TRELLIS_PROPERTIES
 
 N = 10_240
 RNG = np.random.default_rng(11)
@@ -18,7 +21,7 @@ RNG = np.random.default_rng(11)
 
 @pytest.fixture(scope="module")
 def healthy() -> Report:
-    return diagnose(make_trellis_like(N))
+    return diagnose(trellis_like(N))
 
 
 def codes(splat: Splat, **kw) -> dict[str, list[str]]:
@@ -30,9 +33,8 @@ def codes(splat: Splat, **kw) -> dict[str, list[str]]:
 
 
 def with_column(name: str, edit) -> Splat:
-    columns = trellis_columns(N)
-    columns[name] = edit(columns[name].copy())
-    return Splat.from_arrays(columns)
+    healthy = trellis_like(N)
+    return healthy.replace(**{name: edit(np.array(healthy.column(name)))})
 
 
 def test_healthy_synthetic_file_has_only_info(healthy):
@@ -59,7 +61,7 @@ def put(values: np.ndarray, rows: slice, value: float) -> np.ndarray:
 
 
 def test_nonfinite_per_field_and_sign(healthy):
-    s = make_trellis_like(N)
+    s = trellis_like(N)
     scale0, opacity, x = (np.array(s.column(n)) for n in ("scale_0", "opacity", "x"))
     s = s.replace(scale_0=put(scale0, slice(0, 3), np.nan), opacity=put(opacity, slice(0, 5),
                   np.inf), x=put(x, slice(0, 2), -np.inf))
@@ -78,7 +80,7 @@ def test_write_up_uniform_opacity_rule():
 
 @pytest.mark.parametrize("std", [0.001, 0.006])  # the write-up's corrupt scale std
 def test_negligible_spread_catches_the_write_ups_scale_collapse(std):
-    found = codes(with_column("scale_0", lambda s: RNG.normal(TRELLIS_FLOOR, std, N)))
+    found = codes(with_column("scale_0", lambda s: RNG.normal(LOG_SCALE_FLOOR, std, N)))
     assert found["SL202"] == ["scale_0"]
 
 
@@ -95,7 +97,7 @@ def test_spike_in_a_field():
 
 
 def test_double_logit_signatures():
-    healthy = make_trellis_like(N)
+    healthy = trellis_like(N)
     assert "SL302" in codes(miner_double_logit(healthy))
     old = codes(miner_double_logit(healthy, clamp=CLAMP_1E3))
     assert "SL303" in old and "SL302" not in old
@@ -110,19 +112,19 @@ def test_signature_is_exact_not_approximate():
 
 
 def test_invisible_shares():
-    assert "SL402" in codes(make_trellis_like(N, opacity=LOGIT_1E4))
+    assert "SL402" in codes(trellis_like(N, opacity=LOGIT_1E4))
     mostly_faint = codes(with_column("opacity", lambda o: RNG.normal(-6.0, 1.0, N)))
     assert "SL401" in mostly_faint and "SL402" not in mostly_faint
-    assert not {"SL401", "SL402"} & set(codes(make_trellis_like(N)))
+    assert not {"SL401", "SL402"} & set(codes(trellis_like(N)))
 
 
 def test_older_clamp_value_counts_as_invisible():
     """float32 sigmoid(logit(1e-3)) is 0.00099999981 < 1e-3: the gate's rule catches it."""
-    assert "SL402" in codes(make_trellis_like(N, opacity=LOGIT_1E3))
+    assert "SL402" in codes(trellis_like(N, opacity=LOGIT_1E3))
 
 
 def test_collapsed_scales_at_the_trellis_floor():
-    found = diagnose(with_column("scale_1", lambda v: put(v, slice(0, N // 3), TRELLIS_FLOOR)))
+    found = diagnose(with_column("scale_1", lambda v: put(v, slice(0, N // 3), LOG_SCALE_FLOOR)))
     (f,) = found.filter(code="SL501")
     assert f.field == "scale_1" and f.evidence["at_trellis_floor"] == 1.0
     # Far below the TRELLIS floor but spread out: legitimate for other generators.
@@ -132,38 +134,38 @@ def test_collapsed_scales_at_the_trellis_floor():
 def test_huge_scales():
     found = codes(with_column("scale_2", lambda v: put(v, slice(0, N // 100), np.log(2.0))))
     assert found["SL502"] == ["scale"]
-    assert "SL502" not in codes(make_trellis_like(N))
+    assert "SL502" not in codes(trellis_like(N))
 
 
 def test_quaternions():
-    q = make_trellis_like(N).quats.copy()
+    q = trellis_like(N).quats.copy()
     q[:10] = 0
-    assert "SL601" in codes(make_trellis_like(N).replace(quats=q))
-    identity = make_trellis_like(N, rot_0=2.0, rot_1=0.0, rot_2=0.0, rot_3=0.0)
+    assert "SL601" in codes(trellis_like(N).replace(quats=q))
+    identity = trellis_like(N).replace(quats=np.broadcast_to(np.float32([2, 0, 0, 0]), (N, 4)))
     assert "SL603" in codes(identity)
-    unit = make_trellis_like(N).quats_normalized
-    found = codes(make_trellis_like(N).replace(quats=unit))
+    unit = trellis_like(N).quats_normalized
+    found = codes(trellis_like(N).replace(quats=unit))
     assert not {"SL601", "SL602", "SL603"} & set(found)
 
 
 def test_counts():
-    assert "SL701" in codes(make_trellis_like(6000))
-    assert "SL702" in codes(make_trellis_like(7001))
-    assert not {"SL701", "SL702"} & set(codes(make_trellis_like(7008)))
-    assert "SL701" not in codes(make_trellis_like(6000), min_count=5000)
+    assert "SL701" in codes(trellis_like(6016))
+    assert "SL702" in codes(trellis_like(7008).take(np.arange(7001)))  # a file cut short
+    assert not {"SL701", "SL702"} & set(codes(trellis_like(7008)))
+    assert "SL701" not in codes(trellis_like(6016), min_count=5000)
 
 
 def test_duplicate_rows():
-    columns = trellis_columns(N)
+    columns = columns_of(trellis_like(N))
     for values in columns.values():
         values[-5:] = values[:5]
     found = diagnose(Splat.from_arrays(columns)).filter(code="SL801")
     assert found[0].affected == 5
-    assert "SL801" not in codes(make_trellis_like(N))
+    assert "SL801" not in codes(trellis_like(N))
 
 
 def test_extreme_extent_and_outliers():
-    big = make_trellis_like(N)
+    big = trellis_like(N)
     assert "SL802" in codes(big.replace(positions=big.positions * 1e5))
     found = codes(with_column("x", lambda v: put(v, slice(0, 3), 100.0)))
     assert found["SL803"] == ["x"] and "SL802" not in found
@@ -171,17 +173,17 @@ def test_extreme_extent_and_outliers():
 
 
 def test_encoding_mismatches():
-    s = make_trellis_like(N)
+    s = trellis_like(N)
     assert "SL901" in codes(s.replace(opacity=RNG.uniform(0, 1, N)))
     assert "SL902" in codes(s.replace(log_scales=np.exp(s.log_scales)))
-    columns = trellis_columns(N)
+    columns = columns_of(s)
     columns.update({f"f_rest_{i}": np.zeros(N, np.float32) for i in range(5)})
     assert "SL903" in codes(Splat.from_arrays(columns))
     assert not {"SL901", "SL902", "SL903"} & set(codes(s))
 
 
 def test_report_api():
-    report = diagnose(make_trellis_like(N, opacity=LOGIT_1E4))
+    report = diagnose(trellis_like(N, opacity=LOGIT_1E4))
     assert report.has_errors and all(f.severity == "error" for f in report.errors)
     assert [f.severity for f in report] == sorted((f.severity for f in report),
                                                   key=["error", "warning", "info"].index)
@@ -198,20 +200,21 @@ def test_report_api():
 def test_thresholds_are_documented_parameters():
     assert Thresholds().opacity_std == 1.0 and Thresholds().min_count == 7000
     with pytest.raises(TypeError):
-        diagnose(make_trellis_like(64), no_such_threshold=1)
+        diagnose(trellis_like(64), no_such_threshold=1)
 
 
 # ----------------------------------------------------------------- the submission path (SL95x)
 def test_a_commented_header_cannot_be_submitted():
-    commented = Splat.from_arrays(trellis_columns(7_040), comments=("made by hand",))
+    plain = Splat.from_arrays(columns_of(trellis_like(7_040)))
+    commented = Splat.from_arrays(columns_of(plain), comments=("made by hand",))
     report = diagnose(commented)
     assert report.filter(code="SL950").errors[0].message.count("line 3 must start") == 1
-    assert diagnose(Splat.from_arrays(trellis_columns(7_040))).filter(code="SL95").codes == []
+    assert diagnose(plain).filter(code="SL95").codes == []
 
 
 def test_noise_fix_is_more_invisible_through_spz():
     rng = np.random.default_rng(0)
-    noisy = make_trellis_like(70_400, opacity=LOGIT_1E4 + rng.normal(0, 2, 70_400)
+    noisy = trellis_like(70_400, opacity=LOGIT_1E4 + rng.normal(0, 2, 70_400)
                               .astype(np.float32))
     (finding,) = diagnose(noisy).filter(code="SL951")
     assert finding.severity == "warning"  # rejected either way
@@ -223,12 +226,12 @@ def test_spz_turns_a_passing_file_into_a_rejected_one():
     # sigmoid between 1e-3 and 1/510: visible to the gate as-is, byte 0 (-inf) through SPZ
     opacity = np.full(N, np.float32(-6.5))
     opacity[: N // 10] = 5.0
-    (finding,) = diagnose(make_trellis_like(N, opacity=opacity)).filter(code="SL951")
+    (finding,) = diagnose(trellis_like(N, opacity=opacity)).filter(code="SL951")
     assert finding.severity == "error" and finding.evidence["gate_turned"] == 1.0
 
 
 def test_wrapping_positions_clamped_scales_identity_rotations_and_nan():
-    columns = trellis_columns(N)
+    columns = columns_of(trellis_like(N))
     columns["x"][:7] = 2500.0
     columns["scale_0"][:3] = 7.0
     columns["opacity"][:5] = np.nan
@@ -249,7 +252,7 @@ def test_duplicate_rows_are_exact_in_the_stored_precision():
     base = {name: 1.0 + np.arange(n) * 1e-12 + k for k, name in enumerate(("x", "y", "z"))}
     doubled = {name: np.concatenate([v, v]) for name, v in base.items()}
     columns = {**{k: v.astype(np.float64) for k, v in doubled.items()},
-               **{k: v for k, v in trellis_columns(2 * n).items() if k not in doubled}}
+               **{k: v for k, v in columns_of(trellis_like(2 * n)).items() if k not in doubled}}
     # the other columns repeat too, so that rows i and i + n are exact copies
     for name in columns:
         if name not in doubled:
@@ -262,7 +265,7 @@ def test_duplicate_rows_are_exact_in_the_stored_precision():
 def test_a_file_without_rows_is_diagnosed_not_crashed(tmp_path, count_line):
     path = tmp_path / "empty.ply"
     header = b"\n".join([b"ply", b"format binary_little_endian 1.0", count_line,
-                         *(b"property float " + n.encode() for n in trellis_columns(1)),
+                         *(b"property float " + n.encode() for n in TRELLIS_PROPERTIES),
                          b"end_header", b""])
     path.write_bytes(header)
     report = diagnose(load(path))

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _splats import make_trellis_like
 
 from splatlab import Splat, load, save
 from splatlab.analysis.differences import diff
+from splatlab.data import trellis_like
 
 
 def test_identical_splats_have_no_change():
-    s = make_trellis_like(512)
+    s = trellis_like(512)
     table = diff(s, s)
     assert (table["status"] == "same").all() and table["changed"].sum() == 0
     assert list(table.index) == s.properties
 
 
 def test_counts_and_magnitudes():
-    s = make_trellis_like(512)
+    s = trellis_like(512)
     o = np.array(s.opacity)
     o[:10] += 1.0
     o[10] -= 3.0
@@ -49,7 +49,7 @@ def test_properties_in_one_side_only():
 
 def test_row_count_mismatch_is_a_clear_error():
     with pytest.raises(ValueError, match="rows must match"):
-        diff(make_trellis_like(64), make_trellis_like(32))
+        diff(trellis_like(64), trellis_like(32))
 
 
 def test_paths_and_a_saved_copy(tmp_path, hamburger_path):

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from _splats import make_trellis_like
 
 from splatlab import load, save
+from splatlab.data import trellis_like
 from splatlab.loadchain import miner_double_logit
 from splatlab.repair.export import export, sidecar_path, verify
 from splatlab.repair.strategies import auto, uniform_noise
 
 
 def test_export_and_verify_a_chain(tmp_path):
-    raw = make_trellis_like(8_192, seed=3)
+    raw = trellis_like(8_192, seed=3)
     opacity = np.where(np.arange(raw.count) % 20 == 0, 0.5, -2.0).astype(np.float32)
     source = save(miner_double_logit(raw.replace(opacity=opacity)), tmp_path / "in.ply")
     fixed, record = auto(load(source))
@@ -26,7 +26,7 @@ def test_export_and_verify_a_chain(tmp_path):
 
 
 def test_verify_catches_an_unclaimed_change(tmp_path):
-    splat = make_trellis_like(8_192, seed=4, opacity=-9.21)
+    splat = trellis_like(8_192, seed=4, opacity=-9.21)
     source = save(splat, tmp_path / "in.ply")
     fixed, record = uniform_noise(splat, seed=1)
     sneaky = fixed.replace(x=fixed.positions[:, 0] + 1)
@@ -36,7 +36,7 @@ def test_verify_catches_an_unclaimed_change(tmp_path):
 
 
 def test_the_sidecar_of_auto_carries_every_step(tmp_path):
-    splat = make_trellis_like(8_192, seed=5, scale_0=-7.0131, scale_1=-7.0131, scale_2=-7.0131)
+    splat = trellis_like(8_192, seed=5).replace(log_scales=np.full((8_192, 3), -7.0131))
     x = splat.positions[:, 0].copy()
     x[:7] = np.nan
     source = save(splat.replace(x=x), tmp_path / "in.ply")

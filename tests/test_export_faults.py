@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _splats import make_trellis_like
 
 from splatlab import load, repair, save
 from splatlab.cli.main import EXIT_BAD_INPUT, main
+from splatlab.data import trellis_like
 from splatlab.repair.export import export
 
 BIG = 4_096  # gaussians: 278 KB as a TRELLIS PLY, more than the tmpfs holds
@@ -67,7 +67,7 @@ def read_only_folder(tmp_path):
 @pytest.fixture
 def source(tmp_path) -> Path:
     path = tmp_path / "input.ply"
-    save(make_trellis_like(BIG, seed=1), path)
+    save(trellis_like(BIG, seed=1), path)
     return path
 
 
@@ -106,7 +106,7 @@ def test_a_full_disk_on_the_command_line_is_one_line(full_disk, source, capsys):
 
 def test_a_repair_export_on_a_full_disk_leaves_neither_file(full_disk, tmp_path):
     source = tmp_path / "corrupted.ply"
-    save(make_trellis_like(BIG, seed=2, opacity=-9.21), source)
+    save(trellis_like(BIG, seed=2, opacity=-9.21), source)
     fixed, record = repair.auto(load(source))
     with pytest.raises(OSError) as raised:
         export(source, fixed, record, full_disk / "fixed.ply")
@@ -151,7 +151,7 @@ def test_a_symlink_target_is_replaced_never_written_through(tmp_path, source):
     before = _digest(source)
     link = tmp_path / "link.ply"
     link.symlink_to(source)
-    changed = make_trellis_like(64, seed=3)
+    changed = trellis_like(64, seed=3)
     with pytest.raises(FileExistsError, match="link.ply: exists"):
         save(changed, link)
     save(changed, link, overwrite=True)
@@ -163,7 +163,7 @@ def test_a_dangling_symlink_counts_as_an_existing_target(tmp_path):
     link = tmp_path / "dangling.ply"
     link.symlink_to(tmp_path / "nowhere.ply")
     with pytest.raises(FileExistsError):
-        save(make_trellis_like(16), link)
+        save(trellis_like(32), link)
     assert link.is_symlink() and not (tmp_path / "nowhere.ply").exists()
 
 
@@ -173,7 +173,7 @@ def test_two_writers_at_once(tmp_path, overwrite):
     ``overwrite`` exactly one wins and the others are refused; with it every write lands
     whole, one after another. Either way the file is one writer's, complete."""
     target = tmp_path / "race.ply"
-    splats = [make_trellis_like(2_000, seed=10 + i) for i in range(8)]
+    splats = [trellis_like(2_016, seed=10 + i) for i in range(8)]
     start = threading.Barrier(len(splats))
     outcomes: list[str | None] = [None] * len(splats)
 

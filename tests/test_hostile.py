@@ -8,17 +8,19 @@ import warnings
 
 import numpy as np
 import pytest
-from _splats import trellis_columns
+from _splats import columns_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import splatlab
 from splatlab import Splat, SplatFormatError, data
-from splatlab.analysis.differences import DiffError, summary
+from splatlab.analysis.differences import DiffError
 from splatlab.analysis.scanning import scan_file, scan_splat
 from splatlab.analysis.statistics_reference import reference_row
 from splatlab.cli.main import EXIT_BAD_INPUT, main
+from splatlab.core.floats import finite_summary
+from splatlab.data import trellis_like
 from splatlab.loadchain import submission_problems
 from splatlab.repair import RepairError
 from splatlab.world.trellis import PROPERTIES
@@ -65,7 +67,7 @@ def test_a_file_name_with_a_newline_gives_one_line(tmp_path, capsys):
 @pytest.mark.parametrize("name", ["alpha", "linear_scale_0", "scale_max", "anisotropy",
                                   "volume", "quat_norm"])
 def test_stored_properties_named_like_derived_rows_are_kept_apart(name):
-    columns = trellis_columns(8_000)
+    columns = columns_of(trellis_like(8_000))
     columns[name] = columns.pop("nx")
     splat = Splat.from_arrays(columns)
     table = splatlab.stats(splat)
@@ -120,7 +122,7 @@ def test_quantiles_of_neighbours_at_both_ends_of_float64_do_not_overflow():
     row = splatlab.stats(Splat.from_arrays({"v": values})).loc["v"]
     assert row["p01"] == pytest.approx(-1.666e308) and row["p99"] == pytest.approx(1.666e308)
     assert row["p50"] == 0.0
-    assert summary(values)["std"] == 1.7e308       # diff's summaries: no overflow either
+    assert finite_summary(values)["std"] == 1.7e308       # diff's summaries: no overflow either
 
 
 def test_a_property_name_the_buffer_protocol_refuses_is_saved(tmp_path):
@@ -134,7 +136,7 @@ def test_a_property_name_the_buffer_protocol_refuses_is_saved(tmp_path):
 
 
 def test_auto_records_a_repair_it_cannot_make_and_goes_on():
-    columns = trellis_columns(256)
+    columns = columns_of(trellis_like(256))
     for name in ("x", "y", "z"):          # one point: no extent to scale the scale prior by
         columns[name] = np.full(256, 0.5, np.float32)
     for name in ("scale_0", "scale_1", "scale_2"):
@@ -148,7 +150,7 @@ def test_auto_records_a_repair_it_cannot_make_and_goes_on():
 
 
 def test_nonfinite_leaves_a_field_without_a_finite_value_and_repairs_the_others():
-    columns = trellis_columns(256)
+    columns = columns_of(trellis_like(256))
     columns["opacity"] = np.full(256, np.nan, np.float32)
     columns["x"][3] = np.inf
     fixed, record = splatlab.repair.nonfinite(Splat.from_arrays(columns))
@@ -179,7 +181,7 @@ def test_spz_is_not_written_for_zero_gaussians(tmp_path):
 
 
 def test_signalling_nans_raise_no_numpy_warnings(tmp_path):
-    columns = trellis_columns(8_000)
+    columns = columns_of(trellis_like(8_000))
     signalling = np.array([0x7F800001, 0xFF800123], np.uint32).view(np.float32)
     for name in ("x", "opacity", "scale_0", "rot_0", "f_dc_0"):
         columns[name][[5, 9]] = signalling

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from _splats import make_trellis_like
 
 from splatlab import Splat, load
+from splatlab.data import trellis_like
 from splatlab.loadchain import (
     CLAMP_1E3,
     LOGIT_1E3,
@@ -41,7 +41,7 @@ def test_chain_clamps_and_relogits():
 
 
 def test_chain_keeps_input_and_layout():
-    s = make_trellis_like(256)
+    s = trellis_like(256)
     before = np.array(s.opacity)
     out = miner_double_logit(s)
     assert np.array_equal(s.opacity, before)
@@ -50,7 +50,7 @@ def test_chain_keeps_input_and_layout():
 
 
 def test_chain_logs_positive_scales():
-    s = make_trellis_like(64)
+    s = trellis_like(64)
     linear = s.replace(log_scales=np.exp(s.log_scales))
     out = miner_double_logit(linear)
     assert np.allclose(out.log_scales, s.log_scales, atol=1e-6)
@@ -59,20 +59,20 @@ def test_chain_logs_positive_scales():
 def test_low_logit_trellis_output_becomes_the_write_ups_uniform_field():
     """FACTS section 4: every stored logit <= 1e-4 gives a uniform -9.2102 field, std 0."""
     rng = np.random.default_rng(5)
-    s = make_trellis_like(10_240, opacity=rng.uniform(-8.0, 0.0, 10_240))
+    s = trellis_like(10_240, opacity=rng.uniform(-8.0, 0.0, 10_240))
     out = miner_double_logit(s).opacity
     assert np.all(out == np.float32(LOGIT_1E4)) and out.astype(np.float64).std() == 0.0
 
 
 def test_healthy_trellis_output_gets_the_write_ups_healthy_statistics():
     """Healthy files in the write-up: min -9.21, std 4-9. The chain produces exactly that."""
-    out = miner_double_logit(make_trellis_like(10_240)).opacity.astype(np.float64)
+    out = miner_double_logit(trellis_like(10_240)).opacity.astype(np.float64)
     assert out.min() == pytest.approx(-9.21, abs=0.005)
     assert 4.0 < out.std() < 9.0
 
 
 def test_validator_normalisation():
-    s = make_trellis_like(1024)
+    s = trellis_like(1024)
     v = validator(s)
     loaded = validator_load(s)
     raw = s.positions.astype(np.float64)
@@ -87,16 +87,16 @@ def test_validator_normalisation():
 
 
 def test_validator_keeps_zero_quaternions_zero():
-    q = make_trellis_like(64).quats.copy()
+    q = trellis_like(64).quats.copy()
     q[3] = 0
-    v = validator_load(make_trellis_like(64).replace(quats=q))
+    v = validator_load(trellis_like(64).replace(quats=q))
     assert np.all(v.quats[3] == 0)
 
 
 def test_validator_agrees_with_the_renderers_torch_version():
     from splatlab.world.sn17 import validator_normalize
 
-    s = make_trellis_like(2048)
+    s = trellis_like(2048)
     loaded, v = validator_load(s), validator(s)
     means, scales, opacities = validator_normalize(
         torch.from_numpy(loaded.means), torch.from_numpy(loaded.scales),

@@ -13,22 +13,12 @@ from IPython.core.formatters import DisplayFormatter
 from matplotlib.figure import Figure
 from matplotlib.patches import StepPatch
 
-import splatlab
+from splatlab.data import trellis_like
 from splatlab.loadchain import LOGIT_1E3, LOGIT_1E3_HIGH, LOGIT_1E4, LOGIT_1E4_HIGH
 from splatlab.rendering.rasterizer import RenderResult
 from splatlab.viz import plots
 
-N = 500
-
-
-def make_splat(seed: int = 0, opacity: np.ndarray | None = None) -> splatlab.Splat:
-    rng = np.random.default_rng(seed)
-    cols = {n: rng.normal(0, 1, N).astype(np.float32) for n in ("x", "y", "z")}
-    cols |= {f"f_dc_{i}": rng.normal(0, 1, N).astype(np.float32) for i in range(3)}
-    cols["opacity"] = rng.normal(0, 4, N).astype(np.float32) if opacity is None else opacity
-    cols |= {f"scale_{i}": rng.uniform(-7.0, -2.0, N).astype(np.float32) for i in range(3)}
-    cols |= {f"rot_{i}": rng.normal(0, 1, N).astype(np.float32) for i in range(4)}
-    return splatlab.Splat.from_arrays(cols)
+N = 512
 
 
 def step_patches(fig) -> list[StepPatch]:
@@ -43,7 +33,7 @@ def test_counts_sum_to_finite_values() -> None:
     opacity = np.random.default_rng(1).normal(0, 4, N).astype(np.float32)
     opacity[:7] = np.inf
     opacity[7:10] = np.nan
-    splat = make_splat(opacity=opacity)
+    splat = trellis_like(N, opacity=opacity)
     fig = plots.histogram(splat, "opacity", bins=50)
     [patch] = step_patches(fig)
     data = patch.get_data()
@@ -55,14 +45,14 @@ def test_counts_sum_to_finite_values() -> None:
 
 
 def test_counts_match_numpy_histogram() -> None:
-    splat = make_splat()
+    splat = trellis_like(N)
     [patch] = step_patches(plots.histogram(splat, "x", bins=20))
     expected, _ = np.histogram(splat.column("x").astype(np.float64), bins=patch.get_data().edges)
     assert np.array_equal(patch.get_data().values, expected)
 
 
 def test_raw_opacity_has_clamp_bounds() -> None:
-    fig = plots.histogram(make_splat(), "opacity")
+    fig = plots.histogram(trellis_like(N), "opacity")
     # the lines sit on the exact float32 values the miner's chain leaves in a file
     expected = [LOGIT_1E4, LOGIT_1E3, LOGIT_1E3_HIGH, LOGIT_1E4_HIGH]
     assert vertical_lines(fig) == expected
@@ -77,14 +67,14 @@ def test_activated_opacity_is_logit_x_with_gate_line() -> None:
     opacity = np.full(N, -30.0, np.float32)
     opacity[: N // 2] = 2.0
     opacity[-1] = -np.inf  # sigmoid -> 0: finite, lands in the first bin
-    fig = plots.histogram(make_splat(opacity=opacity), "opacity", raw=False)
+    fig = plots.histogram(trellis_like(N, opacity=opacity), "opacity", raw=False)
     ax = fig.axes[0]
     assert ax.get_xscale() == "logit"
     assert vertical_lines(fig) == pytest.approx([1e-3])
     values = step_patches(fig)[0].get_data().values
     assert int(values.sum()) == N
     assert values[0] == N // 2 and values[-1] == N // 2  # sigmoid(-30), sigmoid(-inf) | 0.88
-    assert plots.histogram(make_splat(), "alpha").axes[0].get_xscale() == "logit"
+    assert plots.histogram(trellis_like(N), "alpha").axes[0].get_xscale() == "logit"
 
 
 def test_logit_bins_are_even_in_logit_with_saturated_alphas_at_the_ends() -> None:
@@ -100,7 +90,7 @@ def test_logit_bins_are_even_in_logit_with_saturated_alphas_at_the_ends() -> Non
 
 def test_legend_sits_above_the_axes_over_no_data() -> None:
     for field, raw in (("opacity", True), ("opacity", False), ("scale_0", True), ("x", True)):
-        fig = plots.histogram([make_splat(0), make_splat(1)], field, raw=raw)
+        fig = plots.histogram([trellis_like(N, 0), trellis_like(N, 1)], field, raw=raw)
         fig._repr_png_()  # lays the figure out
         ax = fig.axes[0]
         legend = ax.get_legend().get_window_extent()
@@ -109,7 +99,7 @@ def test_legend_sits_above_the_axes_over_no_data() -> None:
 
 
 def test_scale_floor_lines() -> None:
-    splat = make_splat()
+    splat = trellis_like(N)
     assert vertical_lines(plots.histogram(splat, "scale_0")) == pytest.approx([math.log(9e-4)])
     activated = plots.histogram(splat, "scale_max", raw=False)
     assert vertical_lines(activated) == pytest.approx([9e-4])
@@ -119,7 +109,7 @@ def test_scale_floor_lines() -> None:
 
 
 def test_derived_fields() -> None:
-    splat = make_splat()
+    splat = trellis_like(N)
     assert np.array_equal(plots.field_values(splat, "scale_max"),
                           splat.log_scales.max(axis=1).astype(np.float64))
     assert np.allclose(plots.field_values(splat, "scale_max", raw=False),
@@ -133,7 +123,7 @@ def test_derived_fields() -> None:
 
 
 def test_several_splats_overlaid_with_labels() -> None:
-    a, b = make_splat(0), make_splat(1)
+    a, b = trellis_like(N, 0), trellis_like(N, 1)
     fig = plots.histogram([a, b], "y", labels=["before", "after"], log_count=True)
     patches = step_patches(fig)
     assert [p.get_label() for p in patches] == ["before", "after"]
@@ -152,14 +142,14 @@ def test_binning_is_computed_once_per_splat_field(monkeypatch: pytest.MonkeyPatc
         return original(*args, **kwargs)
 
     monkeypatch.setattr(plots, "bin_values", counting)
-    splat = make_splat(3)
+    splat = trellis_like(N, 3)
     first = plots.histogram(splat, "z", bins=32)
     second = plots.histogram(splat, "z", bins=32, log_count=True, labels=["again"])
     assert len(calls) == 1
     assert np.array_equal(step_patches(first)[0].get_data().values,
                           step_patches(second)[0].get_data().values)
     plots.histogram(splat, "z", bins=32, raw=False)  # other (field, raw): binned anew
-    plots.histogram(make_splat(3), "z", bins=32)     # another splat, same values: binned anew
+    plots.histogram(trellis_like(N, 3), "z", bins=32)     # another splat, same values: binned anew
     assert len(calls) == 3
 
 
@@ -168,12 +158,12 @@ def test_draw_into_given_axes() -> None:
 
     fig = Figure()
     ax = fig.add_subplot()
-    assert plots.histogram(make_splat(), "x", ax=ax) is fig
+    assert plots.histogram(trellis_like(N), "x", ax=ax) is fig
     assert len(step_patches(fig)) == 1
 
 
 def test_field_grid_has_one_histogram_per_property() -> None:
-    splat = make_splat()
+    splat = trellis_like(N)
     fig = plots.field_grid(splat, raw=False)
     assert [ax.get_title() for ax in fig.axes] == splat.properties
     for ax in fig.axes:
@@ -221,7 +211,7 @@ SETTINGS = [("opacity", True, 256, False), ("opacity", False, 64, True),
 
 
 def test_histogram_view_shows_what_histogram_draws() -> None:
-    a, b = make_splat(0), make_splat(1, opacity=np.r_[np.inf, np.nan, np.zeros(N - 2)])
+    a, b = trellis_like(N, 0), trellis_like(N, 1, opacity=np.r_[np.inf, np.nan, np.zeros(N - 2)])
     view = plots.HistogramView(["a", "b"])
     for field, raw, bins, log_count in SETTINGS:  # one view, redrawn in place each time
         view.show([plots.binned(s, field, raw, bins) for s in (a, b)], field, raw, log_count)
@@ -245,13 +235,13 @@ def test_histogram_view_shows_what_histogram_draws() -> None:
 
 def test_histogram_view_labels_log_ticks_without_mathtext() -> None:
     view = plots.HistogramView(["a"])
-    view.show([plots.binned(make_splat(), "scale_0", raw=False)], "scale_0", raw=False,
+    view.show([plots.binned(trellis_like(N), "scale_0", raw=False)], "scale_0", raw=False,
               log_count=True)
     view.draw()
     labels = [t.get_text() for axis in (view.ax.xaxis, view.ax.yaxis)
               for t in axis.get_ticklabels() if t.get_text()]
     assert "10⁻³" in labels and "10⁰" in labels and not any("$" in t for t in labels)
-    view.show([plots.binned(make_splat(), "opacity", raw=False)], "opacity", raw=False)
+    view.show([plots.binned(trellis_like(N), "opacity", raw=False)], "opacity", raw=False)
     view.draw()
     labels = [t.get_text() for t in view.ax.xaxis.get_ticklabels() if t.get_text()]
     assert "½" in labels and "1−10⁻¹" in labels and not any("$" in t for t in labels)
@@ -270,7 +260,7 @@ def _png_size(png: bytes) -> tuple[int, int]:
 
 
 def test_figures_have_a_png_repr_without_pyplot() -> None:
-    splat = make_splat()
+    splat = trellis_like(N)
     pixels = RenderResult(torch.rand(8, 8, 3), torch.ones(8, 8))
     figures = {"histogram": plots.histogram(splat, "opacity", raw=False),
                "field_grid": plots.field_grid(splat, bins=8),
@@ -290,11 +280,11 @@ def test_figures_have_a_png_repr_without_pyplot() -> None:
 
 def test_given_axes_keep_their_figure() -> None:
     fig = Figure()
-    assert plots.histogram(make_splat(), "x", ax=fig.add_subplot()) is fig
+    assert plots.histogram(trellis_like(N), "x", ax=fig.add_subplot()) is fig
 
 
 def test_figures_still_save_to_files(tmp_path) -> None:
-    fig = plots.histogram(make_splat(), "opacity")
+    fig = plots.histogram(trellis_like(N), "opacity")
     fig._repr_png_()  # displaying first does not change what is saved
     for suffix in ("png", "pdf", "svg"):
         fig.savefig(tmp_path / f"h.{suffix}")

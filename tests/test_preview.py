@@ -6,10 +6,10 @@ import sys
 
 import numpy as np
 import pytest
-from _splats import make_trellis_like
 
 from splatlab import Splat, load, save
 from splatlab.core.fields import inria_properties, sigmoid
+from splatlab.data import trellis_like
 from splatlab.rendering.cameras import Camera, orbit_cameras
 from splatlab.rendering.rasterizer import render
 from splatlab.viz.preview import (
@@ -140,10 +140,10 @@ def test_point_size_grows_points_and_nearer_wins_overlaps():
 
 
 def test_point_view_colormap_filter_and_subsample():
-    splat = make_trellis_like(2_000)
+    splat = trellis_like(2_016)
     camera = _front_camera(64)
     full = PointView(splat, camera, point_size=1)
-    assert len(full.rows) == 2_000
+    assert len(full.rows) == 2_016
     opaque = PointView(splat, camera, min_alpha=0.5, point_size=1)
     np.testing.assert_array_equal(opaque.rows, np.flatnonzero(splat.alpha >= 0.5))
     few = PointView(splat, camera, max_points=100)
@@ -160,7 +160,7 @@ def test_point_view_colormap_filter_and_subsample():
 
 
 def test_point_view_survives_non_finite_positions():
-    splat = make_trellis_like(500)
+    splat = trellis_like(512)
     x = splat.column("x").copy()
     x[:5] = [np.nan, np.inf, -np.inf, np.nan, 1e30]
     image = point_view(splat.replace(x=x))
@@ -217,7 +217,7 @@ def test_rendering_probe_failure_is_reported_not_fatal(monkeypatch):
 # --------------------------------------------------------------------------- k3d
 def test_interactive_k3d_plot():
     k3d = pytest.importorskip("k3d")
-    splat = make_trellis_like(1_000)
+    splat = trellis_like(1_024)
     plot = interactive(splat, max_points=300, highlight=splat.alpha > 0.5)
     (points,) = plot.objects
     assert isinstance(points, k3d.objects.Points)
@@ -230,4 +230,4 @@ def test_interactive_k3d_plot():
 def test_interactive_without_k3d(monkeypatch):
     monkeypatch.setitem(sys.modules, "k3d", None)
     with pytest.raises(ImportError, match="pip install k3d"):
-        interactive(make_trellis_like(64))
+        interactive(trellis_like(64))

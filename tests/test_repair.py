@@ -8,12 +8,14 @@ import math
 import numpy as np
 import pytest
 import torch
-from _splats import TRELLIS_FLOOR, make_trellis_like, trellis_columns
+from _splats import columns_of
 
 from splatlab import Splat, gate, load
 from splatlab import repair as rp
 from splatlab.analysis.differences import diff
+from splatlab.data import trellis_like
 from splatlab.loadchain import CLAMP_1E3, LOGIT_1E3, LOGIT_1E4, float32_sigmoid, miner_double_logit
+from splatlab.world.trellis import LOG_SCALE_FLOOR
 
 N = 10_240
 
@@ -33,7 +35,7 @@ def within_sampling_error(measured: float, expected: float, n: int, k: float = 4
 # ----------------------------------------------------------------------------- uniform_noise
 @pytest.fixture(scope="module")
 def corrupt() -> Splat:
-    return make_trellis_like(N, opacity=LOGIT_1E4)
+    return trellis_like(N, opacity=LOGIT_1E4)
 
 
 def test_write_up_fix_leaves_the_file_rejected(corrupt):
@@ -82,7 +84,7 @@ def test_unseeded_noise_records_its_seed(corrupt):
 
 
 def test_not_triggered_returns_the_input():
-    healthy = make_trellis_like(N)
+    healthy = trellis_like(N)
     out, record = rp.uniform_noise(healthy, seed=1)
     assert out is healthy and not record.triggered and record.touched == 0
     assert "not below" in record.reason
@@ -91,7 +93,7 @@ def test_not_triggered_returns_the_input():
 # ----------------------------------------------------------------------------- nonfinite
 @pytest.fixture(scope="module")
 def with_nonfinite() -> Splat:
-    columns = trellis_columns(N)
+    columns = columns_of(trellis_like(N))
     columns["opacity"][:4] = np.nan
     columns["opacity"][4:6] = [np.inf, -np.inf]
     columns["opacity"][6:9] = [15.9, -14.0, 11.0]  # legitimate finite logits beyond +-10
@@ -130,7 +132,7 @@ def test_drop_keeps_layout(with_nonfinite):
 
 
 def test_nonfinite_not_triggered_on_clean_file():
-    healthy = make_trellis_like(N)
+    healthy = trellis_like(N)
     out, record = rp.nonfinite(healthy, mode="drop")
     assert out is healthy and not record.triggered
 
@@ -138,7 +140,7 @@ def test_nonfinite_not_triggered_on_clean_file():
 # ----------------------------------------------------------------------------- undo double logit
 @pytest.fixture(scope="module")
 def chain_pair() -> tuple[Splat, Splat]:
-    original = make_trellis_like(N)
+    original = trellis_like(N)
     return original, miner_double_logit(original)
 
 
@@ -176,7 +178,7 @@ def test_undo_on_the_uniform_field_passes_the_gate_with_alpha_one_half(corrupt):
 
 
 def test_undo_older_clamp():
-    original = make_trellis_like(N)
+    original = trellis_like(N)
     chained = miner_double_logit(original, clamp=CLAMP_1E3)
     restored, record = rp.undo_double_logit(chained, clamp=CLAMP_1E3)
     assert record.triggered and record.notes["inverted_not_exactly"] == 0
@@ -184,14 +186,15 @@ def test_undo_older_clamp():
 
 
 def test_undo_refuses_files_that_did_not_go_through_the_chain(hamburger_path):
-    for splat in (make_trellis_like(N), load(hamburger_path)):
+    for splat in (trellis_like(N), load(hamburger_path)):
         out, record = rp.undo_double_logit(splat)
         assert out is splat and not record.triggered
 
 
 # ----------------------------------------------------------------------------- distributions
 def test_match_distribution_onto_a_healthy_file(corrupt):
-    healthy = make_trellis_like(N, seed=3)
+    healthy = trellis_like(N, seed=2)  # every opacity finite (no logit saturated to +inf)
+    assert np.isfinite(healthy.opacity).all()
     fixed, record = rp.match_distribution(corrupt, "opacity", healthy)
     assert np.array_equal(np.sort(fixed.opacity), np.sort(healthy.opacity))  # same n: exact
     assert record.touched == N and record.gate_after.passed
@@ -200,7 +203,7 @@ def test_match_distribution_onto_a_healthy_file(corrupt):
 
 
 def test_match_distribution_keeps_order_and_breaks_ties_as_documented(corrupt):
-    values = make_trellis_like(N, seed=4)
+    values = trellis_like(N, seed=4)
     fixed, _ = rp.match_distribution(values, "f_dc_0", np.arange(1000.0))
     order = np.lexsort((fixed.column("f_dc_0"), values.column("f_dc_0")))
     assert np.all(np.diff(fixed.column("f_dc_0")[order]) >= 0)  # a monotone mapping
@@ -220,7 +223,8 @@ def test_opacity_prior_share_below_1e3_matches_the_normal_cdf(corrupt):
 
 
 def test_scales_restores_collapsed_axes_only():
-    collapsed = make_trellis_like(N, scale_0=TRELLIS_FLOOR)
+    healthy = trellis_like(N)
+    collapsed = healthy.replace(scale_0=np.full(N, LOG_SCALE_FLOOR))
     fixed, record = rp.scales(collapsed)
     assert record.notes["collapsed"] == ["scale_0"]
     changed = diff(collapsed, fixed)
@@ -233,13 +237,13 @@ def test_scales_restores_collapsed_axes_only():
 
 
 def test_scales_not_triggered_on_healthy_file():
-    healthy = make_trellis_like(N)
+    healthy = trellis_like(N)
     out, record = rp.scales(healthy)
     assert out is healthy and not record.triggered
 
 
 def test_record_serialises():
-    _, record = rp.uniform_noise(make_trellis_like(N, opacity=LOGIT_1E4), seed=3)
+    _, record = rp.uniform_noise(trellis_like(N, opacity=LOGIT_1E4), seed=3)
     data = json.loads(record.to_json())
     assert data["strategy"] == "uniform_noise" and data["seed"] == 3
     assert data["touched"]["count"] == N and data["gate_after"]["passed"] is False
@@ -249,7 +253,7 @@ def test_record_serialises():
 
 
 def test_auto_leaves_a_healthy_file_alone():
-    splat = make_trellis_like(10_240, seed=5)
+    splat = trellis_like(10_240, seed=5)
     fixed, record = rp.auto(splat)
     assert record.steps == () and fixed is splat
     assert not record.triggered and record.touched == 0 and record.fields == []
@@ -258,7 +262,7 @@ def test_auto_leaves_a_healthy_file_alone():
 
 
 def test_auto_undoes_the_miner_chain_and_passes_the_gate():
-    raw = make_trellis_like(10_240, seed=6)
+    raw = trellis_like(10_240, seed=6)
     # most logits at or below 1e-4 (activated opacity <= 0.5): the H2 story
     step = np.arange(raw.count) % 20
     opacity = np.select([step == 0, step == 1], [0.5, 3.0], -2.0).astype(np.float32)
@@ -275,7 +279,7 @@ def test_auto_undoes_the_miner_chain_and_passes_the_gate():
 @pytest.fixture(scope="module")
 def nan_and_collapsed() -> Splat:
     """NaN positions in 5 rows and every scale at one value: two repairs for auto."""
-    splat = make_trellis_like(10_240, seed=7, scale_0=-7.0131, scale_1=-7.0131, scale_2=-7.0131)
+    splat = trellis_like(10_240, seed=7).replace(log_scales=np.full((10_240, 3), -7.0131))
     x = splat.positions[:, 0].copy()
     x[:5] = np.nan
     return splat.replace(x=x)
@@ -337,7 +341,7 @@ def test_auto_record_round_trips_through_json(auto_run):
 
 
 def test_combine_takes_a_step_after_dropped_rows_back_to_the_input():
-    splat = make_trellis_like(4_096, seed=8)
+    splat = trellis_like(4_096, seed=8)
     x, opacity = splat.column("x").copy(), splat.opacity.copy()
     x[[3, 50, 51]], opacity[[50, 700, 4_000]] = np.nan, np.nan
     broken = splat.replace(x=x, opacity=opacity)
@@ -355,7 +359,7 @@ def test_combine_takes_a_step_after_dropped_rows_back_to_the_input():
 
 
 def test_combine_refuses_steps_that_do_not_follow():
-    splat = make_trellis_like(1_024, seed=9)
+    splat = trellis_like(1_024, seed=9)
     x = splat.column("x").copy()
     x[:4] = np.nan
     broken = splat.replace(x=x)

@@ -7,18 +7,17 @@ import re
 
 import pytest
 from _lab import CHROMIUM
-from _splats import trellis_columns
 
-from splatlab import Splat, data, save
+from splatlab import data, save
 from splatlab.cli.main import EXIT_BAD_INPUT, EXIT_OK, main
+from splatlab.data import trellis_like
 from splatlab.viz.report import report
 
 
 @pytest.fixture(scope="module")
 def case(tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
-    commented = save(Splat.from_arrays(trellis_columns(8_000), comments=("edited",)),
-                     root / "commented.ply")
+    commented = save(trellis_like(8_000), root / "commented.ply", comment="edited")
     files = [data.path("trellis.ply"), data.path("corrupted.ply"), data.path("trellis.spz"),
              commented]
     return report(files, root / "case.html", views=2, resolution=48), files

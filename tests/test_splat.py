@@ -13,18 +13,9 @@ import splatlab.core.io
 import splatlab.core.ply
 from splatlab import Splat, SplatFieldError
 from splatlab.core.fields import f_rest_names, inria_properties
+from splatlab.data import trellis_like
 from splatlab.rendering.transfer import to_torch
 from splatlab.world.trellis import PROPERTIES as TRELLIS_PROPERTIES
-
-
-def trellis_like(n: int = 64, seed: int = 0) -> Splat:
-    rng = np.random.default_rng(seed)
-    cols = {name: rng.normal(0, 1, n).astype(np.float32) for name in TRELLIS_PROPERTIES}
-    for name in ("nx", "ny", "nz"):
-        cols[name][:] = 0
-    for i in range(3):
-        cols[f"scale_{i}"] = rng.uniform(-7.0, -3.0, n).astype(np.float32)
-    return Splat.from_arrays(cols)
 
 
 def test_hamburger_accessors(hamburger_path):
@@ -47,7 +38,7 @@ def test_views_are_read_only(hamburger_path):
     s = splatlab.load(hamburger_path)
     with pytest.raises(ValueError):
         s.positions[0, 0] = 1.0
-    t = trellis_like()
+    t = trellis_like(64)
     with pytest.raises(ValueError):
         t.opacity[0] = 1.0
 
@@ -105,7 +96,7 @@ def test_linear_scales_detected():
 
 
 def test_to_torch_one_matrix():
-    s = trellis_like(100)
+    s = trellis_like(96)
     t = to_torch(s, "cpu")
     assert set(t) == {"positions", "normals", "sh_dc", "opacity", "log_scales", "quats"}
     np.testing.assert_array_equal(t["positions"].numpy(), s.positions)
@@ -116,7 +107,7 @@ def test_to_torch_one_matrix():
 
 
 def test_replace_returns_new_and_keeps_input():
-    s = trellis_like()
+    s = trellis_like(64)
     before = s.opacity.copy()
     r = s.replace(opacity=np.zeros(s.count), log_scales=np.full((s.count, 3), -5.0))
     np.testing.assert_array_equal(s.opacity, before)
@@ -139,7 +130,7 @@ def test_replace_refuses_lossy_integer_cast():
 
 
 def test_save_refuses_existing_then_overwrites(tmp_path):
-    s = trellis_like()
+    s = trellis_like(64)
     path = splatlab.save(s, tmp_path / "a.ply")
     with pytest.raises(FileExistsError, match="overwrite=True"):
         splatlab.save(s, path)
@@ -148,7 +139,7 @@ def test_save_refuses_existing_then_overwrites(tmp_path):
 
 
 def test_save_onto_own_source_detaches(tmp_path):
-    path = splatlab.save(trellis_like(), tmp_path / "a.ply")
+    path = splatlab.save(trellis_like(64), tmp_path / "a.ply")
     loaded = splatlab.load(path)
     expected = loaded.opacity + 1
     splatlab.save(loaded.replace(opacity=expected), path, overwrite=True)
@@ -157,7 +148,7 @@ def test_save_onto_own_source_detaches(tmp_path):
 
 
 def test_failed_save_leaves_nothing(tmp_path, monkeypatch):
-    s = trellis_like()
+    s = trellis_like(64)
 
     def broken(*args, **kwargs):
         yield b"partial"

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _splats import make_trellis_like
 
 import splatlab
 from splatlab import incident, synth
 from splatlab.cli.main import EXIT_OK, main
+from splatlab.data import trellis_like
 from splatlab.loadchain import LOGIT_1E4, submission_problems
 from splatlab.repair.export import export
 
 
 @pytest.fixture
 def source(tmp_path):
-    path = splatlab.save(make_trellis_like(8_000, opacity=LOGIT_1E4), tmp_path / "in.ply")
+    path = splatlab.save(trellis_like(8_000, opacity=LOGIT_1E4), tmp_path / "in.ply")
     assert submission_problems(path) == []
     return path
 
@@ -61,7 +61,7 @@ def test_synthetic_and_incident_files(tmp_path):
 
 def test_take_and_comment_on_a_header_with_indented_lines(tmp_path):
     # plyfile reads headers whose lines start with blanks; rewriting them must not break
-    columns = make_trellis_like(64)
+    columns = trellis_like(64)
     path = splatlab.save(columns, tmp_path / "plain.ply")
     data = path.read_bytes()
     end = data.index(b"end_header\n") + len(b"end_header\n")

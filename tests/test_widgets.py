@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-from _splats import make_trellis_like
 from conftest import FIXTURES
 from matplotlib.image import imread
 
@@ -15,6 +14,7 @@ import splatlab
 import splatlab.viz.preview as preview
 from splatlab import data
 from splatlab.core.fields import logit
+from splatlab.data import trellis_like
 from splatlab.viz import plots
 from splatlab.viz.preview import CONTEXT_COLOR
 from splatlab.viz.widgets import (
@@ -36,10 +36,10 @@ def _pixels(png: bytes) -> np.ndarray:
 
 @pytest.fixture
 def pair() -> Explorer:
-    a = make_trellis_like(4_000, seed=0)
+    a = trellis_like(4_000, seed=0)
     opacity = a.opacity.copy()
     opacity[:3] = [np.inf, -np.inf, np.nan]
-    b = make_trellis_like(3_000, seed=1)
+    b = trellis_like(3_008, seed=1)
     return explore([a.replace(opacity=opacity), b], labels=["a", "b"], resolution=96,
                    render_resolution=24)
 
@@ -112,7 +112,7 @@ def test_preview_highlights_the_selection_and_follows_picker_and_view(pair):
     pair.view.value = 4
     assert pair.preview.value != front
     pair.picker.value = 1
-    assert pair.selection.shape == (3_000,)
+    assert pair.selection.shape == (3_008,)
     pair.color_by.value = "field"
     assert pair.preview.value != front
 
@@ -135,7 +135,7 @@ def test_render_button_pytorch_and_open3d_fallback(pair, monkeypatch):
 
 
 def test_explore_arguments():
-    splat = make_trellis_like(500)
+    splat = trellis_like(512)
     single = explore(splat)
     assert single.labels == ["splat 0"] and single.widget.children
     assert "alpha" in single.field.options and "opacity" in single.field.options

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.display import counted, html_table, text_table
-from ..core.fields import GAUSSIAN_PROPERTIES, GROUPS
+from ..core.fields import GROUPS, missing_properties
 from ..core.floats import values_as_data
 from ..core.jsonsafe import json_safe
 from ..core.splat import Splat, SplatFieldError
@@ -253,7 +253,7 @@ def diagnose(splat: Splat, **thresholds) -> Report:
     limits = replace(Thresholds(), **thresholds)
     source = str(splat.source) if splat.source else None
     if not splat.is_gaussian:
-        missing = [n for n in GAUSSIAN_PROPERTIES if n not in splat.properties]
+        missing = missing_properties(splat.properties)
         found = [Finding("SL001", "error", "vertex",
                          f"Not a 3DGS file: missing {', '.join(missing)}.",
                          {"missing": float(len(missing))}, splat.count)]
@@ -382,7 +382,7 @@ def _spikes(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Findin
 def _invisible(splat: Splat, t: Thresholds, table: pd.DataFrame) -> Iterator[Finding]:
     alpha = float32_sigmoid(splat.opacity)
     n = len(alpha)
-    k3 = int((alpha < np.float32(sn17.INVISIBLE_ALPHA)).sum())
+    k3 = int(sn17.invisible(alpha).sum())
     k255 = int((alpha < np.float32(1 / 255)).sum())
     evidence = {"share_below_1e-3": k3 / n, "share_below_1/255": k255 / n}
     if k3 / n > t.invisible_share:

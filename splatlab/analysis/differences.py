@@ -20,15 +20,14 @@ import os
 import numpy as np
 import pandas as pd
 
-from ..core.floats import values_as_data
+from ..core.floats import SUMMARY_KEYS, binary_exponent, finite_summary, values_as_data
 from ..core.io import load
 from ..core.ply import one_line
 from ..core.splat import Splat
 from .matching import MatchMethod, match_rows
 
-SUMMARY_COLUMNS = ("finite", "mean", "std", "min", "max")
 COLUMNS = ("status", "changed", "changed_share", "nonfinite_changed", "max_abs_change",
-           "mean_abs_change", *(f"{side}_{k}" for side in "ab" for k in SUMMARY_COLUMNS))
+           "mean_abs_change", *(f"{side}_{k}" for side in "ab" for k in SUMMARY_KEYS))
 
 
 class DiffError(ValueError):
@@ -44,35 +43,6 @@ class DiffError(ValueError):
         self.a, self.b = a, b
         super().__init__(one_line(f"{a} ({a_rows:,} rows) and {b} ({b_rows:,} rows): diff"
                                   " compares row by row; rows must match in count"))
-
-
-@values_as_data
-def summary(values: np.ndarray) -> dict[str, float]:
-    """Count of finite values and their mean, std, min and max (NaN when none is finite).
-
-    Mean and std are taken of the values scaled by a power of two (exact), so that values
-    near float64's limits (+-1e308, subnormals) neither overflow nor vanish in the squares.
-
-    Example:
-        >>> summary(np.array([1.0, 3.0, np.nan]))["mean"]
-        2.0
-        >>> summary(np.array([-1.5e308, 1.5e308]))["std"]
-        1.5e+308
-    """
-    v = np.asarray(values)
-    finite = v[np.isfinite(v)].astype(np.float64)
-    if not len(finite):
-        return {"finite": 0, "mean": np.nan, "std": np.nan, "min": np.nan, "max": np.nan}
-    low, high = float(finite.min()), float(finite.max())
-    exponent = _exponent(max(abs(low), abs(high)))
-    scaled = np.ldexp(finite, -exponent)
-    return {"finite": int(len(finite)), "mean": float(np.ldexp(scaled.mean(), exponent)),
-            "std": float(np.ldexp(scaled.std(), exponent)), "min": low, "max": high}
-
-
-def _exponent(largest: float) -> int:
-    """The power of two that brings ``largest`` into [0.5, 1) (0 for 0)."""
-    return int(np.frexp(largest)[1]) if largest > 0 else 0
 
 
 @values_as_data
@@ -118,8 +88,8 @@ def diff(a: Splat | str | os.PathLike, b: Splat | str | os.PathLike, *,
                       else (va[pairs.a_rows], vb[pairs.b_rows]))
             row.update(field_changes(pa.astype(np.float64), pb.astype(np.float64)))
         for side, values in (("a", va), ("b", vb)):
-            stats = summary(values) if values is not None else dict.fromkeys(SUMMARY_COLUMNS)
-            row.update({f"{side}_{k}": stats[k] for k in SUMMARY_COLUMNS})
+            stats = finite_summary(values) if values is not None else dict.fromkeys(SUMMARY_KEYS)
+            row.update({f"{side}_{k}": stats[k] for k in SUMMARY_KEYS})
         rows[name] = row
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(COLUMNS))
     frame.index.name = "field"
@@ -146,7 +116,7 @@ def field_changes(va: np.ndarray, vb: np.ndarray) -> dict[str, object]:
     with np.errstate(over="ignore"):  # a change beyond float64 (1e308 to -1e308) is inf
         delta = np.abs(va[both] - vb[both])
     largest = float(delta.max()) if len(delta) else 0.0
-    exponent = _exponent(largest) if np.isfinite(largest) else 0
+    exponent = binary_exponent(largest) if np.isfinite(largest) else 0
     return {"status": "changed" if changed else "same", "changed": changed,
             "changed_share": changed / len(va) if len(va) else 0.0,
             "nonfinite_changed": int((~same & ~both).sum()),
@@ -155,4 +125,4 @@ def field_changes(va: np.ndarray, vb: np.ndarray) -> dict[str, object]:
             if len(delta) else 0.0}
 
 
-__all__ = ["DiffError", "diff", "field_changes", "summary"]
+__all__ = ["DiffError", "diff", "field_changes"]

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.display import html_table, text_table
-from ..core.fields import GAUSSIAN_PROPERTIES
+from ..core.fields import missing_properties
 from ..core.floats import values_as_data
 from ..core.jsonsafe import json_safe
 from ..core.splat import BlockMemo, Splat
@@ -220,7 +220,7 @@ def _sn17(data: ValidatorData, intended: bool) -> list[GateCheck]:
         checks.append(_check(
             "centroid", "one of points[0..2] (a row) equals (1, 1, 1)", len(hits), 1, bool(hits),
             "as written it compares one row with a column of ones", as_written_dead=True))
-    low = int(np.sum(data.opacities < np.float32(sn17.INVISIBLE_ALPHA)))
+    low = int(np.sum(sn17.invisible(data.opacities)))
     share = 100.0 * low / n if n else 0.0
     checks.append(_check("opacity", f"over {_LIMIT:g} % of gaussians with sigmoid(opacity) <"
                          f" {sn17.INVISIBLE_ALPHA:g}", share, _LIMIT, share > _LIMIT,
@@ -326,7 +326,7 @@ def _gate(splat: Splat, rules: str, intended: bool, path: str) -> GateResult:
 
 
 def _judge(splat: Splat, rule: RuleSet, intended: bool, source: str | None) -> GateResult:
-    missing = [n for n in GAUSSIAN_PROPERTIES if n not in splat.properties]
+    missing = missing_properties(splat.properties)
     if missing:
         check = _check("load", "a 3DGS property the loader reads is missing", len(missing), 1,
                        True, "missing: " + ", ".join(missing))

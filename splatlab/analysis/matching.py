@@ -41,7 +41,7 @@ from typing import Literal
 import numpy as np
 
 from ..core.fields import GROUPS
-from ..core.floats import values_as_data
+from ..core.floats import finite_summary, values_as_data
 from ..core.ply import one_line
 from ..core.splat import Splat
 
@@ -352,9 +352,7 @@ def _cost(a: Splat, b: Splat):
 
     def spread(name: str) -> float:
         if name not in spreads:  # measured on first use: most pairings never tie
-            values = a.column(name)
-            finite = values[np.isfinite(values)].astype(np.float64)
-            std = float(finite.std()) if len(finite) > 1 else 0.0
+            std = finite_summary(a.column(name))["std"]  # NaN with no finite value
             spreads[name] = std if std > 0 else 1.0
         return spreads[name]
 

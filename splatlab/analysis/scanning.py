@@ -42,8 +42,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.fields import GAUSSIAN_PROPERTIES, GROUPS
-from ..core.floats import values_as_data
+from ..core.fields import GROUPS, missing_properties
+from ..core.floats import finite_summary, values_as_data
 from ..core.io import detect_format, load
 from ..core.parallel import engine
 from ..core.ply import SplatFormatError, one_line
@@ -53,7 +53,6 @@ from ..world import sn17
 from ..world.miner import LOGIT_1E3, LOGIT_1E3_HIGH, LOGIT_1E4, LOGIT_1E4_HIGH
 from ..world.sn17 import float32_sigmoid
 from .diagnosis import SEVERITY_ORDER, diagnose, near
-from .differences import summary
 from .gates import gate, remembered
 from .statistics import set_threads
 
@@ -150,8 +149,8 @@ def opacity_metrics(splat: Splat) -> dict[str, Any]:
         >>> opacity_metrics(synth.trellis(3200))["count"]
         3200
     """
-    opacity = summary(splat.opacity)
-    scales = summary(np.asarray(splat.columns(GROUPS["log_scales"])).ravel())
+    opacity = finite_summary(splat.opacity)
+    scales = finite_summary(np.asarray(splat.columns(GROUPS["log_scales"])).ravel())
     return {
         "count": splat.count,
         "opacity_mean": opacity["mean"],
@@ -208,7 +207,7 @@ def scan_splat(splat: Splat, rules: str = "sn17") -> dict[str, Any]:
     row["count"] = splat.count
     with remembered():  # the row, the findings and the gate share one SPZ round trip
         row["findings"], row["worst"] = _findings(splat)
-        missing = [n for n in GAUSSIAN_PROPERTIES if n not in splat.properties]
+        missing = missing_properties(splat.properties)
         if missing:  # named like a load error: the file first, one line
             row["error"] = one_line(f"{row['file'] or '<splat>'}: not a 3DGS file: missing"
                                     f" {', '.join(missing)}")
@@ -217,8 +216,8 @@ def scan_splat(splat: Splat, rules: str = "sn17") -> dict[str, Any]:
         row["encoding"] = f"opacity {encoding.opacity_looks}, scales {encoding.scales_look}"
         row.update(opacity_metrics(splat))
         opacity = np.asarray(splat.opacity)
-        invisible = float32_sigmoid(opacity) < np.float32(sn17.INVISIBLE_ALPHA)
-        row["alpha_below_1e-3"] = float(invisible.mean()) if invisible.size else np.nan
+        hidden = sn17.invisible(float32_sigmoid(opacity))
+        row["alpha_below_1e-3"] = float(hidden.mean()) if hidden.size else np.nan
         row.update(spike_shares(opacity))
         row["uniform_rule"] = bool(row["opacity_std"] < 1.0)
         result = gate(splat, rules)

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.fields import GROUPS
-from ..core.floats import QUIET, values_as_data
+from ..core.floats import QUIET, binary_exponent, values_as_data
 from ..core.splat import Splat
 from .kernels import (
     chunk_histogram,
@@ -505,7 +505,7 @@ def _rescale_extremes(moments: np.ndarray,
         redo = ((moments[0] > 0) & (largest > 0)
                 & ((largest > _SAFE_MAGNITUDE) | (largest < 1 / _SAFE_MAGNITUDE)))
     for i in np.flatnonzero(redo):
-        exponent = int(np.frexp(largest[i])[1])
+        exponent = binary_exponent(float(largest[i]))
         moments[4:6, i] = scaled_moments(int(i), exponent)[4:6]
         exponents[i] = exponent
     return exponents

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.fields import GROUPS
-from ..core.floats import values_as_data
+from ..core.floats import finite_summary, sorted_finite, values_as_data
 from ..core.splat import Splat
 
 U = 2.0 ** -53
@@ -54,10 +54,11 @@ def reference_row(values: np.ndarray) -> dict[str, float]:
     """One row of the stats table for ``values``, in float64 numpy, with ``tolerance``
     (:func:`moment_tolerance`) beside mean and std.
 
-    Mean and std are taken of the finite values times 2**-e (exact), e bringing the largest
-    magnitude into [0.5, 1), so that columns near float64's limits neither overflow nor
-    underflow. Quantiles are numpy's linear ones of the finite values; mode the most
-    frequent finite value (the smallest on ties), ``mode_share`` its count over all values.
+    Mean, std, min and max are :func:`~splatlab.core.floats.finite_summary`'s (of the
+    finite values times 2**-e, exact, so that columns near float64's limits neither
+    overflow nor underflow), summed in sorted order. Quantiles are numpy's linear ones of
+    the finite values; mode the most frequent finite value (the smallest on ties),
+    ``mode_share`` its count over all values.
 
     Example:
         >>> row = reference_row(np.array([1.0, 2.0, 2.0, np.nan, np.inf]))
@@ -65,7 +66,7 @@ def reference_row(values: np.ndarray) -> dict[str, float]:
         (3, 1.6666666666666667, 2.0, 0.4, 2)
     """
     v = np.asarray(values).astype(np.float64)
-    finite = np.sort(v[np.isfinite(v)])
+    finite = sorted_finite(v)
     row: dict[str, float] = {
         "count": len(v), "finite": len(finite), "nan": int(np.isnan(v).sum()),
         "posinf": int((v == np.inf).sum()), "neginf": int((v == -np.inf).sum()),
@@ -74,13 +75,10 @@ def reference_row(values: np.ndarray) -> dict[str, float]:
         "tolerance": 0.0}
     if not len(finite):
         return row
-    largest = float(np.abs(finite).max())
-    exponent = int(np.frexp(largest)[1]) if largest > 0 else 0
-    scaled = np.ldexp(finite, -exponent)
+    summary = finite_summary(finite)  # of the sorted values: the order its sums take
+    largest = max(abs(summary["min"]), abs(summary["max"]))
     distinct, counts = np.unique(finite, return_counts=True)
-    row.update(mean=float(np.ldexp(scaled.mean(), exponent)),
-               std=float(np.ldexp(scaled.std(), exponent)),
-               min=float(finite[0]), max=float(finite[-1]),
+    row.update(mean=summary["mean"], std=summary["std"], min=summary["min"], max=summary["max"],
                mode=float(distinct[counts.argmax()]),
                mode_share=float(counts.max() / len(v)), distinct=len(distinct),
                tolerance=moment_tolerance(len(finite), largest))

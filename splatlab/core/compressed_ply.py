@@ -48,7 +48,7 @@ import os
 
 import numpy as np
 
-from .fields import GROUPS, SH_C0, f_rest_names
+from .fields import GROUPS, SH_C0, f_rest_names, missing_properties
 from .floats import values_as_data
 from .ply import PlyHeader, SplatFormatError, parse_header, read_layout
 
@@ -413,7 +413,7 @@ def encode(columns: dict[str, np.ndarray], *, order: str = "morton") -> bytes:
         >>> data[:3], decode_bytes(data).shape
         (b'ply', (300,))
     """
-    missing = [n for n in ENCODED_PROPERTIES if n not in columns]
+    missing = missing_properties(columns, ENCODED_PROPERTIES)
     if missing:
         raise ValueError(f"compressed PLY needs properties {', '.join(missing)}")
     count = len(np.asarray(columns["x"]))

@@ -8,6 +8,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Container, Iterable
+
 import numpy as np
 
 from .floats import values_as_data
@@ -29,6 +31,22 @@ GAUSSIAN_PROPERTIES: tuple[str, ...] = (
     *GROUPS["positions"], *GROUPS["sh_dc"], "opacity", *GROUPS["log_scales"], *GROUPS["quats"]
 )
 """Properties every 3DGS file needs; normals and ``f_rest_*`` are optional."""
+
+
+
+def missing_properties(properties: Container[str],
+                       needed: Iterable[str] = GAUSSIAN_PROPERTIES) -> list[str]:
+    """The names of ``needed`` (every 3DGS property by default) that ``properties`` lacks,
+    in ``needed``'s order: the one check behind every "not a 3DGS file" message.
+
+    Example:
+        >>> missing_properties(["x", "y", "z"], ("x", "opacity", "rot_0"))
+        ['opacity', 'rot_0']
+        >>> len(missing_properties(["x", "y", "z"]))
+        11
+    """
+    return [name for name in needed if name not in properties]
+
 
 SH_REST_COUNTS: dict[int, int] = {0: 0, 1: 9, 2: 24, 3: 45}
 """Number of ``f_rest_*`` properties for each spherical-harmonics degree."""

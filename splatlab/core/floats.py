@@ -40,4 +40,57 @@ def values_as_data(fn: F) -> F:
     return np.errstate(**QUIET)(fn)
 
 
-__all__ = ["QUIET", "values_as_data"]
+SUMMARY_KEYS = ("finite", "mean", "std", "min", "max")
+"""The keys of :func:`finite_summary`, in order."""
+
+
+def binary_exponent(largest: float) -> int:
+    """The power of two ``e`` that brings the magnitude ``largest`` into [0.5, 1) (0 for 0):
+    values times 2**-e (exact) neither overflow nor vanish in sums and squares.
+
+    Example:
+        >>> binary_exponent(1.5e308), binary_exponent(0.75), binary_exponent(0.0)
+        (1024, 0, 0)
+    """
+    return int(np.frexp(largest)[1]) if largest > 0 else 0
+
+
+@values_as_data
+def finite_summary(values: np.ndarray) -> dict[str, float]:
+    """Count of finite values and their mean, std (population), min and max (NaN when none
+    is finite): the one summary of a column's finite values (``diff``'s ``a_*``/``b_*``
+    columns, the scan's opacity metrics, the statistics reference, diff's row pairing).
+
+    Mean and std are taken of the values scaled by a power of two (exact), so that values
+    near float64's limits (+-1e308, subnormals) neither overflow nor vanish in the squares.
+
+    Example:
+        >>> finite_summary(np.array([1.0, 3.0, np.nan]))["mean"]
+        2.0
+        >>> finite_summary(np.array([-1.5e308, 1.5e308]))["std"]
+        1.5e+308
+    """
+    v = np.asarray(values)
+    finite = v[np.isfinite(v)].astype(np.float64)
+    if not len(finite):
+        return {"finite": 0, "mean": np.nan, "std": np.nan, "min": np.nan, "max": np.nan}
+    low, high = float(finite.min()), float(finite.max())
+    exponent = binary_exponent(max(abs(low), abs(high)))
+    scaled = np.ldexp(finite, -exponent)
+    return {"finite": int(len(finite)), "mean": float(np.ldexp(scaled.mean(), exponent)),
+            "std": float(np.ldexp(scaled.std(), exponent)), "min": low, "max": high}
+
+
+def sorted_finite(values: np.ndarray) -> np.ndarray:
+    """The finite values of ``values`` as float64, sorted (what quantiles are read from).
+
+    Example:
+        >>> sorted_finite(np.float32([2.0, np.nan, -1.0, np.inf])).tolist()
+        [-1.0, 2.0]
+    """
+    v = np.asarray(values)
+    return np.sort(v[np.isfinite(v)].astype(np.float64))
+
+
+__all__ = ["QUIET", "SUMMARY_KEYS", "binary_exponent", "finite_summary", "sorted_finite",
+           "values_as_data"]

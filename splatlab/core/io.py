@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from . import compressed_ply, dotsplat, ksplat, sog, spz
-from .fields import f_rest_names
+from .fields import f_rest_names, missing_properties
 from .floats import values_as_data
 from .ply import (
     PlyLayout,
@@ -382,7 +382,7 @@ def _encoded_bytes(splat: Splat, kind: str, encode, needed: tuple[str, ...], res
     if not splat.modified and origin.name == kind and raw.encoded is not None:
         return raw.encoded
     title = SourceFormat(kind).title
-    missing = [n for n in needed if n not in splat.properties]
+    missing = missing_properties(splat.properties, needed)
     if missing:
         raise SplatFormatError(splat.source or "<splat>", f"cannot write {title}: no"
                                f" {', '.join(missing)}")

@@ -22,7 +22,15 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .display import html_table
-from .fields import GAUSSIAN_PROPERTIES, GROUPS, SH_C0, SH_REST_COUNTS, f_rest_names, sigmoid
+from .fields import (
+    GAUSSIAN_PROPERTIES,
+    GROUPS,
+    SH_C0,
+    SH_REST_COUNTS,
+    f_rest_names,
+    missing_properties,
+    sigmoid,
+)
 from .ply import PlyHeader, build_header, ply_type_of
 from .provenance import Provenance, SourceFormat
 
@@ -338,7 +346,7 @@ class Splat:
     @property
     def is_gaussian(self) -> bool:
         """True when every 3DGS property (positions, colour, opacity, scales, rotation) exists."""
-        return all(name in self._table.dtype.fields for name in GAUSSIAN_PROPERTIES)
+        return not missing_properties(self._table.dtype.fields)
 
     @property
     def opacity_encoding(self) -> str:
@@ -395,7 +403,7 @@ class Splat:
                           strides=(self._table.strides[0], step), writeable=False)
 
     def _require(self, names: tuple[str, ...]) -> tuple[str, ...]:
-        missing = [n for n in names if n not in self._table.dtype.fields]
+        missing = missing_properties(self._table.dtype.fields, names)
         if missing:
             raise SplatFieldError(
                 f"{self._label()}: not a 3DGS file, missing properties {', '.join(missing)}"

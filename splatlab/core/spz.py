@@ -62,7 +62,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .fields import GROUPS, f_rest_names
+from .fields import GROUPS, f_rest_names, missing_properties
 from .floats import values_as_data
 from .ply import SplatFormatError
 
@@ -267,7 +267,7 @@ def degree_for_dim(dim: int) -> int:
 
 def _sh_rest(columns: dict[str, np.ndarray]) -> int:
     """The number of ``f_rest_*`` the library encodes; ValueError for what it cannot."""
-    missing = [n for n in ENCODED_PROPERTIES if n not in columns]
+    missing = missing_properties(columns, ENCODED_PROPERTIES)
     if missing:
         raise ValueError(f"SPZ needs properties {', '.join(missing)}")
     rest = sh_rest_count(list(columns))

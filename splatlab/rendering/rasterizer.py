@@ -236,9 +236,8 @@ class _Projected:
 
 def _project(means: torch.Tensor, quats: torch.Tensor, scales: torch.Tensor,
              opacities: torch.Tensor, colors: torch.Tensor, camera: Camera) -> _Projected:
-    view = camera.viewmat.to(means)
-    rot = view[:3, :3]
-    p = means @ rot.T + view[:3, 3]
+    rot = camera.viewmat.to(means)[:3, :3]
+    p, u, v = camera.project(means)
     z = p[:, 2]
     x_lo, x_hi, y_lo, y_hi = _fov_limits(camera)
     tx = (p[:, 0] / z).clamp(x_lo, x_hi) * z
@@ -250,8 +249,6 @@ def _project(means: torch.Tensor, quats: torch.Tensor, scales: torch.Tensor,
     cov2d = jw @ covariances_3d(quats, scales) @ jw.transpose(1, 2)
     ca, cb, cc = cov2d[:, 0, 0] + EPS_2D, cov2d[:, 0, 1], cov2d[:, 1, 1] + EPS_2D
     det = ca * cc - cb * cb
-    u = camera.fx * p[:, 0] / z + camera.cx
-    v = camera.fy * p[:, 1] / z + camera.cy
     reach = 2.0 * torch.log(255.0 * opacities)  # alpha >= 1/255  <=>  d^T Sigma^-1 d <= reach
     rx, ry = torch.sqrt(reach * ca), torch.sqrt(reach * cc)
     keep = ((z >= NEAR_PLANE) & (det > 0) & (reach >= 0)
@@ -457,8 +454,8 @@ def rasterize_reference(means: torch.Tensor, quats: torch.Tensor, scales: torch.
     means, quats, scales, opacities, colors = (
         t.to(f64) for t in (means, quats, scales, opacities, colors))
     rgb = _gaussian_colors(colors, means, camera, sh_degree)
-    view = camera.viewmat.to(means)
-    p = means @ view[:3, :3].T + view[:3, 3]
+    rot = camera.viewmat.to(means)[:3, :3]
+    p, u, v = camera.project(means)
     x, y, z = p.unbind(-1)
     x_lo, x_hi, y_lo, y_hi = _fov_limits(camera)
     jac = torch.zeros(len(p), 2, 3, dtype=f64, device=means.device)
@@ -466,11 +463,11 @@ def rasterize_reference(means: torch.Tensor, quats: torch.Tensor, scales: torch.
     jac[:, 1, 1] = camera.fy / z
     jac[:, 0, 2] = -camera.fx * (x / z).clamp(x_lo, x_hi) / z
     jac[:, 1, 2] = -camera.fy * (y / z).clamp(y_lo, y_hi) / z
-    cov_cam = view[:3, :3] @ covariances_3d(quats, scales) @ view[:3, :3].T
+    cov_cam = rot @ covariances_3d(quats, scales) @ rot.T
     cov2d = jac @ cov_cam @ jac.transpose(1, 2) + EPS_2D * torch.eye(2, dtype=f64,
                                                                       device=means.device)
     inv = torch.linalg.inv(cov2d)
-    centre = torch.stack([camera.fx * x / z + camera.cx, camera.fy * y / z + camera.cy], -1)
+    centre = torch.stack([u, v], -1)
     rows, cols = torch.meshgrid(torch.arange(camera.height, dtype=f64, device=means.device),
                                 torch.arange(camera.width, dtype=f64, device=means.device),
                                 indexing="ij")

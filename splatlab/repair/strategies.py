@@ -41,7 +41,7 @@ from ..analysis.diagnosis import near
 from ..analysis.gates import GateResult, gate
 from ..analysis.statistics import stats
 from ..core.fields import GROUPS
-from ..core.floats import values_as_data
+from ..core.floats import sorted_finite, values_as_data
 from ..core.jsonsafe import json_safe
 from ..core.ply import one_line
 from ..core.splat import Splat
@@ -499,7 +499,7 @@ def _quantiles(splat: Splat, field: str, reference: str | np.ndarray | Splat,
             raise ValueError(f"no prior for {field!r}: give a reference array or Splat")
         return mean + std * torch.special.ndtri(torch.from_numpy(q)).numpy()
     ref = reference.column(field) if isinstance(reference, Splat) else np.asarray(reference)
-    ref = np.sort(ref[np.isfinite(ref)].astype(np.float64))
+    ref = sorted_finite(ref)
     if not len(ref):
         raise RepairError(_source(splat), f"the reference for {field} has no finite value")
     return np.interp(q * len(ref) - 0.5, np.arange(len(ref)), ref)

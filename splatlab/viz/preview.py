@@ -65,8 +65,8 @@ if TYPE_CHECKING:
     import open3d as o3d
 
 __all__ = ["DEFAULT_RESOLUTION", "ImageArray", "PointView", "image_agreement", "interactive",
-           "montage", "point_view", "render_open3d", "rendering_available", "to_open3d",
-           "to_png"]
+           "montage", "percentile_range", "point_view", "render_open3d", "rendering_available",
+           "to_open3d", "to_png"]
 
 DEFAULT_RESOLUTION = 384
 """Side in pixels of the default view: the validator's first camera at this resolution."""
@@ -471,13 +471,9 @@ def _sample_rows(splat: Splat, min_alpha: float, max_points: int, seed: int) -> 
 def _project(points: np.ndarray, camera: Camera) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Point index, pixel (row * width + col) and depth of the points whose centre falls in
     the image in front of the camera, sorted by pixel then depth."""
-    view = camera.viewmat.numpy()
-    # einsum, not BLAS: on a busy machine the BLAS threads take up to ~30 ms to wake
-    cam = np.einsum("nj,ij->ni", points, view[:3, :3]) + view[:3, 3]
+    cam, u, v = camera.project(points)
     z = cam[:, 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        u = np.floor(camera.fx * cam[:, 0] / z + camera.cx)
-        v = np.floor(camera.fy * cam[:, 1] / z + camera.cy)
+    u, v = np.floor(u), np.floor(v)
     point = np.flatnonzero((z >= NEAR_PLANE) & (u >= 0) & (u < camera.width) & (v >= 0)
                            & (v < camera.height))
     point = point[np.argsort(z[point])]  # nearest first
@@ -504,7 +500,7 @@ def _point_colors(splat: Splat, rows: np.ndarray, color_by: str | np.ndarray, cm
         raise ValueError(f"color_by needs {splat.count} values (or {splat.count} x 3 RGB), "
                          f"got shape {values.shape}")
     drawn = np.asarray(values[rows], np.float64)
-    lo, hi = clim if clim is not None else _percentile_range(drawn)
+    lo, hi = clim if clim is not None else percentile_range(drawn)
     with np.errstate(invalid="ignore", divide="ignore"):
         scaled = (drawn - lo) / (hi - lo) if hi > lo else drawn - lo + 0.5
     rgba = colormaps[cmap].with_extremes(bad="black")(np.ma.masked_invalid(scaled))
@@ -515,7 +511,14 @@ def _to_uint8(colors: np.ndarray) -> np.ndarray:
     return np.round(np.clip(colors, 0.0, 1.0) * 255).astype(np.uint8)
 
 
-def _percentile_range(values: np.ndarray) -> tuple[float, float]:
+def percentile_range(values: np.ndarray) -> tuple[float, float]:
+    """Colour limits of ``values``: the 1st and 99th percentiles of the finite ones, (0, 1)
+    when none is finite (point views and the explorer's colour bar).
+
+    Example:
+        >>> percentile_range(np.array([np.nan, 2.0, 2.0]))
+        (2.0, 2.0)
+    """
     finite = values[np.isfinite(values)]
     if not finite.size:
         return 0.0, 1.0

@@ -50,7 +50,7 @@ from ..core.splat import Splat
 from ..rendering.cameras import validator_rig
 from ..rendering.rasterizer import rasterize, splat_tensors
 from . import plots
-from .preview import PointView, render_open3d, to_png
+from .preview import PointView, percentile_range, render_open3d, to_png
 
 __all__ = ["Explorer", "explore", "readout_format"]
 
@@ -350,12 +350,10 @@ class Explorer:
         with np.errstate(divide="ignore", invalid="ignore"):
             units = (values if self._scale == "linear" else np.log10(values)
                      if self._scale == "log" else logit(values))
-        drawn = units[view.rows]
-        drawn = drawn[np.isfinite(drawn)]
-        lo, hi = np.percentile(drawn, [1, 99]) if drawn.size else (0.0, 1.0)
+        lo, hi = percentile_range(units[view.rows])
         hi = hi if hi > lo else lo + 1.0
-        image = view.image(units, highlight=selection, clim=(float(lo), float(hi)))
-        return image, (to_field(float(lo)), to_field(float(hi)))
+        image = view.image(units, highlight=selection, clim=(lo, hi))
+        return image, (to_field(lo), to_field(hi))
 
     def _colour_bar(self, limits: tuple[float, float]) -> np.ndarray:
         key = (self.field.value, self.raw.value, limits)

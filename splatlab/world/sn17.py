@@ -74,6 +74,18 @@ def float32_sigmoid(x: np.ndarray) -> np.ndarray:
     return (1.0 / (1.0 + torch.exp(-t))).numpy()
 
 
+def invisible(alpha: np.ndarray) -> np.ndarray:
+    """Mask of the gaussians the gate counts as invisible: activated opacity ``alpha`` below
+    :data:`INVISIBLE_ALPHA`, compared in float32 as the validator compares (the gate's
+    opacity check, the scan's ``alpha_below_1e-3``, diagnose's SL402).
+
+    Example:
+        >>> invisible(float32_sigmoid(np.float32([-7.0, -6.9, 0.0]))).tolist()
+        [True, False, False]
+    """
+    return np.asarray(alpha) < np.float32(INVISIBLE_ALPHA)
+
+
 @dataclass(frozen=True)
 class ValidatorData:
     """Gaussians as the subnet-17 validator holds them (float32 numpy arrays).
@@ -191,6 +203,6 @@ def validator(splat: Splat, extent: float = EXTENT) -> ValidatorData:
 __all__ = [
     "EXTENT", "GATE_VERSION", "INTENDED_SCALE_EPS", "INVISIBLE_ALPHA", "MAX_INVISIBLE_SHARE",
     "MIN_COUNT", "RIG_ELEVATION_DEG", "RIG_FOV_Y_DEG", "RIG_RADIUS", "RIG_RESOLUTION",
-    "RIG_VIEWS", "ValidatorData", "WRITTEN_SCALE_EPS", "float32_sigmoid", "validator",
+    "RIG_VIEWS", "ValidatorData", "WRITTEN_SCALE_EPS", "float32_sigmoid", "invisible", "validator",
     "validator_frame", "validator_load", "validator_normalize",
 ]

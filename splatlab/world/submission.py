@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core import spz
+from ..core.fields import missing_properties
 from ..core.floats import values_as_data
 from ..core.io import splat_from_spz
 from ..core.ply import MAX_HEADER_BYTES, SplatFormatError
@@ -113,7 +114,7 @@ def _problems(header: bytes, body_size: int) -> list[str]:
     names = _property_names(lines, problems)
     if names is None:
         return problems
-    missing = [n for n in spz.ENCODED_PROPERTIES if n not in names]
+    missing = missing_properties(names, spz.ENCODED_PROPERTIES)
     if missing:
         problems.append(f"missing properties {', '.join(missing)}")
     twice = sorted(n for n, k in Counter(names).items() if k > 1)
