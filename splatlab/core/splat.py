@@ -23,7 +23,6 @@ from numpy.lib.stride_tricks import as_strided
 
 from .display import html_table
 from .fields import (
-    GAUSSIAN_PROPERTIES,
     GROUPS,
     SH_C0,
     SH_REST_COUNTS,
