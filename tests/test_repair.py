@@ -363,7 +363,7 @@ def test_combine_refuses_steps_that_do_not_follow():
     x = splat.column("x").copy()
     x[:4] = np.nan
     broken = splat.replace(x=x)
-    kept, dropped = rp.nonfinite(broken, mode="drop")
+    kept, dropped = rp.nonfinite(broken, mode="drop", fields=["x"])  # (TRELLIS has +inf too)
     with pytest.raises(ValueError, match="step 1 .nonfinite. was given 1,024 rows, not the 1,020"):
         rp.combine(kept, kept, [dropped])
     with pytest.raises(ValueError, match="the steps leave 1,020 rows, not the 1,000 of after"):
