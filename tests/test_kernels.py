@@ -7,7 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from splatlab.analysis.kernels import (
+pytest.importorskip("numba")    # the [fast] extra; without it tests/test_without_numba.py runs
+
+from splatlab.analysis.kernels import (  # noqa: E402
     chunk_histogram,
     chunk_moments,
     gather_columns,

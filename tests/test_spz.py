@@ -659,6 +659,7 @@ def test_streams_changed_by_hand_are_not_read_from_the_old_buffer():
 
 def test_kernels_refuse_wrong_sizes():
     """The compiled loops check sizes themselves (numba does not bound-check)."""
+    pytest.importorskip("numba")
     from splatlab.core import spz_kernels
 
     zero = np.zeros(2, np.float32)

@@ -48,8 +48,8 @@ import os
 
 import numpy as np
 
-from .fields import GROUPS, SH_C0, f_rest_names
 from .compiled import numba_available
+from .fields import GROUPS, SH_C0, f_rest_names
 from .floats import values_as_data
 from .ply import PlyHeader, SplatFormatError, parse_header, read_layout
 

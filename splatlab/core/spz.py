@@ -62,8 +62,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .fields import GROUPS, f_rest_names
 from .compiled import numba_available
+from .fields import GROUPS, f_rest_names
 from .floats import values_as_data
 from .ply import SplatFormatError
 
