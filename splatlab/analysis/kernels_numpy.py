@@ -33,27 +33,41 @@ def chunk_moments(block: np.ndarray, out: np.ndarray) -> None:
     nan, +inf, -inf counts, then mean, M2, min and max over the finite values (mean 0.0,
     min +inf and max -inf where there is none), in float64.
 
+    As the compiled one: every column first as if all its values were finite; a column
+    whose sum or M2 is not finite is done again with the non-finite values counted apart.
+
     Example:
         >>> out = np.empty((8, 2))
         >>> chunk_moments(np.array([[1.0, np.inf], [2.0, -np.inf]], np.float32), out)
         >>> out[:, 1].tolist()
         [0.0, 0.0, 1.0, 1.0, 0.0, 0.0, inf, -inf]
     """
-    values = np.asarray(block, np.float64)
+    rows = len(block)
+    columns = np.asarray(block).T.astype(np.float64, order="C")    # a column a row: in cache
+    with np.errstate(**QUIET):
+        out[0], out[1:4] = rows, 0.0
+        out[6], out[7] = columns.min(axis=1), columns.max(axis=1)
+        out[4] = mean = columns.sum(axis=1) / rows
+        columns -= mean[:, None]
+        out[5] = m2 = np.einsum("ij,ij->i", columns, columns)
+    again = np.flatnonzero(~np.isfinite(mean + m2))
+    if len(again):
+        out[:, again] = _masked_moments(np.asarray(block[:, again], np.float64))
+
+
+def _masked_moments(values: np.ndarray) -> np.ndarray:
+    """(8, K) moments of float64 columns over their finite values, non-finite ones counted."""
     finite = np.isfinite(values)
     count = finite.sum(axis=0)
     with np.errstate(**QUIET):
-        out[0] = count
-        out[1] = np.isnan(values).sum(axis=0)
-        out[2] = (values == np.inf).sum(axis=0)
-        out[3] = (values == -np.inf).sum(axis=0)
         total = np.where(finite, values, 0.0).sum(axis=0)
         mean = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
         deviation = np.where(finite, values - mean, 0.0)
-        out[4] = mean
-        out[5] = np.einsum("ij,ij->j", deviation, deviation)
-        out[6] = np.where(finite, values, np.inf).min(axis=0, initial=np.inf)
-        out[7] = np.where(finite, values, -np.inf).max(axis=0, initial=-np.inf)
+        return np.stack([count, np.isnan(values).sum(axis=0), (values == np.inf).sum(axis=0),
+                         (values == -np.inf).sum(axis=0), mean,
+                         np.einsum("ij,ij->j", deviation, deviation),
+                         np.where(finite, values, np.inf).min(axis=0),
+                         np.where(finite, values, -np.inf).max(axis=0)])
 
 
 def partition_below(values: np.ndarray, pivot: float) -> int:
@@ -122,15 +136,21 @@ def chunk_histogram(block: np.ndarray, low: np.ndarray, span: np.ndarray, counts
     active = np.flatnonzero(span > 0)
     if not len(active) or not len(block):
         return
-    values = np.asarray(block)[:, active]                       # (rows, A), rows in order
+    values = np.asarray(block)[:, active].T.astype(np.float64, order="C")   # a column a row
     finite = np.isfinite(values)
+    every_one = bool(finite.all())
     with np.errstate(**QUIET):
         scale = bins / span[active]
-        position = (values - low[active]) * scale
-    position = np.where(finite & np.isfinite(scale), position, 0.0)
-    bin_of = np.clip(position, 0, bins - 1).astype(np.int64) + bins * np.arange(len(active))
-    bin_of, kept = bin_of[finite], values[finite]               # row order within a column
-    added = np.bincount(bin_of, minlength=len(active) * bins)
+        position = np.subtract(values, low[active, None])
+        position *= scale[:, None]
+    if not every_one or not np.isfinite(scale).all():
+        position[~(finite & np.isfinite(scale)[:, None])] = 0.0
+    np.clip(position, 0, bins - 1, out=position)
+    bin_of = position.astype(np.int64)
+    bin_of += bins * np.arange(len(active))[:, None]
+    bin_of, kept = (bin_of.ravel(), values.ravel()) if every_one else (bin_of[finite],
+                                                                        values[finite])
+    added = np.bincount(bin_of, minlength=len(active) * bins)   # rows in order, column by column
     seen = counts[active].ravel()
     single = last[active].ravel()                               # a copy: written back below
     first = np.full(len(added), len(bin_of))
@@ -140,7 +160,7 @@ def chunk_histogram(block: np.ndarray, low: np.ndarray, span: np.ndarray, counts
     with np.errstate(invalid="ignore"):
         differs = kept != single[bin_of]                        # NaN differs from all
     differs[first[fresh]] = False                               # the first is not compared
-    single[bin_of[differs]] = np.nan
+    single[np.bincount(bin_of, differs, len(added)) > 0] = np.nan
     counts[active] = (seen + added).reshape(len(active), bins)
     last[active] = single.reshape(len(active), bins)
 
