@@ -7,7 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-pytest.importorskip("numba")    # the [fast] extra; without it tests/test_without_numba.py runs
+from splatlab.core.compiled import numba_available
+
+if not numba_available():       # the [fast] extra; the numpy twins: tests/test_without_numba.py
+    pytest.skip("numba is not installed", allow_module_level=True)
 
 from splatlab.analysis.kernels import (  # noqa: E402
     chunk_histogram,

@@ -28,6 +28,7 @@ from splatlab import Splat, data
 from splatlab.analysis import kernels_numpy as twins
 from splatlab.analysis.statistics_reference import moment_tolerance
 from splatlab.core import compressed_ply, sog, spz
+from splatlab.core.compiled import numba_available
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -80,7 +81,6 @@ def _table(values: np.ndarray) -> tuple[str, bytes]:
 def results(paths: dict[str, str]) -> dict[str, object]:
     """Everything compared, computed by whichever engine this process has."""
     from splatlab.analysis import statistics
-    from splatlab.core.compiled import numba_available
 
     out: dict[str, object] = {"numba": numba_available(),
                               "kernels": statistics.kernels.__name__}
@@ -140,7 +140,8 @@ def _python_env() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def compared(paths, tmp_path_factory) -> tuple[dict, dict]:
     """(with numba: this process, without: a subprocess) :func:`results`."""
-    pytest.importorskip("numba")
+    if not numba_available():
+        pytest.skip("numba is not installed: nothing to compare with")
     out = tmp_path_factory.mktemp("without-numba") / "results.pickle"
     code = WITHOUT_NUMBA.format(here=str(HERE), paths=paths, out=str(out))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -226,7 +227,8 @@ def test_a_numba_that_fails_to_import_counts_as_absent(tmp_path, paths):
 
 @pytest.fixture(scope="module")
 def compiled():
-    pytest.importorskip("numba")
+    if not numba_available():
+        pytest.skip("numba is not installed")
     from splatlab.analysis import kernels
 
     return kernels
