@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FIXTURES
 
 import splatlab
 from splatlab import Splat, data
@@ -32,6 +31,9 @@ from splatlab.core.compiled import numba_available
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+FIXTURES = Path(os.environ.get("SPLATLAB_FIXTURES", ROOT.parent / "shared" / "fixtures"))
+"""``../shared/fixtures`` as in tests/conftest.py (this module is also imported outside
+pytest, by the subprocess); what is absent there is skipped."""
 F32 = np.float32
 MODES = (True, "histogram", False)
 """``stats``'s quantile modes: exact, from histograms, skipped."""
