@@ -3,11 +3,12 @@ runs where numba is not installed (see :mod:`splatlab.core.compiled`).
 
 Each function has its compiled twin's name, arguments and results, in whole-array numpy
 operations (a loop over columns at most, never over rows), so a missing numba costs
-speed, not answers: counts, minimum, maximum, runs, histograms, gathers and the scale and
-quaternion summaries are the same bits; the moments' mean and M2 are summed in another
-order (numpy's pairwise sums), which moves them by rounding only, well within
-:func:`~splatlab.analysis.statistics_reference.moment_tolerance`. ``tests/test_kernels.py``
-and ``tests/test_without_numba.py`` hold each twin to its kernel.
+speed, not answers: runs, histograms, gathers and the scale and quaternion summaries are
+the same bits; counts, minimum and maximum the same values (a minimum of 0.0 and -0.0 may
+come out as either, as from the compiled loop, built without signed zeros); the moments'
+mean and M2 are summed in another order, which moves them by rounding only, well within
+:func:`~splatlab.analysis.statistics_reference.moment_tolerance`.
+``tests/test_without_numba.py`` holds each twin to its kernel.
 
 :mod:`splatlab.analysis.statistics` imports one set or the other as ``kernels``, in one
 place at its top, by :func:`~splatlab.core.compiled.numba_available`. The compiled set
