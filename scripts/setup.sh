@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install splatlab into ./.venv on a Debian machine.
-#   scripts/setup.sh          the library with the notebook and preview extras
+#   scripts/setup.sh          the library with the notebook, preview and fast (numba) extras
 #   scripts/setup.sh --test   and the test tools
 # System libraries open3d 0.20 needs are installed with apt when missing; with --test also
 # Debian's chromium, which tests/test_browser.py drives through Playwright.
@@ -9,8 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras="[notebook,preview]"
-[ "${1:-}" = "--test" ] && extras="[notebook,preview,test]"
+extras="[notebook,preview,fast]"
+[ "${1:-}" = "--test" ] && extras="[notebook,preview,fast,test]"
 
 missing=()
 have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }

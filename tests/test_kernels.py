@@ -7,7 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from splatlab.analysis.kernels import (
+from splatlab.core.compiled import numba_available
+
+if not numba_available():       # the [fast] extra; the numpy twins: tests/test_without_numba.py
+    pytest.skip("numba is not installed", allow_module_level=True)
+
+from splatlab.analysis.kernels import (  # noqa: E402
     chunk_histogram,
     chunk_moments,
     gather_columns,

@@ -27,19 +27,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..core.compiled import numba_available
 from ..core.fields import GROUPS
 from ..core.floats import QUIET, binary_exponent, values_as_data
 from ..core.splat import Splat
-from .kernels import (
-    chunk_histogram,
-    chunk_moments,
-    gather_columns,
-    is_sorted,
-    partition_below,
-    quat_norms,
-    runs,
-    scale_summaries,
-)
+
+if numba_available():           # the [fast] extra: the compiled loops docs/benchmarks.md times
+    from . import kernels
+else:                           # the same results in whole-array numpy, slower
+    from . import kernels_numpy as kernels
 
 if TYPE_CHECKING:
     import torch
@@ -308,7 +304,7 @@ class _Plan:
             b = min(a + rows, stop)
             if matrix is not None:
                 stored = matrix[a:b]
-                gather_columns(stored, inputs, gathered)             # while it is in cache
+                kernels.gather_columns(stored, inputs, gathered)     # while it is in cache
                 chunk = _Chunk(self, a, b, gathered[:, :b - a])
             else:
                 for j, name in enumerate(self.stored):
@@ -413,8 +409,8 @@ def _derived_rows(splat: Splat, dtypes: dict[str, np.dtype]) -> list[_Derived]:
                  for k, name in enumerate(scales)]
     if len(scales) == 3:
         def summaries(chunk: _Chunk) -> np.ndarray:
-            return chunk.computed("scale_summaries", lambda: _each_column(scale_summaries,
-                                                                          linear(chunk), 3))
+            return chunk.computed("scale_summaries", lambda: _each_column(
+                kernels.scale_summaries, linear(chunk), 3))
 
         rows += [_Derived(name, scales, scale_dt, lambda c, k=k: summaries(c)[k])
                  for k, name in enumerate(("scale_max", "anisotropy", "volume"))]
@@ -422,7 +418,7 @@ def _derived_rows(splat: Splat, dtypes: dict[str, np.dtype]) -> list[_Derived]:
     if all(n in dtypes for n in quats):
         quat_dt = dtype_of(*quats)
         rows.append(_Derived("quat_norm", quats, quat_dt, lambda c: _each_column(
-            quat_norms, np.asarray(c.rows(quats).T, quat_dt), None)))
+            kernels.quat_norms, np.asarray(c.rows(quats).T, quat_dt), None)))
     return rows
 
 
@@ -516,7 +512,7 @@ def _scaled_plan_moments(plan: _Plan) -> Callable[[int, int], np.ndarray]:
     def scaled(i: int, exponent: int) -> np.ndarray:
         values = np.ldexp(plan.values(plan.fields[i]).astype(np.float64), -exponent)
         part = np.empty((_MOMENT_ROWS, 1))
-        chunk_moments(values[:, None], part)
+        kernels.chunk_moments(values[:, None], part)
         return part[:, 0]
     return scaled
 
@@ -625,13 +621,14 @@ class _HostBackend:
     """Moments and sorts on the host, each split into row pieces that the calling thread
     and the pool's workers take as they come free.
 
-    Moments come from :func:`~splatlab.kernels.chunk_moments` over chunks (each piece
-    its own chunks); a column is copied out piece by piece, split at a sampled median
-    by :func:`~splatlab.kernels.partition_below` and its two sides sorted by two threads
-    (numpy's sort releases the GIL); :func:`~splatlab.kernels.runs` reads mode and
-    distinct count, both halves at once. One column is held at a time. The histogram
-    table instead sends the chunks once more through
-    :func:`~splatlab.kernels.chunk_histogram`.
+    Moments come from :func:`~splatlab.analysis.kernels.chunk_moments` over chunks (each
+    piece its own chunks); a column is copied out piece by piece, split at a sampled median
+    by :func:`~splatlab.analysis.kernels.partition_below` and its two sides sorted by two
+    threads (numpy's sort releases the GIL); :func:`~splatlab.analysis.kernels.runs` reads
+    mode and distinct count, both halves at once. One column is held at a time. The
+    histogram table instead sends the chunks once more through
+    :func:`~splatlab.analysis.kernels.chunk_histogram`. Without numba, ``kernels`` is
+    :mod:`~splatlab.analysis.kernels_numpy`: the same results, slower.
     """
 
     def __init__(self, count: int):
@@ -669,9 +666,9 @@ class _HostBackend:
             parts = []
             for stored, derived in plan.chunks(start, stop):
                 part = np.empty((_MOMENT_ROWS, len(plan.fields)))
-                chunk_moments(stored, part[:, :width])
+                kernels.chunk_moments(stored, part[:, :width])
                 if derived.shape[1]:
-                    chunk_moments(derived, part[:, width:])
+                    kernels.chunk_moments(derived, part[:, width:])
                 parts.append(part)
             return parts
 
@@ -739,7 +736,7 @@ class _HostBackend:
             counts, last = sets[key]
             for stored, derived in plan.chunks(start, stop):
                 for part, at in ((stored, slice(0, width)), (derived, slice(width, fields))):
-                    chunk_histogram(part, low[at], span[at], counts[at], last[at])
+                    kernels.chunk_histogram(part, low[at], span[at], counts[at], last[at])
 
         if threaded:
             self._each_piece(bin_rows)
@@ -761,7 +758,7 @@ class _HostBackend:
         for child in plan.children(field) if children else ():
             values = values.astype(child.dtype, copy=False)
             self._each_piece(lambda a, b, v=values, f=child.activation: f(v[a:b], v[a:b]))
-            if not is_sorted(values):             # non-decreasing in theory, not in float
+            if not kernels.is_sorted(values):     # non-decreasing in theory, not in float
                 self._sort(values)
             out[child.name] = self._sorted_stats(values)
         return out
@@ -773,7 +770,7 @@ class _HostBackend:
             values.sort()
             return
         sample = np.sort(values[::_PIVOT_STRIDE])
-        cut = partition_below(values, sample[len(sample) // 2])
+        cut = kernels.partition_below(values, sample[len(sample) // 2])
         self._each_side(lambda side: side.sort(), values, cut)
 
     def _sorted_stats(self, values: np.ndarray) -> OrderStats:
@@ -785,11 +782,11 @@ class _HostBackend:
         if n == 0:
             return _NO_FINITE
         if not self.parallel:
-            mode, count, distinct = runs(finite)
+            mode, count, distinct = kernels.runs(finite)
         else:                                   # split where a run starts: no run is cut
             cut = int(np.searchsorted(finite, finite[n // 2], "left"))
             (mode, count, distinct), (high_mode, high_count, high_distinct) = (
-                self._each_side(runs, finite, cut))
+                self._each_side(kernels.runs, finite, cut))
             distinct += high_distinct
             if high_count > count:                 # ties go to the smaller value, below
                 mode, count = high_mode, high_count

@@ -48,6 +48,7 @@ import os
 
 import numpy as np
 
+from .compiled import numba_available
 from .fields import GROUPS, SH_C0, f_rest_names, missing_properties
 from .floats import values_as_data
 from .ply import PlyHeader, SplatFormatError, parse_header, read_layout
@@ -225,6 +226,8 @@ def decode(chunks: np.ndarray, packed: np.ndarray, sh: np.ndarray) -> np.ndarray
         >>> float(decode(chunks, words, np.zeros((1, 0), np.uint8))["opacity"][0])
         inf
     """
+    if not numba_available():                   # no [fast] extra: the same bits, slower
+        return decode_reference(chunks, packed, sh)
     n, rest = len(packed), sh.shape[1]
     names = chunks.dtype.names
     matrix = np.stack([chunks[name].astype(np.float32) for name in names], axis=1)

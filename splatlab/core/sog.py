@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .compiled import numba_available
 from .compressed_ply import decoded_properties, empty_table
 from .floats import values_as_data
 from .ply import SplatFormatError
@@ -226,7 +227,10 @@ def _alpha_table() -> np.ndarray:
 
 def decode(pixels: dict[str, np.ndarray], meta: dict) -> np.ndarray:
     """The float32 table of a SOG's pixels (:func:`read_pixels`): the compiled loop of
-    :mod:`splatlab.core.format_kernels`, bits equal to :func:`decode_reference`."""
+    :mod:`splatlab.core.format_kernels`, bits equal to :func:`decode_reference` (which runs
+    instead where numba is not installed)."""
+    if not numba_available():
+        return decode_reference(pixels, meta)
     from . import format_kernels
 
     count = meta["count"]

@@ -62,6 +62,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .compiled import numba_available
 from .fields import GROUPS, f_rest_names, missing_properties
 from .floats import values_as_data
 from .ply import SplatFormatError
@@ -297,6 +298,8 @@ def encode(columns: dict[str, np.ndarray], *, antialiased: bool = False) -> SpzP
         >>> encode(cols).alphas.tolist()    # sigmoid(0) * 255 = 127.5 rounds up
         [128]
     """
+    if not numba_available():                   # no [fast] extra: the same bytes, slower
+        return encode_reference(columns, antialiased=antialiased)
     rest = _sh_rest(columns)
     count = len(np.asarray(columns["x"]))
     main = [np.asarray(columns[n], np.float32) for n in _KERNEL_COLUMNS]
@@ -439,6 +442,8 @@ def decode(packed: SpzPacked) -> np.ndarray:
         >>> float(decode(encode(cols))["scale_0"][0])
         0.5
     """
+    if not numba_available():                   # no [fast] extra: the same bits, slower
+        return decode_reference(packed)
     buffer = packed.payload_buffer() if packed.version != 1 else None
     if buffer is None:
         return decode_reference(packed)
