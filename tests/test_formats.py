@@ -546,3 +546,18 @@ def test_a_splat_may_start_like_json_or_gzip(tmp_path):
         path = tmp_path / f"{first[0]}.splat"
         path.write_bytes(bytes(raw))
         assert detect_format(path) == "splat", first
+
+
+@pytest.mark.parametrize("name", ["scene.sog", "scene.ksplat", "meta.json", "SCENE.SOG"])
+def test_names_of_formats_read_but_not_written_are_refused(tmp_path, name, capsys):
+    from splatlab.cli import main
+
+    with pytest.raises(SplatFormatError, match="reads .* but does not write it"):
+        save(data.trellis_like(), tmp_path / name)
+    source = save(data.trellis_like(), tmp_path / "in.ply")
+    assert main(["convert", str(source), str(tmp_path / name)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and name in error and "does not write" in error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.ply"]     # nothing written
+    out = save(data.trellis_like(), tmp_path / name, format="ply")     # asked for: written
+    assert detect_format(out) == "ply"

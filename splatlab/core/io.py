@@ -310,11 +310,17 @@ def splat_from_spz(packed: spz.SpzPacked, info: spz.SpzInfo, *, source: Path | N
 
 def format_for_name(path: str | os.PathLike) -> str:
     """The format :func:`save` writes for a file name: ``.spz`` SPZ, ``.compressed.ply``
-    compressed PLY, ``.splat`` antimatter15's rows, anything else PLY.
+    compressed PLY, ``.splat`` antimatter15's rows, anything else PLY, except the name of
+    a format splatlab reads but does not write (``.sog``, ``.ksplat``, ``.json``): that is
+    refused, so that no PLY is ever written under a SOG's name.
 
     Example:
         >>> [format_for_name(n) for n in ("a.spz", "a.compressed.ply", "a.splat", "a.ply")]
         ['spz', 'compressed-ply', 'splat', 'ply']
+        >>> format_for_name("scene.sog")
+        Traceback (most recent call last):
+        splatlab.core.ply.SplatFormatError: scene.sog: splatlab reads SOG but does not write it; \
+name the file .ply, .spz, .compressed.ply or .splat (or pass format=)
     """
     name = Path(path).name.lower()
     if name.endswith(".spz"):
@@ -323,7 +329,16 @@ def format_for_name(path: str | os.PathLike) -> str:
         return "compressed-ply"
     if name.endswith(".splat"):
         return "splat"
+    for suffix, title in _READ_ONLY_NAMES.items():
+        if name.endswith(suffix):
+            raise SplatFormatError(path, f"splatlab reads {title} but does not write it; name"
+                                   " the file .ply, .spz, .compressed.ply or .splat (or pass"
+                                   " format=)")
     return "ply"
+
+
+_READ_ONLY_NAMES = {".sog": "SOG", ".ksplat": ".ksplat", ".json": "SOG (meta.json)"}
+"""File names of formats :func:`load` reads and :func:`save` does not write."""
 
 
 @values_as_data
