@@ -290,18 +290,21 @@ def decoded_splat(table: np.ndarray, origin: SourceFormat, *, source: Path | Non
 
 
 def _load_spz(path: Path, opacity: OpacityEncoding, scales: ScaleEncoding) -> Splat:
-    packed, info, data = spz.read(path)
-    return splat_from_spz(packed, info, source=path, opacity=opacity, scales=scales,
-                          encoded=data)
+    table, info, data = spz.read_decoded(path)
+    return decoded_splat(table, _spz_origin(info), source=path, opacity=opacity,
+                         scales=scales, encoded=data)
+
+
+def _spz_origin(info: spz.SpzInfo) -> SourceFormat:
+    return SourceFormat("spz", info.container, info.version, info.fractional_bits,
+                        info.antialiased, quantised=True)
 
 
 def splat_from_spz(packed: spz.SpzPacked, info: spz.SpzInfo, *, source: Path | None = None,
                    opacity: OpacityEncoding = "logit", scales: ScaleEncoding = "log",
                    encoded: bytes | None = None) -> Splat:
     """The Splat of a decoded SPZ payload, with the header ``pyspz.decompress`` writes."""
-    origin = SourceFormat("spz", info.container, info.version, info.fractional_bits,
-                          info.antialiased, quantised=True)
-    return decoded_splat(spz.decode(packed), origin, source=source, opacity=opacity,
+    return decoded_splat(spz.decode(packed), _spz_origin(info), source=source, opacity=opacity,
                          scales=scales, encoded=encoded)
 
 
