@@ -236,10 +236,9 @@ def load(path: str | os.PathLike, *, opacity: OpacityEncoding = "logit",
                  raw=raw, source_format=SourceFormat("ply"))
 
 
-def _read_compressed_ply(path: Path) -> tuple[np.ndarray, SourceFormat, bytes | None]:
-    data = _read_bytes(path)
-    return (compressed_ply.decode_bytes(data, path),
-            SourceFormat("compressed-ply", quantised=True), data)
+def _read_compressed_ply(path: Path) -> tuple[np.ndarray, SourceFormat, np.ndarray | None]:
+    table, mapped = compressed_ply.read_mapped(path)
+    return table, SourceFormat("compressed-ply", quantised=True), mapped
 
 
 def _read_sog(path: Path) -> tuple[np.ndarray, SourceFormat, bytes | None]:
@@ -273,7 +272,7 @@ def _read_bytes(path: Path) -> bytes:
 
 def decoded_splat(table: np.ndarray, origin: SourceFormat, *, source: Path | None = None,
                   opacity: OpacityEncoding = "logit", scales: ScaleEncoding = "log",
-                  encoded: bytes | None = None) -> Splat:
+                  encoded: np.ndarray | bytes | None = None) -> Splat:
     """The Splat of a decoded float32 table (any format decoded on load), with a plain
     binary little-endian PLY header of its properties; ``encoded`` keeps the file's bytes,
     so that an unchanged Splat saved in its own format is written back as it was.
@@ -376,7 +375,7 @@ def save(splat: Splat, path: str | os.PathLike, *, overwrite: bool = False,
 
 
 def _encoded_bytes(splat: Splat, kind: str, encode, needed: tuple[str, ...], rest: int
-                   ) -> bytes:
+                   ) -> np.ndarray | bytes:
     """The file of ``splat`` in a format written whole (its own bytes when unchanged)."""
     origin, raw = splat.source_format, splat.raw_parts
     if not splat.modified and origin.name == kind and raw.encoded is not None:

@@ -66,7 +66,8 @@ class RawParts:
     pre: np.ndarray | bytes = b""      # elements stored before 'vertex'
     tail: np.ndarray | bytes = b""     # elements and bytes after 'vertex'
     ascii_rows: bytes | None = None    # exact vertex rows of an ASCII file
-    encoded: bytes | None = None       # the whole file, for formats decoded on load (SPZ)
+    encoded: np.ndarray | bytes | None = None  # the whole file, for formats decoded on load
+    #                                     (SPZ; compressed PLY's is memory-mapped)
 
 
 @dataclass(frozen=True)
@@ -225,8 +226,9 @@ class Splat:
         """A copy that holds every byte in memory, free of the file it was mapped from."""
         table = np.array(self._table)
         table.flags.writeable = False
+        encoded = self._raw.encoded
         raw = RawParts(bytes(self._raw.pre), bytes(self._raw.tail), self._raw.ascii_rows,
-                       self._raw.encoded)
+                       None if encoded is None else bytes(encoded))
         return Splat(table, self._header, source=None, overrides=self._overrides,
                      opacity=self._opacity_encoding, scales=self._scale_encoding, raw=raw,
                      source_format=self._source_format)
