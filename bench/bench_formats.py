@@ -13,8 +13,12 @@ memory-mapped, so its row also copies the table out, to be comparable); gsply's
 ``read_spz`` (SPZ v4 and gzip) where gsply reads the format. gsply compiles its numba
 kernels on first use: one untimed warm-up call each before the rounds.
 
+SPZ's gzip container: both readers inflate with python-isal where it is installed (a
+splatlab dependency, and gsply's ``spz`` extra), else with the standard zlib; the header
+line says which. ``--inflate zlib`` hides python-isal from both, to compare the fallbacks.
+
 Usage:
-    python bench/bench_formats.py [--dir FOLDER] [--rounds 5] [--rows N]
+    python bench/bench_formats.py [--dir FOLDER] [--rounds 5] [--rows N] [--inflate zlib]
 """
 
 from __future__ import annotations
@@ -128,7 +132,11 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "splatlab-bench")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--rows", type=int, default=ROWS)
+    parser.add_argument("--inflate", choices=("isal", "zlib"), default="isal",
+                        help="zlib: hide python-isal from both readers (their fallbacks)")
     args = parser.parse_args()
+    if args.inflate == "zlib":
+        sys.modules["isal"] = None     # import isal fails: both fall back to zlib
     paths = build(args.dir, args.rows)
     timed = methods(paths)
     for _, _, call in timed:          # warm-up: numba compilation, page cache
@@ -139,8 +147,13 @@ def main() -> None:
             start = time.perf_counter()
             call()
             times[(fmt, reader)].append(time.perf_counter() - start)
+    import gsply.spz
+
+    inflaters = (spz._inflater().__name__.split(".")[-1],
+                 "isal_zlib" if hasattr(gsply.spz, "_igzip") else "zlib")
     print(f"{args.rows:,} gaussians; {args.rounds} rounds, medians;"
-          f" Python {platform.python_version()}, numpy {np.__version__}\n")
+          f" Python {platform.python_version()}, numpy {np.__version__};"
+          " gzip inflate: splatlab {}, gsply {}\n".format(*inflaters))
     print("| format | file MB | reader | median ms | min ms | splatlab / gsply (median, min) |")
     print("|---|---:|---|---:|---:|---:|")
     for fmt in dict.fromkeys(f for f, _, _ in timed):

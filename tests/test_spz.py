@@ -816,4 +816,18 @@ def test_other_versions_are_read_then_decoded(version, tmp_path):
     path = tmp_path / "v.spz"
     path.write_bytes(data)
     table, info, kept = spz.read_decoded(path)
-    assert (info.version, len(table), kept) == (version, 50, data)
+    assert (info.version, len(table), kept.tobytes()) == (version, 50, data)
+
+
+@pytest.mark.parametrize("container", spz.CONTAINERS)
+def test_spz_is_read_in_place_and_saved_over_itself(container, tmp_path):
+    """The file is memory-mapped (inflated in place, not copied first); an unchanged Splat
+    saved over its own file writes the same bytes."""
+    path = tmp_path / "scene.spz"
+    path.write_bytes(spz.to_bytes(spz.encode(synthetic(300, dim=3)), container))
+    before = path.read_bytes()
+    splat = splatlab.load(path)
+    assert isinstance(splat.raw_parts.encoded, np.memmap)
+    assert spz_bytes(splat, container) == before
+    splatlab.save(splat, path, overwrite=True, container=container)
+    assert path.read_bytes() == before

@@ -408,7 +408,7 @@ def spz_bytes(splat: Splat, container: str = "zstd") -> bytes:
     origin, raw = splat.source_format, splat.raw_parts
     if (not splat.modified and origin.name == "spz" and origin.container == container
             and raw.encoded is not None):
-        return raw.encoded
+        return bytes(raw.encoded)     # the file as loaded (memory-mapped)
     if not 0 < splat.count <= spz.MAX_POINTS:   # no reader (pyspz.decompress, ours) takes it
         raise SplatFormatError(splat.source or "<splat>", f"cannot write SPZ: {splat.count:,}"
                                f" gaussians; SPZ readers take 1 to {spz.MAX_POINTS:,}")

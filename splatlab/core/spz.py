@@ -64,7 +64,7 @@ import numpy as np
 
 from .fields import GROUPS, f_rest_names
 from .floats import values_as_data
-from .ply import SplatFormatError
+from .ply import SplatFormatError, map_bytes
 
 MAGIC = 0x5053474E
 """``NGSP`` read as a little-endian uint32: the first four bytes of every payload."""
@@ -723,7 +723,8 @@ def read(path: str | os.PathLike) -> tuple[SpzPacked, SpzInfo, bytes]:
     return packed, info, data
 
 
-def read_bytes(data: bytes, source: str | os.PathLike = "<bytes>") -> tuple[SpzPacked, SpzInfo]:
+def read_bytes(data: bytes | memoryview, source: str | os.PathLike = "<bytes>"
+               ) -> tuple[SpzPacked, SpzInfo]:
     """Read SPZ bytes (either container).
 
     Example:
@@ -731,9 +732,10 @@ def read_bytes(data: bytes, source: str | os.PathLike = "<bytes>") -> tuple[SpzP
         >>> read_bytes(to_bytes(encode(cols), "gzip"))[1].container
         'gzip'
     """
-    container = detect_container(data[:4])
+    head = bytes(data[:4])
+    container = detect_container(head)
     if container is None:
-        if data[:4] == MAGIC.to_bytes(4, "little"):
+        if head == MAGIC.to_bytes(4, "little"):
             packed = parse_streams(data, source)
             info = SpzInfo(STREAMS_CONTAINER, packed.version, packed.count, packed.sh_degree,
                            packed.fractional_bits, packed.antialiased)
@@ -748,13 +750,14 @@ def read_bytes(data: bytes, source: str | os.PathLike = "<bytes>") -> tuple[SpzP
     return packed, info
 
 
-def read_decoded(path: str | os.PathLike) -> tuple[np.ndarray, SpzInfo, bytes]:
+def read_decoded(path: str | os.PathLike) -> tuple[np.ndarray, SpzInfo, np.ndarray]:
     """:func:`read` and :func:`decode` in one: the decoded table, what the header says and
-    the file's bytes; the bits of ``decode(read(path)[0])``, and its refusals.
+    the file's bytes, memory-mapped (read-only uint8: inflated in place, never copied); the
+    bits of ``decode(read(path)[0])``, and its refusals.
 
     A payload of version 2 or 3 in one gzip member or zstd frame is decoded while it is
     inflated (:func:`_decode_while_inflating`); anything else, or anything that goes wrong
-    on the way, takes :func:`read` then :func:`decode`.
+    on the way, takes :func:`read_bytes` then :func:`decode`.
 
     Example:
         >>> from splatlab import data
@@ -763,12 +766,16 @@ def read_decoded(path: str | os.PathLike) -> tuple[np.ndarray, SpzInfo, bytes]:
         ('zstd', 7040, ('x', 'y', 'z'))
     """
     path = Path(path)
-    data = _file_bytes(path)
+    try:
+        mapped = map_bytes(path, 0, path.stat().st_size)
+    except OSError as e:
+        raise SplatFormatError(path, f"cannot open ({e.strerror})") from None
+    data = memoryview(mapped)
     decoded = _decode_while_inflating(data, path)
     if decoded is None:
         packed, info = read_bytes(data, path)
         decoded = decode(packed), info
-    return (*decoded, data)
+    return (*decoded, mapped)
 
 
 def _file_bytes(path: Path) -> bytes:
@@ -778,7 +785,7 @@ def _file_bytes(path: Path) -> bytes:
         raise SplatFormatError(path, f"cannot open ({e.strerror})") from None
 
 
-_INFLATE_STEP = 1 << 18
+_INFLATE_STEP = 1 << 21
 """Compressed bytes a gzip inflate call takes (about twice as many come out), and payload
 bytes a zstd read gives: the rows decoded a step."""
 
@@ -809,7 +816,7 @@ class _Filled:
             return self._count
 
 
-def _decode_while_inflating(data: bytes, source) -> tuple[np.ndarray, SpzInfo] | None:
+def _decode_while_inflating(data: bytes | memoryview, source) -> tuple[np.ndarray, SpzInfo] | None:
     """The decoded table of a version 2 or 3 payload in one gzip member or zstd frame, the
     compiled loop decoding the rows whose bytes are in while another thread inflates the
     rest (inflate and the loop both release the GIL: on two cores the decode costs little
@@ -817,7 +824,7 @@ def _decode_while_inflating(data: bytes, source) -> tuple[np.ndarray, SpzInfo] |
     or version, a payload the file's size does not justify (at most
     :data:`_ONE_SHOT_RATIO` bytes a compressed byte, so a small file cannot make us
     allocate much), or a stream that is corrupt, short or in several members."""
-    container = detect_container(data[:4])
+    container = detect_container(bytes(data[:4]))
     head = None if container is None else _payload_head(data, container)
     try:
         info = parse_header(head or b"", source)
@@ -864,7 +871,7 @@ def _decode_while_inflating(data: bytes, source) -> tuple[np.ndarray, SpzInfo] |
     return _structured(matrix, info.sh_degree), info
 
 
-def _inflate_gzip_into(data: bytes, buffer: np.ndarray, filled: _Filled) -> bool:
+def _inflate_gzip_into(data: bytes | memoryview, buffer: np.ndarray, filled: _Filled) -> bool:
     """Inflate the first gzip member of ``data`` into ``buffer`` (no further than its
     size), telling ``filled`` as it goes; whether it filled it."""
     inflater = _inflater()
@@ -889,7 +896,7 @@ def _inflate_gzip_into(data: bytes, buffer: np.ndarray, filled: _Filled) -> bool
     return got == len(out)
 
 
-def _inflate_zstd_into(data: bytes, buffer: np.ndarray, filled: _Filled) -> bool:
+def _inflate_zstd_into(data: bytes | memoryview, buffer: np.ndarray, filled: _Filled) -> bool:
     """Decompress the first zstd frame of ``data`` into ``buffer`` (no further than its
     size), telling ``filled`` as it goes; whether it filled it."""
     import zstandard
