@@ -875,25 +875,25 @@ def _inflate_gzip_into(data: bytes | memoryview, buffer: np.ndarray, filled: _Fi
     """Inflate the first gzip member of ``data`` into ``buffer`` (no further than its
     size), telling ``filled`` as it goes; whether it filled it."""
     inflater = _inflater()
-    stream, view, out = inflater.decompressobj(31), memoryview(data), memoryview(buffer)
+    stream, view = inflater.decompressobj(31), memoryview(data)
     at = got = 0
     try:
-        while got < len(out):
+        while got < len(buffer):
             if stream.unconsumed_tail:
-                block = stream.decompress(stream.unconsumed_tail, len(out) - got)
+                block = stream.decompress(stream.unconsumed_tail, len(buffer) - got)
             elif stream.eof or at >= len(view):
                 break
             else:
-                block = stream.decompress(view[at:at + _INFLATE_STEP], len(out) - got)
+                block = stream.decompress(view[at:at + _INFLATE_STEP], len(buffer) - got)
                 at += _INFLATE_STEP
-            out[got:got + len(block)] = block
+            buffer[got:got + len(block)] = np.frombuffer(block, np.uint8)  # copy frees the GIL
             got += len(block)
             filled.advance(got)
     except (zlib.error, inflater.error):
         return False
     finally:
         filled.stop()
-    return got == len(out)
+    return got == len(buffer)
 
 
 def _inflate_zstd_into(data: bytes | memoryview, buffer: np.ndarray, filled: _Filled) -> bool:
