@@ -859,10 +859,10 @@ def _decode_while_inflating(data: bytes | memoryview, source) -> tuple[np.ndarra
                 spz_kernels.dequantize(buffer[HEADER.size:], n, dim, scale, COLOR_TABLE,
                                        ALPHA_TABLE, SCALE_TABLE, ROTATION_TABLE, SH_TABLE,
                                        matrix, decoded, ready)
-            else:   # on this thread: numba's threads would take the inflate's core
-                spz_kernels.dequantize_smallest_three_serial(
-                    buffer[HEADER.size:], n, dim, scale, COLOR_TABLE, ALPHA_TABLE,
-                    SCALE_TABLE, SH_TABLE, matrix, decoded, ready)
+            else:
+                spz_kernels.dequantize_smallest_three(buffer[HEADER.size:], n, dim, scale,
+                                                      COLOR_TABLE, ALPHA_TABLE, SCALE_TABLE,
+                                                      SH_TABLE, matrix, decoded, ready)
             decoded = ready
         if not inflating.result() or decoded < n:
             return None

@@ -232,52 +232,9 @@ def dequantize(streams: np.ndarray, n: int, dim: int, position_scale: float,
         row[at + 7] = qz
 
 
-@numba.njit(inline="always")
-def _check_smallest_three(streams, n, dim, tables, out, start, stop):
-    rest = 3 * dim
-    if dim < 0 or streams.shape[0] < (ENCODED_BYTES + 1 + rest) * n:
-        raise ValueError("streams hold fewer than (20 + 3 * dim) * N bytes")
-    if out.shape[0] != n or out.shape[1] != 14 + rest:
-        raise ValueError("out is not (N, 14 + 3 * dim)")
-    if not 0 <= start <= stop <= n:
-        raise ValueError("rows start:stop are not within 0:N")
-    for table in tables:
-        if table.shape[0] != 256:
-            raise ValueError("a byte table needs 256 entries")
-
-
-@numba.njit(inline="always")
-def _smallest_three_row(streams, i, n, dim, position_scale, color_table, alpha_table,
-                        scale_table, sh_table, row):
-    """Row ``i`` of a version 3 or 4 payload into ``row``."""
-    rotations, sh = 16 * n, 20 * n
-    at = 6 + 3 * dim
-    _all_but_rotation(streams, i, n, dim, sh, position_scale, color_table, alpha_table,
-                      scale_table, sh_table, row)
-    r = rotations + 4 * i
-    comp = (np.uint32(streams[r]) | (np.uint32(streams[r + 1]) << 8)
-            | (np.uint32(streams[r + 2]) << 16) | (np.uint32(streams[r + 3]) << 24))
-    largest = np.int64(comp >> 30)
-    total = np.float32(0)
-    step = math.sqrt(0.5)
-    for c in range(3, -1, -1):   # x y z w are columns at+5, at+6, at+7, at+4
-        if c == largest:
-            continue
-        value = np.float32(step * np.float64(comp & 511) / 511.0)
-        if (comp >> 9) & 1:
-            value = -value
-        row[at + 4 + (c + 1) % 4] = value
-        total = np.float32(total + value * value)
-        comp >>= 10
-    row[at + 4 + (largest + 1) % 4] = np.float32(
-        math.sqrt(max(np.float32(1) - total, np.float32(0))))
-
-
-_SMALLEST_THREE = types.void(_BYTES_IN, types.int64, types.int64, types.float32, _TABLE,
-                             _TABLE, _TABLE, _TABLE, _TABLE_OUT, types.int64, types.int64)
-
-
-@numba.njit(_SMALLEST_THREE, nogil=True, cache=True, error_model="numpy", parallel=True)
+@numba.njit(types.void(_BYTES_IN, types.int64, types.int64, types.float32, _TABLE, _TABLE,
+                       _TABLE, _TABLE, _TABLE_OUT, types.int64, types.int64),
+            nogil=True, cache=True, error_model="numpy", parallel=True)
 def dequantize_smallest_three(streams: np.ndarray, n: int, dim: int, position_scale: float,
                               color_table: np.ndarray, alpha_table: np.ndarray,
                               scale_table: np.ndarray, sh_table: np.ndarray,
@@ -285,7 +242,6 @@ def dequantize_smallest_three(streams: np.ndarray, n: int, dim: int, position_sc
     """:func:`dequantize` for versions 3 and 4, whose rotations are 4 bytes of Niantic's
     smallest-three (two bits naming the largest component, then three of a sign bit and 9
     bits of magnitude over sqrt(1/2), read from the low bits for components 3, 2, 1, 0).
-    The rows are shared among numba's threads (both cores).
 
     Example:
         >>> import numpy as np
@@ -297,34 +253,36 @@ def dequantize_smallest_three(streams: np.ndarray, n: int, dim: int, position_sc
         >>> out[0, 10:].tolist()
         [1.0, 0.0, 0.0, 0.0]
     """
-    _check_smallest_three(streams, n, dim, (color_table, alpha_table, scale_table, sh_table),
-                          out, start, stop)
+    rest = 3 * dim
+    if dim < 0 or streams.shape[0] < (ENCODED_BYTES + 1 + rest) * n:
+        raise ValueError("streams hold fewer than (20 + 3 * dim) * N bytes")
+    if out.shape[0] != n or out.shape[1] != 14 + rest:
+        raise ValueError("out is not (N, 14 + 3 * dim)")
+    if not 0 <= start <= stop <= n:
+        raise ValueError("rows start:stop are not within 0:N")
+    for table in (color_table, alpha_table, scale_table, sh_table):
+        if table.shape[0] != 256:
+            raise ValueError("a byte table needs 256 entries")
+    rotations, sh = 16 * n, 20 * n
+    at = 6 + rest
+    step = math.sqrt(0.5)
     for i in numba.prange(start, stop):   # rows are independent: both cores
-        _smallest_three_row(streams, i, n, dim, position_scale, color_table, alpha_table,
-                            scale_table, sh_table, out[i])
-
-
-@numba.njit(_SMALLEST_THREE, nogil=True, cache=True, error_model="numpy")
-def dequantize_smallest_three_serial(streams: np.ndarray, n: int, dim: int,
-                                     position_scale: float, color_table: np.ndarray,
-                                     alpha_table: np.ndarray, scale_table: np.ndarray,
-                                     sh_table: np.ndarray, out: np.ndarray, start: int,
-                                     stop: int) -> None:
-    """:func:`dequantize_smallest_three` on the calling thread alone: for the decode that
-    runs beside an inflate (numba's threads would then take the inflate's core).
-
-    Example:
-        >>> import numpy as np
-        >>> table = np.zeros(256, np.float32)
-        >>> out = np.empty((1, 14), np.float32)
-        >>> streams = np.uint8([0] * 20)     # largest: x (index 0); w, y, z zero
-        >>> dequantize_smallest_three_serial(streams, 1, 0, np.float32(1), table, table,
-        ...                                  table, table, out, 0, 1)
-        >>> out[0, 10:].tolist()
-        [0.0, 1.0, 0.0, 0.0]
-    """
-    _check_smallest_three(streams, n, dim, (color_table, alpha_table, scale_table, sh_table),
-                          out, start, stop)
-    for i in range(start, stop):
-        _smallest_three_row(streams, i, n, dim, position_scale, color_table, alpha_table,
-                            scale_table, sh_table, out[i])
+        row = out[i]
+        _all_but_rotation(streams, i, n, dim, sh, position_scale, color_table, alpha_table,
+                          scale_table, sh_table, row)
+        r = rotations + 4 * i
+        comp = (np.uint32(streams[r]) | (np.uint32(streams[r + 1]) << 8)
+                | (np.uint32(streams[r + 2]) << 16) | (np.uint32(streams[r + 3]) << 24))
+        largest = np.int64(comp >> 30)
+        total = np.float32(0)
+        for c in range(3, -1, -1):   # x y z w are columns at+5, at+6, at+7, at+4
+            if c == largest:
+                continue
+            value = np.float32(step * np.float64(comp & 511) / 511.0)
+            if (comp >> 9) & 1:
+                value = -value
+            row[at + 4 + (c + 1) % 4] = value
+            total = np.float32(total + value * value)
+            comp >>= 10
+        row[at + 4 + (largest + 1) % 4] = np.float32(
+            math.sqrt(max(np.float32(1) - total, np.float32(0))))
