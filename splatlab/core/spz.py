@@ -755,7 +755,7 @@ def read_decoded(path: str | os.PathLike) -> tuple[np.ndarray, SpzInfo, np.ndarr
     the file's bytes, memory-mapped (read-only uint8: inflated in place, never copied); the
     bits of ``decode(read(path)[0])``, and its refusals.
 
-    A payload of version 2 or 3 in one gzip member or zstd frame is decoded while it is
+    A payload of version 2 in one gzip member or zstd frame is decoded while it is
     inflated (:func:`_decode_while_inflating`); anything else, or anything that goes wrong
     on the way, takes :func:`read_bytes` then :func:`decode`.
 
@@ -816,21 +816,24 @@ class _Filled:
             return self._count
 
 
-def _decode_while_inflating(data: bytes | memoryview, source) -> tuple[np.ndarray, SpzInfo] | None:
-    """The decoded table of a version 2 or 3 payload in one gzip member or zstd frame, the
+def _decode_while_inflating(data: bytes | memoryview, source
+                            ) -> tuple[np.ndarray, SpzInfo] | None:
+    """The decoded table of a version-2 payload in one gzip member or zstd frame, the
     compiled loop decoding the rows whose bytes are in while another thread inflates the
     rest (inflate and the loop both release the GIL: on two cores the decode costs little
     more than the inflate). None where :func:`read_bytes` must decide: another container
-    or version, a payload the file's size does not justify (at most
-    :data:`_ONE_SHOT_RATIO` bytes a compressed byte, so a small file cannot make us
-    allocate much), or a stream that is corrupt, short or in several members."""
+    or version (version 3's loop runs on numba's threads, which beside the inflate would
+    take its core: read then decoded it was as fast), a payload the file's size does not
+    justify (at most :data:`_ONE_SHOT_RATIO` bytes a compressed byte, so a small file
+    cannot make us allocate much), or a stream that is corrupt, short or in several
+    members."""
     container = detect_container(bytes(data[:4]))
     head = None if container is None else _payload_head(data, container)
     try:
         info = parse_header(head or b"", source)
     except SplatFormatError:
         return None
-    if info.version == 1 or (container == "zstd" and info.version == 3):
+    if info.version != 2:   # 3: its decode already runs on both cores, after the inflate
         return None
     need = payload_size(info.version, info.count, info.sh_degree)
     if need > _ONE_SHOT_RATIO * len(data):
@@ -855,14 +858,9 @@ def _decode_while_inflating(data: bytes | memoryview, source) -> tuple[np.ndarra
                         // last_row)
             if ready <= decoded:
                 break
-            if info.version == 2:
-                spz_kernels.dequantize(buffer[HEADER.size:], n, dim, scale, COLOR_TABLE,
-                                       ALPHA_TABLE, SCALE_TABLE, ROTATION_TABLE, SH_TABLE,
-                                       matrix, decoded, ready)
-            else:
-                spz_kernels.dequantize_smallest_three(buffer[HEADER.size:], n, dim, scale,
-                                                      COLOR_TABLE, ALPHA_TABLE, SCALE_TABLE,
-                                                      SH_TABLE, matrix, decoded, ready)
+            spz_kernels.dequantize(buffer[HEADER.size:], n, dim, scale, COLOR_TABLE,
+                                   ALPHA_TABLE, SCALE_TABLE, ROTATION_TABLE, SH_TABLE, matrix,
+                                   decoded, ready)
             decoded = ready
         if not inflating.result() or decoded < n:
             return None
