@@ -7,14 +7,21 @@ reference ``sample_sh3.sog`` of ``../shared/fixtures/formats`` scaled up to 762,
 gaussians (its pixels repeated, re-encoded as lossless WebP; palette and codebooks kept).
 
 Timed, in interleaved rounds (every method once a round, medians printed as a markdown
-table): file path -> decoded float32 arrays. ``splatlab.load`` for every format (a PLY is
+table): file path -> decoded float32 arrays. Beside the ratio of the medians and of the
+minimums, ``paired`` is the median over rounds of that round's ratio: the two readers of a
+format run one after the other in a round, so on a machine whose load comes and goes it
+compares them under the same load. ``splatlab.load`` for every format (a PLY is
 memory-mapped, so its row also copies the table out, to be comparable); gsply's
 ``plyread`` (PLY, compressed PLY), ``sogread`` (SOG, needs ``imagecodecs``) and
 ``read_spz`` (SPZ v4 and gzip) where gsply reads the format. gsply compiles its numba
 kernels on first use: one untimed warm-up call each before the rounds.
 
+SPZ's gzip container: both readers inflate with python-isal where it is installed (a
+splatlab dependency, and gsply's ``spz`` extra), else with the standard zlib; the header
+line says which. ``--inflate zlib`` hides python-isal from both, to compare the fallbacks.
+
 Usage:
-    python bench/bench_formats.py [--dir FOLDER] [--rounds 5] [--rows N]
+    python bench/bench_formats.py [--dir FOLDER] [--rounds 5] [--rows N] [--inflate zlib]
 """
 
 from __future__ import annotations
@@ -128,7 +135,11 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "splatlab-bench")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--rows", type=int, default=ROWS)
+    parser.add_argument("--inflate", choices=("isal", "zlib"), default="isal",
+                        help="zlib: hide python-isal from both readers (their fallbacks)")
     args = parser.parse_args()
+    if args.inflate == "zlib":
+        sys.modules["isal"] = None     # import isal fails: both fall back to zlib
     paths = build(args.dir, args.rows)
     timed = methods(paths)
     for _, _, call in timed:          # warm-up: numba compilation, page cache
@@ -139,20 +150,29 @@ def main() -> None:
             start = time.perf_counter()
             call()
             times[(fmt, reader)].append(time.perf_counter() - start)
+    import gsply.spz
+
+    inflaters = (spz._inflater().__name__.split(".")[-1],
+                 "isal_zlib" if hasattr(gsply.spz, "_igzip") else "zlib")
     print(f"{args.rows:,} gaussians; {args.rounds} rounds, medians;"
-          f" Python {platform.python_version()}, numpy {np.__version__}\n")
-    print("| format | file MB | reader | median ms | min ms | splatlab / gsply (median, min) |")
-    print("|---|---:|---|---:|---:|---:|")
+          f" Python {platform.python_version()}, numpy {np.__version__};"
+          " gzip inflate: splatlab {}, gsply {}\n".format(*inflaters))
+    print("| format | file MB | reader | median ms | min ms | splatlab / gsply (median, min)"
+          " | paired |")
+    print("|---|---:|---|---:|---:|---:|---:|")
     for fmt in dict.fromkeys(f for f, _, _ in timed):
-        rows = {r: (float(np.median(t)) * 1e3, min(t) * 1e3)
-                for (f, r), t in times.items() if f == fmt}
-        ours = next(v for r, v in rows.items() if r.startswith("splatlab"))
-        theirs = next((v for r, v in rows.items() if r.startswith("gsply")), None)
+        rows = {r: t for (f, r), t in times.items() if f == fmt}
+        ours = next(t for r, t in rows.items() if r.startswith("splatlab"))
+        theirs = next((t for r, t in rows.items() if r.startswith("gsply")), None)
         size = paths[fmt].stat().st_size / 2**20
-        for reader, (median, fastest) in rows.items():
-            ratio = (f"{ours[0] / theirs[0]:.2f}, {ours[1] / theirs[1]:.2f}"
-                     if theirs and reader.startswith("splatlab") else "")
-            print(f"| {fmt} | {size:.1f} | {reader} | {median:.0f} | {fastest:.0f} | {ratio} |")
+        for reader, t in rows.items():
+            ratio = paired = ""
+            if theirs and reader.startswith("splatlab"):
+                ratio = (f"{np.median(ours) / np.median(theirs):.2f},"
+                         f" {min(ours) / min(theirs):.2f}")
+                paired = f"{np.median(np.divide(ours, theirs)):.2f}"
+            print(f"| {fmt} | {size:.1f} | {reader} | {np.median(t) * 1e3:.0f} |"
+                  f" {min(t) * 1e3:.0f} | {ratio} | {paired} |")
 
 
 if __name__ == "__main__":

@@ -400,6 +400,22 @@ def test_compressed_ply_unchanged_keeps_its_bytes(tmp_path):
     assert out.read_bytes() == original.read_bytes()
 
 
+def test_compressed_ply_is_read_in_place_and_saved_over_itself(tmp_path):
+    """The file is memory-mapped, not copied, and the Splat keeps the mapping for an
+    unchanged save: saved over its own file it is detached first, and the bytes stay."""
+    path = tmp_path / "scene.compressed.ply"
+    path.write_bytes(fixture("sample_sh3.compressed.ply").read_bytes())
+    splat = load(path)
+    assert isinstance(splat.raw_parts.encoded, np.memmap)
+    assert isinstance(splat.detached().raw_parts.encoded, bytes)
+    before = path.read_bytes()
+    save(splat, path, overwrite=True)
+    assert path.read_bytes() == before
+    table, mapped = compressed_ply.read_mapped(path)
+    np.testing.assert_array_equal(table.view(np.uint32), splat.table.view(np.uint32))
+    assert mapped.tobytes() == before
+
+
 def test_gsply_reads_our_compressed_ply(tmp_path):
     gsply = pytest.importorskip("gsply")
     source = data.inria_sample(1000)

@@ -7,11 +7,14 @@ from __future__ import annotations
 import csv
 import dataclasses
 import gzip
+import importlib.util
 import os
 import resource
 import struct
+import sys
 import tempfile
 import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -679,10 +682,18 @@ def test_kernels_refuse_wrong_sizes():
               spz.SH_TABLE)
     with pytest.raises(ValueError, match="fewer"):
         spz_kernels.dequantize(np.zeros(37, np.uint8), 2, 0, np.float32(1), *tables,
-                               np.empty((2, 14), np.float32))
+                               np.empty((2, 14), np.float32), 0, 2)
     with pytest.raises(ValueError, match="out is not"):
         spz_kernels.dequantize(np.zeros(38, np.uint8), 2, 0, np.float32(1), *tables,
-                               np.empty((2, 15), np.float32))
+                               np.empty((2, 15), np.float32), 0, 2)
+    for start, stop in ((1, 0), (0, 3), (-1, 1)):
+        with pytest.raises(ValueError, match="within"):
+            spz_kernels.dequantize(np.zeros(38, np.uint8), 2, 0, np.float32(1), *tables,
+                                   np.empty((2, 14), np.float32), start, stop)
+        with pytest.raises(ValueError, match="within"):
+            spz_kernels.dequantize_smallest_three(
+                np.zeros(40, np.uint8), 2, 0, np.float32(1), *tables[:3], tables[4],
+                np.empty((2, 14), np.float32), start, stop)
 
 
 # ---------------------------------------------------------------- 9. decompression in one call
@@ -735,3 +746,94 @@ def test_whole_payloads_decompress_in_one_call(container, monkeypatch):
     monkeypatch.setattr(spz, "_stream_decompress", refuse)
     packed, info = spz.read_bytes(data)
     assert (info.container, packed.count) == (container, 5000)
+
+
+# ---------------------------------------------------------------- 10. decoding while inflating
+def _v3_payload(count: int, dim: int, seed: int) -> bytes:
+    """A version-3 payload (smallest-three rotations), as Niantic's gzip container holds it."""
+    streams = spz._with_smallest_three(spz.encode(synthetic(count, dim, seed)))
+    return dataclasses.replace(streams, version=3, buffer=None).to_payload()
+
+
+INFLATERS = {"isal": spz._inflater, "zlib": lambda: zlib}
+"""python-isal where installed (skipped otherwise) and the standard library's fallback."""
+
+
+@pytest.fixture(params=list(INFLATERS))
+def inflater(request, monkeypatch):
+    if request.param == "isal":
+        pytest.importorskip("isal")
+    monkeypatch.setattr(spz, "_inflater", INFLATERS[request.param])
+    monkeypatch.setattr(spz, "_INFLATE_STEP", 997)   # many steps, rows split across them
+    return request.param
+
+
+@pytest.mark.parametrize("case", [*_containers_of(b""), "gzip, version 3"])
+def test_decoding_while_inflating_equals_read_then_decode(case, inflater, tmp_path):
+    """Whatever the container's shape and whichever inflate runs: the table of
+    read_decoded is, bit for bit, decode(read(...)), or the same refusal."""
+    payload = _payload(3000, dim=8, seed=9)
+    data = (gzip.compress(_v3_payload(3000, 8, 9), mtime=0) if case == "gzip, version 3"
+            else _containers_of(payload)[case])
+    path = tmp_path / "case.spz"
+    path.write_bytes(data)
+
+    def outcome(read):
+        try:
+            table, info = read()
+        except SplatFormatError as e:
+            return str(e)
+        return bits(table.view(np.float32)).tobytes(), table.dtype, info
+
+    def read_then_decode():
+        packed, info, _ = spz.read(path)
+        return spz.decode(packed), info
+
+    expected = outcome(read_then_decode)
+    assert outcome(lambda: spz.read_decoded(path)[:2]) == expected
+    assert isinstance(expected, str) == ("cut short" in case)
+    # read() decides for a stream cut short, gzip members, a CRC the inflate checks, and
+    # version 3 (its decode runs on numba's threads)
+    in_one_go = not any(word in case for word in ("cut short", "two members", "CRC", "version 3"))
+    assert (spz._decode_while_inflating(data, path) is not None) == in_one_go
+
+
+def test_without_isal_the_standard_zlib_inflates(monkeypatch):
+    """python-isal is optional: absent, the standard library's zlib inflates the same."""
+    monkeypatch.setitem(sys.modules, "isal", None)    # import isal raises ImportError
+    assert spz._inflater() is zlib
+    data = spz.to_bytes(spz.encode(synthetic(2000, dim=3, seed=4)), "gzip")
+    stdlib = spz._decode_while_inflating(data, "x.spz")[0]
+    monkeypatch.delitem(sys.modules, "isal")
+    if importlib.util.find_spec("isal") is not None:
+        assert spz._inflater() is not zlib
+    fast = spz._decode_while_inflating(data, "x.spz")[0]
+    np.testing.assert_array_equal(bits(stdlib.view(np.float32)), bits(fast.view(np.float32)))
+
+
+@pytest.mark.parametrize("version", (1, 4))
+def test_other_versions_are_read_then_decoded(version, tmp_path):
+    """Version 1 (float16 positions, the reference decode) and version 4 (its own streams)
+    take read then decode (version 3: the case above)."""
+    packed = spz.encode(synthetic(50, dim=3))
+    data = (spz.to_streams_bytes(packed) if version == 4 else gzip.compress(
+        spz.HEADER.pack(spz.MAGIC, 1, 50, 1, 12, 0, 0) + bytes(spz.payload_size(1, 50, 1) - 16)))
+    assert spz._decode_while_inflating(data, "x.spz") is None
+    path = tmp_path / "v.spz"
+    path.write_bytes(data)
+    table, info, kept = spz.read_decoded(path)
+    assert (info.version, len(table), kept.tobytes()) == (version, 50, data)
+
+
+@pytest.mark.parametrize("container", spz.CONTAINERS)
+def test_spz_is_read_in_place_and_saved_over_itself(container, tmp_path):
+    """The file is memory-mapped (inflated in place, not copied first); an unchanged Splat
+    saved over its own file writes the same bytes."""
+    path = tmp_path / "scene.spz"
+    path.write_bytes(spz.to_bytes(spz.encode(synthetic(300, dim=3)), container))
+    before = path.read_bytes()
+    splat = splatlab.load(path)
+    assert isinstance(splat.raw_parts.encoded, np.memmap)
+    assert spz_bytes(splat, container) == before
+    splatlab.save(splat, path, overwrite=True, container=container)
+    assert path.read_bytes() == before

@@ -51,7 +51,7 @@ import numpy as np
 from .compiled import numba_available
 from .fields import GROUPS, SH_C0, f_rest_names, missing_properties
 from .floats import values_as_data
-from .ply import PlyHeader, SplatFormatError, parse_header, read_layout
+from .ply import PlyHeader, SplatFormatError, map_bytes, parse_header, read_layout
 
 CHUNK_SIZE = 256
 """Gaussians a chunk."""
@@ -144,10 +144,28 @@ def read(path: str | os.PathLike) -> np.ndarray:
         >>> read(path)["scale_0"].tolist()
         [0.5, 0.5]
     """
+    return read_mapped(path)[0]
+
+
+def read_mapped(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`read`, and the file's bytes memory-mapped (read-only uint8), which the decode
+    reads in place: no copy of the file is made first (the pages come from the page cache
+    as the decode threads reach them), and the mapping keeps the bytes to write back.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> cols = {n: np.zeros(3, np.float32) for n in ENCODED_PROPERTIES}
+        >>> path = Path(tempfile.mkdtemp()) / "a.compressed.ply"
+        >>> _ = path.write_bytes(encode(cols))
+        >>> table, mapped = read_mapped(path)
+        >>> len(table), mapped.tobytes() == path.read_bytes()
+        (3, True)
+    """
     layout = read_layout(path)
     rest = check_header(layout.header, layout.path)
-    with open(layout.path, "rb") as f:
-        return _decode_body(f.read(), len(layout.header.raw), layout.header, rest)
+    data = map_bytes(layout.path, 0, layout.file_size)
+    return _decode_body(data, len(layout.header.raw), layout.header, rest, layout.path), data
 
 
 def decode_bytes(data: bytes, source: str | os.PathLike = "<bytes>") -> np.ndarray:
@@ -161,7 +179,7 @@ def decode_bytes(data: bytes, source: str | os.PathLike = "<bytes>") -> np.ndarr
     return _decode_body(data, stop, header, rest, source)
 
 
-def _decode_body(data: bytes, at: int, header: PlyHeader, rest: int,
+def _decode_body(data: bytes | np.ndarray, at: int, header: PlyHeader, rest: int,
                  source: str | os.PathLike = "<bytes>") -> np.ndarray:
     elements = {e.name: e for e in header.elements}
     chunk_dtype = elements["chunk"].dtype("<")

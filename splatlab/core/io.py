@@ -238,10 +238,9 @@ def load(path: str | os.PathLike, *, opacity_encoding: OpacityEncoding = "logit"
                  provenance=Provenance(layout.path, SourceFormat("ply"), raw))
 
 
-def _read_compressed_ply(path: Path) -> tuple[np.ndarray, SourceFormat, bytes | None]:
-    data = _read_bytes(path)
-    return (compressed_ply.decode_bytes(data, path),
-            SourceFormat("compressed-ply", quantised=True), data)
+def _read_compressed_ply(path: Path) -> tuple[np.ndarray, SourceFormat, np.ndarray | None]:
+    table, mapped = compressed_ply.read_mapped(path)
+    return table, SourceFormat("compressed-ply", quantised=True), mapped
 
 
 def _read_sog(path: Path) -> tuple[np.ndarray, SourceFormat, bytes | None]:
@@ -275,7 +274,8 @@ def _read_bytes(path: Path) -> bytes:
 
 def decoded_splat(table: np.ndarray, origin: SourceFormat, *, source: Path | None = None,
                   opacity_encoding: OpacityEncoding = "logit",
-                  scale_encoding: ScaleEncoding = "log", encoded: bytes | None = None) -> Splat:
+                  scale_encoding: ScaleEncoding = "log",
+                  encoded: np.ndarray | bytes | None = None) -> Splat:
     """The Splat of a decoded float32 table (any format decoded on load), with a plain
     binary little-endian PLY header of its properties; ``encoded`` keeps the file's bytes,
     so that an unchanged Splat saved in its own format is written back as it was.
@@ -293,18 +293,21 @@ def decoded_splat(table: np.ndarray, origin: SourceFormat, *, source: Path | Non
 
 def _load_spz(path: Path, opacity_encoding: OpacityEncoding, scale_encoding: ScaleEncoding
               ) -> Splat:
-    packed, info, data = spz.read(path)
-    return splat_from_spz(packed, info, source=path, encoded=data,
-                          opacity_encoding=opacity_encoding, scale_encoding=scale_encoding)
+    table, info, data = spz.read_decoded(path)
+    return decoded_splat(table, _spz_origin(info), source=path, encoded=data,
+                         opacity_encoding=opacity_encoding, scale_encoding=scale_encoding)
+
+
+def _spz_origin(info: spz.SpzInfo) -> SourceFormat:
+    return SourceFormat("spz", info.container, info.version, info.fractional_bits,
+                        info.antialiased, quantised=True)
 
 
 def splat_from_spz(packed: spz.SpzPacked, info: spz.SpzInfo, *, source: Path | None = None,
                    opacity_encoding: OpacityEncoding = "logit",
                    scale_encoding: ScaleEncoding = "log", encoded: bytes | None = None) -> Splat:
     """The Splat of a decoded SPZ payload, with the header ``pyspz.decompress`` writes."""
-    origin = SourceFormat("spz", info.container, info.version, info.fractional_bits,
-                          info.antialiased, quantised=True)
-    return decoded_splat(spz.decode(packed), origin, source=source, encoded=encoded,
+    return decoded_splat(spz.decode(packed), _spz_origin(info), source=source, encoded=encoded,
                          opacity_encoding=opacity_encoding, scale_encoding=scale_encoding)
 
 
@@ -391,7 +394,7 @@ def save(splat: Splat, path: str | os.PathLike, *, overwrite: bool = False,
 
 
 def _encoded_bytes(splat: Splat, kind: str, encode, needed: tuple[str, ...], rest: int
-                   ) -> bytes:
+                   ) -> np.ndarray | bytes:
     """The file of ``splat`` in a format written whole (its own bytes when unchanged)."""
     origin, raw = splat.provenance.format, splat.provenance.raw
     if not splat.modified and origin.name == kind and raw.encoded is not None:
@@ -424,7 +427,7 @@ def spz_bytes(splat: Splat, container: str = "zstd") -> bytes:
     origin, raw = splat.provenance.format, splat.provenance.raw
     if (not splat.modified and origin.name == "spz" and origin.container == container
             and raw.encoded is not None):
-        return raw.encoded
+        return bytes(raw.encoded)     # the file as loaded (memory-mapped)
     if not 0 < splat.count <= spz.MAX_POINTS:   # no reader (pyspz.decompress, ours) takes it
         raise SplatFormatError(splat.source or "<splat>", f"cannot write SPZ: {splat.count:,}"
                                f" gaussians; SPZ readers take 1 to {spz.MAX_POINTS:,}")

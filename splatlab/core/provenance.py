@@ -26,7 +26,8 @@ class RawParts:
     pre: np.ndarray | bytes = b""      # elements stored before 'vertex'
     tail: np.ndarray | bytes = b""     # elements and bytes after 'vertex'
     ascii_rows: bytes | None = None    # exact vertex rows of an ASCII file
-    encoded: bytes | None = None       # the whole file, for formats decoded on load (SPZ)
+    encoded: np.ndarray | bytes | None = None  # the whole file, for formats decoded on
+    #                                     load (SPZ, compressed PLY: memory-mapped)
 
 
 @dataclass(frozen=True)

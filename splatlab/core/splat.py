@@ -202,7 +202,8 @@ class Splat:
         table = np.array(self._table)
         table.flags.writeable = False
         raw = self._provenance.raw
-        kept = replaced(raw, pre=bytes(raw.pre), tail=bytes(raw.tail))
+        kept = replaced(raw, pre=bytes(raw.pre), tail=bytes(raw.tail),
+                        encoded=None if raw.encoded is None else bytes(raw.encoded))
         return Splat(table, self._header, overrides=self._overrides,
                      opacity_encoding=self._opacity_encoding,
                      scale_encoding=self._scale_encoding,

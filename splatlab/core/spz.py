@@ -65,7 +65,7 @@ import numpy as np
 from .compiled import numba_available
 from .fields import GROUPS, f_rest_names, missing_properties
 from .floats import values_as_data
-from .ply import SplatFormatError
+from .ply import SplatFormatError, map_bytes
 
 MAGIC = 0x5053474E
 """``NGSP`` read as a little-endian uint32: the first four bytes of every payload."""
@@ -454,10 +454,10 @@ def decode(packed: SpzPacked) -> np.ndarray:
     scale = np.float32(1.0 / (1 << packed.fractional_bits))
     if packed.version == 2:
         spz_kernels.dequantize(buffer[HEADER.size:], n, dim, scale, COLOR_TABLE, ALPHA_TABLE,
-                               SCALE_TABLE, ROTATION_TABLE, SH_TABLE, matrix)
+                               SCALE_TABLE, ROTATION_TABLE, SH_TABLE, matrix, 0, n)
     else:   # versions 3 and 4: smallest-three rotations
         spz_kernels.dequantize_smallest_three(buffer[HEADER.size:], n, dim, scale, COLOR_TABLE,
-                                              ALPHA_TABLE, SCALE_TABLE, SH_TABLE, matrix)
+                                              ALPHA_TABLE, SCALE_TABLE, SH_TABLE, matrix, 0, n)
     return _structured(matrix, packed.sh_degree)
 
 
@@ -611,16 +611,45 @@ def _zstd_one_shot(data: bytes, source) -> bytes | None:
     return payload if len(payload) == declared else None
 
 
+def _inflater():
+    """python-isal's ``isal_zlib`` where it is installed (ISA-L's inflate: about half the
+    time of zlib's on an SPZ payload), else the standard library's :mod:`zlib`. Both inflate
+    the same bytes; only the speed differs."""
+    try:
+        from isal import isal_zlib
+    except ImportError:
+        return zlib
+    return isal_zlib
+
+
+def _payload_head(data: bytes, container: str) -> bytes | None:
+    """The first 16 payload bytes of a zstd frame or gzip member (fewer when it holds
+    fewer), or None when they cannot be inflated."""
+    if container == "zstd":
+        import zstandard
+
+        try:
+            reader = zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=False)
+            return _read_up_to(reader, HEADER.size)
+        except zstandard.ZstdError:
+            return None
+    inflater = _inflater()
+    try:
+        return inflater.decompressobj(31).decompress(memoryview(data)[:1 << 16], HEADER.size)
+    except (zlib.error, inflater.error):
+        return None
+
+
 def _gzip_one_shot(data: bytes, source) -> bytes | None:
-    """The payload in one zlib call of at most the size the header justifies (the output
+    """The payload in one inflate call of at most the size the header justifies (the output
     grows with what is inflated); None when that is not a whole payload or on any error
     (then the streaming reader decides, reading further members as :mod:`gzip` does)."""
+    inflater = _inflater()
     try:
-        head = zlib.decompressobj(31).decompress(memoryview(data)[:1 << 16], HEADER.size)
-        info = parse_header(head, source)
+        info = parse_header(_payload_head(data, "gzip") or b"", source)
         need = payload_size(info.version, info.count, info.sh_degree)
-        payload = zlib.decompressobj(31).decompress(data, need)
-    except (zlib.error, SplatFormatError):
+        payload = inflater.decompressobj(31).decompress(data, need)
+    except (zlib.error, inflater.error, SplatFormatError):
         return None
     return payload if len(payload) == need else None
 
@@ -694,15 +723,13 @@ def read(path: str | os.PathLike) -> tuple[SpzPacked, SpzInfo, bytes]:
         ('zstd', 2, 7040)
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise SplatFormatError(path, f"cannot open ({e.strerror})") from None
+    data = _file_bytes(path)
     packed, info = read_bytes(data, path)
     return packed, info, data
 
 
-def read_bytes(data: bytes, source: str | os.PathLike = "<bytes>") -> tuple[SpzPacked, SpzInfo]:
+def read_bytes(data: bytes | memoryview, source: str | os.PathLike = "<bytes>"
+               ) -> tuple[SpzPacked, SpzInfo]:
     """Read SPZ bytes (either container).
 
     Example:
@@ -710,9 +737,10 @@ def read_bytes(data: bytes, source: str | os.PathLike = "<bytes>") -> tuple[SpzP
         >>> read_bytes(to_bytes(encode(cols), "gzip"))[1].container
         'gzip'
     """
-    container = detect_container(data[:4])
+    head = bytes(data[:4])
+    container = detect_container(head)
     if container is None:
-        if data[:4] == MAGIC.to_bytes(4, "little"):
+        if head == MAGIC.to_bytes(4, "little"):
             packed = parse_streams(data, source)
             info = SpzInfo(STREAMS_CONTAINER, packed.version, packed.count, packed.sh_degree,
                            packed.fractional_bits, packed.antialiased)
@@ -725,6 +753,171 @@ def read_bytes(data: bytes, source: str | os.PathLike = "<bytes>") -> tuple[SpzP
     info = SpzInfo(container, packed.version, packed.count, packed.sh_degree,
                    packed.fractional_bits, packed.antialiased)
     return packed, info
+
+
+def read_decoded(path: str | os.PathLike) -> tuple[np.ndarray, SpzInfo, np.ndarray]:
+    """:func:`read` and :func:`decode` in one: the decoded table, what the header says and
+    the file's bytes, memory-mapped (read-only uint8: inflated in place, never copied); the
+    bits of ``decode(read(path)[0])``, and its refusals.
+
+    A payload of version 2 in one gzip member or zstd frame is decoded while it is
+    inflated (:func:`_decode_while_inflating`); anything else, or anything that goes wrong
+    on the way, takes :func:`read_bytes` then :func:`decode`.
+
+    Example:
+        >>> from splatlab import data
+        >>> table, info, _ = read_decoded(data.path("trellis.spz"))
+        >>> info.container, len(table), table.dtype.names[:3]
+        ('zstd', 7040, ('x', 'y', 'z'))
+    """
+    path = Path(path)
+    try:
+        mapped = map_bytes(path, 0, path.stat().st_size)
+    except OSError as e:
+        raise SplatFormatError(path, f"cannot open ({e.strerror})") from None
+    data = memoryview(mapped)
+    decoded = _decode_while_inflating(data, path)
+    if decoded is None:
+        packed, info = read_bytes(data, path)
+        decoded = decode(packed), info
+    return (*decoded, mapped)
+
+
+def _file_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise SplatFormatError(path, f"cannot open ({e.strerror})") from None
+
+
+_INFLATE_STEP = 1 << 21
+"""Compressed bytes a gzip inflate call takes (about twice as many come out), and payload
+bytes a zstd read gives: the rows decoded a step."""
+
+
+class _Filled:
+    """How far another thread has filled a buffer, and whether it has stopped."""
+
+    def __init__(self):
+        import threading
+
+        self._changed = threading.Condition()
+        self._count, self._stopped = 0, False
+
+    def advance(self, count: int) -> None:
+        with self._changed:
+            self._count = count
+            self._changed.notify_all()
+
+    def stop(self) -> None:
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
+
+    def wait_for(self, count: int) -> int:
+        """The bytes filled once there are at least ``count``, or all there will be."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._count >= count or self._stopped)
+            return self._count
+
+
+def _decode_while_inflating(data: bytes | memoryview, source
+                            ) -> tuple[np.ndarray, SpzInfo] | None:
+    """The decoded table of a version-2 payload in one gzip member or zstd frame, the
+    compiled loop decoding the rows whose bytes are in while another thread inflates the
+    rest (inflate and the loop both release the GIL: on two cores the decode costs little
+    more than the inflate). None where :func:`read_bytes` must decide: another container
+    or version (version 3's loop runs on numba's threads, which beside the inflate would
+    take its core: read then decoded it was as fast), a payload the file's size does not
+    justify (at most :data:`_ONE_SHOT_RATIO` bytes a compressed byte, so a small file
+    cannot make us allocate much), or a stream that is corrupt, short or in several
+    members."""
+    container = detect_container(bytes(data[:4]))
+    head = None if container is None else _payload_head(data, container)
+    try:
+        info = parse_header(head or b"", source)
+    except SplatFormatError:
+        return None
+    if info.version != 2:   # 3: its decode already runs on both cores, after the inflate
+        return None
+    need = payload_size(info.version, info.count, info.sh_degree)
+    if need > _ONE_SHOT_RATIO * len(data):
+        return None
+    from concurrent.futures import ThreadPoolExecutor
+
+    from . import spz_kernels
+
+    n, dim = info.count, SH_DIM[info.sh_degree]
+    sizes = [int(np.prod(shape)) for _, shape in _stream_sizes(info.version, n, info.sh_degree)]
+    last = max(i for i, size in enumerate(sizes) if size)
+    last_at, last_row = HEADER.size + sum(sizes[:last]), sizes[last] // n
+    buffer = np.empty(need, np.uint8)
+    matrix = np.empty((n, 14 + 3 * dim), np.float32)
+    scale = np.float32(1.0 / (1 << info.fractional_bits))
+    filled, decoded = _Filled(), 0
+    inflate = _inflate_zstd_into if container == "zstd" else _inflate_gzip_into
+    with ThreadPoolExecutor(1) as pool:
+        inflating = pool.submit(inflate, data, buffer, filled)
+        while decoded < n:   # row i is in once the last stream holds it: the others precede
+            ready = min(n, (filled.wait_for(last_at + last_row * (decoded + 1)) - last_at)
+                        // last_row)
+            if ready <= decoded:
+                break
+            spz_kernels.dequantize(buffer[HEADER.size:], n, dim, scale, COLOR_TABLE,
+                                   ALPHA_TABLE, SCALE_TABLE, ROTATION_TABLE, SH_TABLE, matrix,
+                                   decoded, ready)
+            decoded = ready
+        if not inflating.result() or decoded < n:
+            return None
+    info = SpzInfo(container, info.version, n, info.sh_degree, info.fractional_bits,
+                   info.antialiased)
+    return _structured(matrix, info.sh_degree), info
+
+
+def _inflate_gzip_into(data: bytes | memoryview, buffer: np.ndarray, filled: _Filled) -> bool:
+    """Inflate the first gzip member of ``data`` into ``buffer`` (no further than its
+    size), telling ``filled`` as it goes; whether it filled it."""
+    inflater = _inflater()
+    stream, view = inflater.decompressobj(31), memoryview(data)
+    at = got = 0
+    try:
+        while got < len(buffer):
+            if stream.unconsumed_tail:
+                block = stream.decompress(stream.unconsumed_tail, len(buffer) - got)
+            elif stream.eof or at >= len(view):
+                break
+            else:
+                block = stream.decompress(view[at:at + _INFLATE_STEP], len(buffer) - got)
+                at += _INFLATE_STEP
+            buffer[got:got + len(block)] = np.frombuffer(block, np.uint8)  # copy frees the GIL
+            got += len(block)
+            filled.advance(got)
+    except (zlib.error, inflater.error):
+        return False
+    finally:
+        filled.stop()
+    return got == len(buffer)
+
+
+def _inflate_zstd_into(data: bytes | memoryview, buffer: np.ndarray, filled: _Filled) -> bool:
+    """Decompress the first zstd frame of ``data`` into ``buffer`` (no further than its
+    size), telling ``filled`` as it goes; whether it filled it."""
+    import zstandard
+
+    out, got = memoryview(buffer), 0
+    try:
+        reader = zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=False)
+        while got < len(out):
+            count = reader.readinto(out[got:got + _INFLATE_STEP])
+            if not count:
+                break
+            got += count
+            filled.advance(got)
+    except zstandard.ZstdError:
+        return False
+    finally:
+        filled.stop()
+    return got == len(out)
 
 
 def parse_streams(data: bytes, source: str | os.PathLike = "<bytes>") -> SpzPacked:
@@ -891,6 +1084,7 @@ __all__ = [
     "SH_DIM", "STREAMS_CONTAINER", "STREAMS_HEADER", "STREAMS_VERSION", "SpzInfo", "SpzPacked",
     "decode", "decode_reference", "decoded_properties",
     "degree_for_dim", "detect_container", "encode", "encode_reference", "parse_header",
-    "parse_payload", "parse_streams", "payload_size", "read", "read_bytes", "sh_rest_count",
+    "parse_payload", "parse_streams", "payload_size", "read", "read_bytes", "read_decoded",
+    "sh_rest_count",
     "to_bytes", "to_streams_bytes",
 ]

@@ -6,7 +6,7 @@ NaN test, integer casts, packing), so the numpy reference (``spz.encode_referenc
 by memory traffic: about 300 ms for 762,112 gaussians where the C++ library takes 143 ms.
 Here each direction is one sweep over the rows that writes every output once:
 :func:`quantize` fills the streams of a version-2 payload in a preallocated buffer (which
-zstd then compresses as it is), :func:`dequantize` fills the (N, F) float32 table of
+zstd then compresses as it is), :func:`dequantize` fills rows of the (N, F) float32 table of
 ``pyspz.decompress`` straight from the payload.
 
 The arithmetic is the reference's, operation for operation and in the same precision
@@ -155,7 +155,9 @@ def quantize(x: np.ndarray, y: np.ndarray, z: np.ndarray, scale_0: np.ndarray,
 def _all_but_rotation(streams, i, n, dim, sh, position_scale, color_table, alpha_table,
                       scale_table, sh_table, row):
     """Row ``i``'s position, colour, SH, opacity and scales into ``row``: the same in every
-    version (the rotation and where the SH stream starts, ``sh``, differ)."""
+    version (the rotation and where the SH stream starts, ``sh``, differ). The row is
+    written in column order (a third faster than channel by channel: the SH stream is
+    coefficient-major, the row channel-major, and sequential stores win)."""
     alphas, colors, scales = 9 * n, 10 * n, 13 * n
     rest = 3 * dim
     at = 6 + rest
@@ -166,22 +168,27 @@ def _all_but_rotation(streams, i, n, dim, sh, position_scale, color_table, alpha
         if fixed & 0x800000:
             fixed -= 1 << 24
         row[k] = np.float32(fixed) * position_scale
+    for k in range(3):
         row[3 + k] = color_table[streams[colors + 3 * i + k]]
-        row[at + 1 + k] = scale_table[streams[scales + 3 * i + k]]
     base = sh + rest * i
-    for j in range(dim):
-        for c in range(3):
+    for c in range(3):
+        for j in range(dim):
             row[6 + c * dim + j] = sh_table[streams[base + 3 * j + c]]
     row[at] = alpha_table[streams[alphas + i]]
+    for k in range(3):
+        row[at + 1 + k] = scale_table[streams[scales + 3 * i + k]]
 
 
 @numba.njit(types.void(_BYTES_IN, types.int64, types.int64, types.float32, _TABLE, _TABLE,
-                       _TABLE, _TABLE, _TABLE, _TABLE_OUT),
+                       _TABLE, _TABLE, _TABLE, _TABLE_OUT, types.int64, types.int64),
             nogil=True, cache=True, error_model="numpy")
 def dequantize(streams: np.ndarray, n: int, dim: int, position_scale: float,
                color_table: np.ndarray, alpha_table: np.ndarray, scale_table: np.ndarray,
-               rotation_table: np.ndarray, sh_table: np.ndarray, out: np.ndarray) -> None:
-    """Decode the streams of a version-2 payload into ``out``, (N, 14 + 3 * dim) float32.
+               rotation_table: np.ndarray, sh_table: np.ndarray, out: np.ndarray,
+               start: int, stop: int) -> None:
+    """Decode rows ``start:stop`` of a version-2 payload's streams into the same rows of
+    ``out``, (N, 14 + 3 * dim) float32 (a row reads only its own bytes of each stream, so
+    the rows whose bytes are in can be decoded while the rest is still being inflated).
 
     Columns of ``out`` in ``pyspz.decompress``'s order: x y z, f_dc_0..2, f_rest_* (channel
     major), opacity, scale_0..2, rot_0..3 (w first, ``w = sqrt(max(0, 1 - |xyz|^2))``).
@@ -195,7 +202,7 @@ def dequantize(streams: np.ndarray, n: int, dim: int, position_scale: float,
         >>> out = np.empty((1, 14), np.float32)
         >>> streams = np.uint8([255, 255, 255, 0, 0, 8, 0, 0, 0] + [7] * 10)
         >>> dequantize(streams, 1, 0, np.float32(0.5), table, table, table,
-        ...            np.full(256, 0.3, np.float32), table, out)
+        ...            np.full(256, 0.3, np.float32), table, out, 0, 1)
         >>> out[0, :3].tolist(), float(out[0, 6]), [round(float(v), 4) for v in out[0, 10:]]
         ([-0.5, 262144.0, 0.0], 7.0, [0.8544, 0.3, 0.3, 0.3])
     """
@@ -204,12 +211,14 @@ def dequantize(streams: np.ndarray, n: int, dim: int, position_scale: float,
         raise ValueError("streams hold fewer than (19 + 3 * dim) * N bytes")
     if out.shape[0] != n or out.shape[1] != 14 + rest:
         raise ValueError("out is not (N, 14 + 3 * dim)")
+    if not 0 <= start <= stop <= n:
+        raise ValueError("rows start:stop are not within 0:N")
     for table in (color_table, alpha_table, scale_table, rotation_table, sh_table):
         if table.shape[0] != 256:
             raise ValueError("a byte table needs 256 entries")
     rotations, sh = 16 * n, 19 * n
     at = 6 + rest
-    for i in range(n):
+    for i in range(start, stop):
         row = out[i]
         _all_but_rotation(streams, i, n, dim, sh, position_scale, color_table, alpha_table,
                           scale_table, sh_table, row)
@@ -224,12 +233,12 @@ def dequantize(streams: np.ndarray, n: int, dim: int, position_scale: float,
 
 
 @numba.njit(types.void(_BYTES_IN, types.int64, types.int64, types.float32, _TABLE, _TABLE,
-                       _TABLE, _TABLE, _TABLE_OUT),
+                       _TABLE, _TABLE, _TABLE_OUT, types.int64, types.int64),
             nogil=True, cache=True, error_model="numpy", parallel=True)
 def dequantize_smallest_three(streams: np.ndarray, n: int, dim: int, position_scale: float,
                               color_table: np.ndarray, alpha_table: np.ndarray,
                               scale_table: np.ndarray, sh_table: np.ndarray,
-                              out: np.ndarray) -> None:
+                              out: np.ndarray, start: int, stop: int) -> None:
     """:func:`dequantize` for versions 3 and 4, whose rotations are 4 bytes of Niantic's
     smallest-three (two bits naming the largest component, then three of a sign bit and 9
     bits of magnitude over sqrt(1/2), read from the low bits for components 3, 2, 1, 0).
@@ -240,7 +249,7 @@ def dequantize_smallest_three(streams: np.ndarray, n: int, dim: int, position_sc
         >>> out = np.empty((1, 14), np.float32)
         >>> streams = np.uint8([0] * 16 + [0, 0, 0, 0xC0])     # largest: w; x, y, z zero
         >>> dequantize_smallest_three(streams, 1, 0, np.float32(1), table, table, table,
-        ...                           table, out)
+        ...                           table, out, 0, 1)
         >>> out[0, 10:].tolist()
         [1.0, 0.0, 0.0, 0.0]
     """
@@ -249,13 +258,15 @@ def dequantize_smallest_three(streams: np.ndarray, n: int, dim: int, position_sc
         raise ValueError("streams hold fewer than (20 + 3 * dim) * N bytes")
     if out.shape[0] != n or out.shape[1] != 14 + rest:
         raise ValueError("out is not (N, 14 + 3 * dim)")
+    if not 0 <= start <= stop <= n:
+        raise ValueError("rows start:stop are not within 0:N")
     for table in (color_table, alpha_table, scale_table, sh_table):
         if table.shape[0] != 256:
             raise ValueError("a byte table needs 256 entries")
     rotations, sh = 16 * n, 20 * n
     at = 6 + rest
     step = math.sqrt(0.5)
-    for i in numba.prange(n):   # rows are independent: both cores
+    for i in numba.prange(start, stop):   # rows are independent: both cores
         row = out[i]
         _all_but_rotation(streams, i, n, dim, sh, position_scale, color_table, alpha_table,
                           scale_table, sh_table, row)
