@@ -406,8 +406,8 @@ def test_compressed_ply_is_read_in_place_and_saved_over_itself(tmp_path):
     path = tmp_path / "scene.compressed.ply"
     path.write_bytes(fixture("sample_sh3.compressed.ply").read_bytes())
     splat = load(path)
-    assert isinstance(splat.raw_parts.encoded, np.memmap)
-    assert isinstance(splat.detached().raw_parts.encoded, bytes)
+    assert isinstance(splat.provenance.raw.encoded, np.memmap)
+    assert isinstance(splat.detached().provenance.raw.encoded, bytes)
     before = path.read_bytes()
     save(splat, path, overwrite=True)
     assert path.read_bytes() == before

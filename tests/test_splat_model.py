@@ -36,7 +36,7 @@ def test_provenance_names_a_decoded_format(tmp_path):
     origin = splatlab.load(path).provenance
     assert (origin.format.name, origin.format.container, origin.format.quantised) == (
         "spz", "zstd", True)
-    assert origin.raw.encoded == path.read_bytes()          # an unchanged SPZ is written back
+    assert bytes(origin.raw.encoded) == path.read_bytes()   # an unchanged SPZ is written back
     assert Provenance().label == "<splat>"
 
 

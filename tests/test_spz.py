@@ -833,7 +833,7 @@ def test_spz_is_read_in_place_and_saved_over_itself(container, tmp_path):
     path.write_bytes(spz.to_bytes(spz.encode(synthetic(300, dim=3)), container))
     before = path.read_bytes()
     splat = splatlab.load(path)
-    assert isinstance(splat.raw_parts.encoded, np.memmap)
+    assert isinstance(splat.provenance.raw.encoded, np.memmap)
     assert spz_bytes(splat, container) == before
     splatlab.save(splat, path, overwrite=True, container=container)
     assert path.read_bytes() == before
