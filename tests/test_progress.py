@@ -38,3 +38,22 @@ def test_a_repair_of_several_files_shows_its_progress(tmp_path, capsys, monkeypa
     files = [str(data.path("chained.ply")), str(data.path("corrupted.ply"))]
     assert main(["repair", *files, "--strategy", "auto", "-o", str(tmp_path / "out")]) == 0
     assert "repair" in capsys.readouterr().err
+
+
+def test_a_kernel_without_ipywidgets_gets_a_text_bar_not_an_error():
+    """A Jupyter kernel of the core install (no ``[notebook]`` extra): tqdm's widget bar
+    would raise "IProgress not found"; the text bar is drawn instead (a real kernel)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    cells = ["import sys; sys.modules['ipywidgets'] = None  # as if not installed",
+             "import os; os.environ['SPLATLAB_PROGRESS'] = '1'",
+             "from splatlab.core.progress import progress, tally\n"
+             "print(list(progress(range(3), 'counting')))\n"
+             "with tally('bytes', files=1, total_bytes=10) as advance:\n    advance(10)"]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    outputs = notebook.cells[-1].outputs
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "[0, 1, 2]" in text and "counting" in text    # stdout, and the bar on stderr

@@ -1,6 +1,7 @@
 """Progress bars for work that can take more than a couple of seconds (tqdm).
 
-In a notebook the bar is a widget; on a terminal it is drawn on standard error; anywhere
+In a notebook the bar is a widget (text on standard error in a kernel without ipywidgets);
+on a terminal it is drawn on standard error; anywhere
 else (a pipe, a file, a test capturing output) nothing is drawn, so that logs and the
 command line's one-line errors stay clean. ``SPLATLAB_PROGRESS=0`` turns bars off, ``1``
 forces them on.
@@ -29,6 +30,25 @@ def _in_notebook() -> bool:
     return ipython is not None and type(ipython).__name__ == "ZMQInteractiveShell"
 
 
+def _bar() -> type:
+    """tqdm's widget bar in a notebook that has ipywidgets (the ``[notebook]`` extra); its
+    text bar on standard error elsewhere, and in a kernel without ipywidgets, where the
+    widget bar would raise instead of drawing."""
+    if _in_notebook() and _have_widgets():
+        from tqdm.notebook import tqdm
+    else:
+        from tqdm import tqdm
+    return tqdm
+
+
+def _have_widgets() -> bool:
+    try:
+        import ipywidgets  # noqa: F401  (what tqdm's widget bar draws with)
+    except ImportError:
+        return False
+    return True
+
+
 def enabled() -> bool:
     """Whether bars are drawn here (see the module docstring).
 
@@ -53,11 +73,7 @@ def progress(items: Iterable[Item], description: str, *, total: int | None = Non
     if not enabled():
         yield from items
         return
-    if _in_notebook():
-        from tqdm.notebook import tqdm
-    else:
-        from tqdm import tqdm
-    yield from tqdm(items, desc=description, total=total, unit=unit, leave=False)
+    yield from _bar()(items, desc=description, total=total, unit=unit, leave=False)
 
 
 @contextmanager
@@ -72,12 +88,8 @@ def tally(description: str, *, files: int, total_bytes: int) -> Iterator[Callabl
     if not enabled():
         yield lambda nbytes: None
         return
-    if _in_notebook():
-        from tqdm.notebook import tqdm
-    else:
-        from tqdm import tqdm
     done = 0
-    with tqdm(desc=description, total=total_bytes, unit="B", unit_scale=True,
+    with _bar()(desc=description, total=total_bytes, unit="B", unit_scale=True,
               unit_divisor=1024, leave=False) as bar:
         bar.set_postfix_str(f"0/{files} files")
 
