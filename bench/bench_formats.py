@@ -2,7 +2,8 @@
 
 Inputs (built once into ``--dir``, not timed): an INRIA SH-degree-3 PLY of 762,112
 gaussians (``_files``), and from it with splatlab's writers a compressed PLY (Morton order),
-SPZ version 4 and version 2 in both containers, ``.splat`` and ``.ksplat``; SOG is the
+SPZ version 4 and version 2 in both containers, ``.splat`` and ``.ksplat``; with gsply's
+writer (its defaults) SPZ version 3 in gzip, the SPZ most files of the field are; SOG is the
 reference ``sample_sh3.sog`` of ``../shared/fixtures/formats`` scaled up to 762,112
 gaussians (its pixels repeated, re-encoded as lossless WebP; palette and codebooks kept).
 
@@ -13,12 +14,13 @@ format run one after the other in a round, so on a machine whose load comes and 
 compares them under the same load. ``splatlab.load`` for every format (a PLY is
 memory-mapped, so its row also copies the table out, to be comparable); gsply's
 ``plyread`` (PLY, compressed PLY), ``sogread`` (SOG, needs ``imagecodecs``) and
-``read_spz`` (SPZ v4 and gzip) where gsply reads the format. gsply compiles its numba
+``read_spz`` (SPZ v2 gzip, v3, v4) where gsply reads the format. gsply compiles its numba
 kernels on first use: one untimed warm-up call each before the rounds.
 
-SPZ's gzip container: both readers inflate with python-isal where it is installed (a
-splatlab dependency, and gsply's ``spz`` extra), else with the standard zlib; the header
-line says which. ``--inflate zlib`` hides python-isal from both, to compare the fallbacks.
+SPZ's gzip container: both readers inflate with python-isal where it is installed
+(splatlab's ``[fast]`` extra, and gsply's ``spz`` extra), else with the standard zlib; the
+header line says which. ``--inflate zlib`` hides python-isal from both, to compare the
+fallbacks.
 
 Usage:
     python bench/bench_formats.py [--dir FOLDER] [--rounds 5] [--rows N] [--inflate zlib]
@@ -103,6 +105,12 @@ def build(folder: Path, rows: int) -> dict[str, Path]:
             else:
                 path.write_bytes(ksplat.encode(columns))
         paths[label] = path
+    v3 = folder / f"{ply.stem}.gsply-v3.spz"     # what gsply writes by default: v3, gzip
+    if not v3.exists():
+        import gsply
+
+        gsply.write_spz(v3, gsply.plyread(ply))
+    paths["SPZ v3 (gzip, gsply's writer)"] = v3
     sog = _scaled_sog(folder / f"sample_sh3_x{rows}.sog", rows)
     if sog is not None:
         paths["SOG (sample_sh3 scaled up)"] = sog
@@ -125,7 +133,7 @@ def methods(paths: dict[str, Path]) -> list[tuple[str, str, Callable[[], object]
             out.append((label, "gsply.plyread", lambda p=path: gsply.plyread(p)))
         elif label.startswith("SOG"):
             out.append((label, "gsply sogread", lambda p=path: sogread(p)))
-        elif label.startswith(("SPZ v4", "SPZ v2 (gzip)")):
+        elif label.startswith(("SPZ v4", "SPZ v2 (gzip)", "SPZ v3")):
             out.append((label, "gsply.read_spz", lambda p=path: gsply.read_spz(p)))
     return out
 
