@@ -16,8 +16,8 @@ runs the same kernels on CPU tensors: that is how the tests check them without a
 
 Example:
     >>> import torch
-    >>> x = torch.tensor([[1.0, 0.0], [3.0, float("inf")]], device="cuda")  # doctest: +SKIP
-    >>> column_moments(x)[4].tolist()           # mean over finite values  # doctest: +SKIP
+    >>> x = torch.tensor([[1.0, 0.0], [3.0, float("inf")]], device="cuda")  # CUDA  # doctest: +SKIP
+    >>> column_moments(x)[4].tolist()    # CUDA: mean over finite values  # doctest: +SKIP
     [2.0, 0.0]
 """
 
@@ -148,7 +148,7 @@ def column_moments(x: torch.Tensor) -> torch.Tensor:
     min and max (+inf / -inf where a column has none). Any strides, any float dtype.
 
     Example:
-        >>> column_moments(torch.ones(3, 2, device="cuda"))[0].tolist()  # doctest: +SKIP
+        >>> column_moments(torch.ones(3, 2, device="cuda"))[0].tolist()  # CUDA  # doctest: +SKIP
         [3.0, 3.0]
     """
     rows, width = x.shape

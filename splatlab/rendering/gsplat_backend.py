@@ -5,7 +5,7 @@ renders every camera of a rig in one call. It needs a CUDA device; the PyTorch
 rasteriser in :mod:`splatlab.rendering.rasterizer` stays the reference it is checked against.
 
 Example:
-    >>> if gsplat_available():                                     # doctest: +SKIP
+    >>> if gsplat_available():              # needs gsplat and CUDA  # doctest: +SKIP
     ...     views = rasterize_gsplat(splat_tensors(splat, "cuda"), validator_rig())
 """
 
