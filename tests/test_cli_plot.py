@@ -6,9 +6,9 @@ import io
 
 import numpy as np
 import pytest
-from conftest import FIXTURES
 from PIL import Image
 
+from conftest import FIXTURES
 from splatlab import data, save
 from splatlab.cli.main import EXIT_BAD_INPUT, EXIT_OK, main
 

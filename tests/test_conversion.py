@@ -12,8 +12,8 @@ import json
 import numpy as np
 import pytest
 from _splats import columns_of
-from conftest import FIXTURES
 
+from conftest import FIXTURES
 from splatlab import Splat, load, save
 from splatlab.analysis.conversion import conversion_loss
 from splatlab.analysis.differences import DiffError, diff

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from _splats import columns_of
-from conftest import FIXTURES
 
+from conftest import FIXTURES
 from splatlab import Splat, diagnose, load, save
 from splatlab.core.fields import f_rest_names
 from splatlab.data import trellis_like

@@ -11,10 +11,10 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FIXTURES
 from nbclient import NotebookClient
 
 import splatlab
+from conftest import FIXTURES
 from splatlab import synth
 from splatlab.analysis.scan_reports import read_report, write_report
 from splatlab.analysis.scanning import expand, failing, scan, worst_first

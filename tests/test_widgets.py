@@ -7,11 +7,11 @@ import math
 
 import numpy as np
 import pytest
-from conftest import FIXTURES
 from matplotlib.image import imread
 
 import splatlab
 import splatlab.viz.preview as preview
+from conftest import FIXTURES
 from splatlab import data
 from splatlab.core.fields import logit
 from splatlab.data import trellis_like
