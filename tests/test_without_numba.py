@@ -16,6 +16,7 @@ import os
 import pickle
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +100,13 @@ def results(paths: dict[str, str]) -> dict[str, object]:
         out[f"spz decode {name}"] = _table(spz.decode(packed))
     for name in ("sample.spz", "trellis.spz", *(p for p in paths if p.endswith(".spz"))):
         out[f"spz decode {name}"] = _table(spz.decode(spz.read(paths[name])[0]))
+    with tempfile.TemporaryDirectory() as folder:   # what load does: SPZ v2 decoded while
+        gzip = Path(folder) / "trellis.gzip.spz"    # inflated, compressed PLY mapped
+        gzip.write_bytes(spz.to_bytes(spz.read(paths["trellis.spz"])[0], "gzip"))
+        loaded = {**paths, "trellis.gzip.spz": str(gzip)}
+        for name in sorted(n for n in loaded if n.endswith((".spz", ".compressed.ply"))):
+            splat = splatlab.load(loaded[name])
+            out[f"load {name}"] = _table(np.asarray(splat.table))
     for name in ("sample.compressed.ply", "hamburger.compressed.ply"):
         if name in paths:
             out[f"compressed ply {name}"] = _table(compressed_ply.read(paths[name]))
@@ -190,7 +198,10 @@ def _codec_keys() -> list[str]:
             "spz decode hostile", "spz decode sample.spz", "spz decode trellis.spz",
             "spz decode hamburger.v3.spz", "spz decode sample_sh3.spz",
             "spz decode edge_sh3.spz", "compressed ply sample.compressed.ply",
-            "compressed ply hamburger.compressed.ply", "sog sample.sog", "sog hamburger.sog"]
+            "compressed ply hamburger.compressed.ply", "sog sample.sog", "sog hamburger.sog",
+            "load sample.spz", "load trellis.spz", "load trellis.gzip.spz",
+            "load hamburger.v3.spz", "load sample_sh3.spz", "load edge_sh3.spz",
+            "load sample.compressed.ply", "load hamburger.compressed.ply"]
 
 
 @pytest.mark.parametrize("key", _codec_keys())

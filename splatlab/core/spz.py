@@ -831,7 +831,9 @@ def _decode_while_inflating(data: bytes | memoryview, source
     take its core: read then decoded it was as fast), a payload the file's size does not
     justify (at most :data:`_ONE_SHOT_RATIO` bytes a compressed byte, so a small file
     cannot make us allocate much), or a stream that is corrupt, short or in several
-    members."""
+    members, or no numba (the [fast] extra): the overlap is the compiled loop's."""
+    if not numba_available():
+        return None
     container = detect_container(bytes(data[:4]))
     head = None if container is None else _payload_head(data, container)
     try:
