@@ -44,7 +44,7 @@ import numpy as np
 from .compressed_ply import empty_table
 from .fields import SH_C0
 from .floats import values_as_data
-from .ply import SplatFormatError
+from .ply import SplatFormatError, file_bytes
 
 RECORD = np.dtype([("position", "<f4", 3), ("scale", "<f4", 3), ("rgba", "u1", 4),
                    ("rotation", "u1", 4)])
@@ -89,11 +89,7 @@ def read(path: str | os.PathLike) -> np.ndarray:
         (2048,)
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise SplatFormatError(path, f"cannot open ({e.strerror})") from None
-    return decode(records(data, path))
+    return decode(records(file_bytes(path), path))
 
 
 def records(data: bytes, source: str | os.PathLike = "<bytes>") -> np.ndarray:

@@ -40,6 +40,7 @@ from .ply import (
     SplatFormatError,
     atomic_write,
     build_header,
+    file_bytes,
     format_ascii_rows,
     iter_table_bytes,
     map_bytes,
@@ -252,7 +253,7 @@ def _read_sog(path: Path) -> tuple[np.ndarray, SourceFormat, bytes | None]:
 
 
 def _read_splat(path: Path) -> tuple[np.ndarray, SourceFormat, bytes | None]:
-    data = _read_bytes(path)
+    data = file_bytes(path)
     return (dotsplat.decode(dotsplat.records(data, path)), SourceFormat("splat", quantised=True),
             data)
 
@@ -263,13 +264,6 @@ def _read_ksplat(path: Path) -> tuple[np.ndarray, SourceFormat, bytes | None]:
 
 _DECODERS = {"compressed-ply": _read_compressed_ply, "sog": _read_sog, "splat": _read_splat,
              "ksplat": _read_ksplat}
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as e:
-        raise SplatFormatError(path, f"cannot open ({e.strerror})") from None
 
 
 def decoded_splat(table: np.ndarray, origin: SourceFormat, *, source: Path | None = None,

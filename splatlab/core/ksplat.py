@@ -32,7 +32,7 @@ import numpy as np
 from .compressed_ply import empty_table
 from .fields import SH_C0, f_rest_names
 from .floats import values_as_data
-from .ply import SplatFormatError
+from .ply import SplatFormatError, file_bytes
 
 MAIN_HEADER = 4096
 SECTION_HEADER = 1024
@@ -65,11 +65,7 @@ def looks_like(head: bytes) -> bool:
 def read(path: str | os.PathLike) -> np.ndarray:
     """The decoded float32 table of a ``.ksplat`` file (stored order)."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise SplatFormatError(path, f"cannot open ({e.strerror})") from None
-    return decode_bytes(data, path)
+    return decode_bytes(file_bytes(path), path)
 
 
 @values_as_data

@@ -347,6 +347,20 @@ def map_vertices(layout: PlyLayout) -> np.ndarray:
                      shape=(layout.vertex_count,))
 
 
+def file_bytes(path: Path) -> bytes:
+    """The whole file, or :class:`SplatFormatError` naming it ("cannot open (reason)").
+
+    Example:
+        >>> file_bytes(Path("no-such.ply"))
+        Traceback (most recent call last):
+        splatlab.core.ply.SplatFormatError: no-such.ply: cannot open (No such file or directory)
+    """
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise SplatFormatError(path, f"cannot open ({e.strerror})") from None
+
+
 def map_bytes(path: Path, start: int, stop: int) -> np.ndarray:
     """Memory-map a byte range of a file as uint8 (empty array for an empty range)."""
     if stop <= start:

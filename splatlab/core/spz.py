@@ -65,7 +65,7 @@ import numpy as np
 from .compiled import numba_available
 from .fields import GROUPS, f_rest_names, missing_properties
 from .floats import values_as_data
-from .ply import SplatFormatError, map_bytes
+from .ply import SplatFormatError, file_bytes, map_bytes
 
 MAGIC = 0x5053474E
 """``NGSP`` read as a little-endian uint32: the first four bytes of every payload."""
@@ -723,7 +723,7 @@ def read(path: str | os.PathLike) -> tuple[SpzPacked, SpzInfo, bytes]:
         ('zstd', 2, 7040)
     """
     path = Path(path)
-    data = _file_bytes(path)
+    data = file_bytes(path)
     packed, info = read_bytes(data, path)
     return packed, info, data
 
@@ -781,13 +781,6 @@ def read_decoded(path: str | os.PathLike) -> tuple[np.ndarray, SpzInfo, np.ndarr
         packed, info = read_bytes(data, path)
         decoded = decode(packed), info
     return (*decoded, mapped)
-
-
-def _file_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as e:
-        raise SplatFormatError(path, f"cannot open ({e.strerror})") from None
 
 
 _INFLATE_STEP = 1 << 21
